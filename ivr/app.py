@@ -1,0 +1,43 @@
+"""The Flask application factory: extensions, blueprints, error handlers. No I/O at import or build."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from ivr.config import Settings, load_settings
+from ivr.hotline import Hotline
+
+
+def create_app(settings: Settings | None = None, hotline: Hotline | None = None) -> Flask:
+    """Build the hotline web app from settings (default: the environment)."""
+    settings = settings or (hotline.settings if hotline else load_settings())
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.config["MAX_FORM_MEMORY_SIZE"] = settings.max_request_bytes
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["hotline"] = hotline or Hotline.build(settings)
+    if settings.trust_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
+
+    from ivr.web.health import bp as health_bp
+    from ivr.web.voice import bp as voice_bp
+
+    app.register_blueprint(voice_bp)
+    app.register_blueprint(health_bp)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        # Plain words for API users and operators; callers never reach here with a valid signature.
+        response = Response(f"{error.code} {error.name}: {error.description}\n", status=error.code,
+                            content_type="text/plain; charset=utf-8")
+        if error.code == 405:
+            response.headers["Allow"] = "POST"
+        return response
+
+    @app.errorhandler(500)
+    def _server_error(error: Exception) -> tuple[Response, int]:
+        return jsonify(error="internal error; the event is logged"), 500
+
+    return app

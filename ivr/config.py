@@ -1,0 +1,77 @@
+"""Settings from the environment (IVR_*, DATABASE_URL, TWILIO_*), with safe development defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+INSTANCE_DIR = Path(os.environ.get("IVR_INSTANCE_DIR", Path.cwd() / "instance"))
+DEV_AUTH_TOKEN = "dev-auth-token-not-secret"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default).strip() or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an operator can set; see README.md for each variable."""
+
+    database_url: str = f"sqlite:///{INSTANCE_DIR / 'hotline.db'}"
+    public_base_url: str = ""  # e.g. https://hotline.example.com; empty: the URL the request came to
+    trust_proxy: bool = False  # honour X-Forwarded-* from one proxy (Werkzeug ProxyFix)
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = DEV_AUTH_TOKEN
+    twilio_api_base_url: str = ""  # a Twilio-compatible REST server instead of api.twilio.com
+    telephony: str = "simulator"  # "twilio" with real credentials
+    duty_engineer_number: str = "+8613900000000"  # the gas emergency duty line: the last resort
+    safety_queue_max_wait: int = 60  # seconds a safety caller waits before the duty engineer is dialled
+    queue_announce_seconds: int = 30  # how often a waiting caller hears their position
+    spool_dir: Path = INSTANCE_DIR / "spool"
+    spool_replay_seconds: int = 10
+    scheduler_in_process: bool = True
+    voices: dict[str, str] = field(default_factory=dict)  # language -> voice, overrides the catalogue's
+    say_languages: dict[str, str] = field(default_factory=dict)  # language -> <Say language=...>
+    local_timezone: str = "Asia/Shanghai"
+    default_language: str = "zh-CN"  # for a failure before the menu is known
+    max_request_bytes: int = 64 * 1024
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some settings changed (tests, CLI options)."""
+        return replace(self, **changes)
+
+
+def _language_map(prefix: str) -> dict[str, str]:
+    """IVR_VOICE_ZH_CN=Polly.Zhiyu-Neural -> {"zh-CN": "Polly.Zhiyu-Neural"}."""
+    found: dict[str, str] = {}
+    for name, value in os.environ.items():
+        if name.startswith(prefix) and value.strip():
+            lang, _, region = name[len(prefix):].partition("_")
+            found[f"{lang.lower()}-{region.upper()}"] = value.strip()
+    return found
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment."""
+    defaults = Settings()
+    token = os.environ.get("TWILIO_AUTH_TOKEN", "").strip()
+    return Settings(
+        database_url=_env("DATABASE_URL", defaults.database_url),
+        public_base_url=_env("IVR_PUBLIC_BASE_URL", "").rstrip("/"),
+        trust_proxy=_env("IVR_TRUST_PROXY", "0") in ("1", "true", "yes"),
+        twilio_account_sid=_env("TWILIO_ACCOUNT_SID", ""),
+        twilio_auth_token=token or DEV_AUTH_TOKEN,
+        twilio_api_base_url=_env("TWILIO_API_BASE_URL", ""),
+        telephony=_env("IVR_TELEPHONY", "twilio" if token else "simulator"),
+        duty_engineer_number=_env("IVR_DUTY_ENGINEER_NUMBER", defaults.duty_engineer_number),
+        safety_queue_max_wait=int(_env("IVR_SAFETY_QUEUE_MAX_WAIT", str(defaults.safety_queue_max_wait))),
+        queue_announce_seconds=int(_env("IVR_QUEUE_ANNOUNCE_SECONDS", str(defaults.queue_announce_seconds))),
+        spool_dir=Path(_env("IVR_SPOOL_DIR", str(defaults.spool_dir))),
+        spool_replay_seconds=int(_env("IVR_SPOOL_REPLAY_SECONDS", str(defaults.spool_replay_seconds))),
+        scheduler_in_process=_env("IVR_SCHEDULER_IN_PROCESS", "1") in ("1", "true", "yes"),
+        voices=_language_map("IVR_VOICE_"),
+        say_languages=_language_map("IVR_SAY_LANGUAGE_"),
+        local_timezone=_env("IVR_TIMEZONE", defaults.local_timezone),
+    )

@@ -1,0 +1,58 @@
+"""Demo data for `make run`: customers, agents and work orders to call about."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ivr.db.models import Agent, Customer, utcnow
+from ivr.services.work_orders import open_work_order
+
+CUSTOMERS = [
+    # account, name, phone, address, district, class, balance, language
+    ("10000001", "王芳", "+8613800000001", "朝阳区建国路88号3单元501", "朝阳", "residential", "128.50", "zh-CN"),
+    ("10000002", "李强", "+8613800000002", "海淀区中关村大街27号2-1102", "海淀", "residential", "-46.20", "zh-CN"),
+    ("10000003", "张伟餐馆", "+8613800000003", "东城区东四北大街120号", "东城", "commercial", "2310.00", "zh-CN"),
+    ("10000004", "John Smith", "+8613800000004", "朝阳区三里屯路19号院5-802", "朝阳", "residential", "35.00", "en-US"),
+    ("10000005", "刘洋", "+8613800000005", "丰台区丽泽路16号1-301", "丰台", "residential", "0.00", "zh-CN"),
+]
+
+AGENTS = [
+    # name, client identity, phone, skills, languages
+    ("陈静", "agent-chenjing", "+8613700000001", {"billing": 5, "general": 4}, ["zh-CN"]),
+    ("赵磊", "agent-zhaolei", "+8613700000002", {"safety": 5, "repair": 4}, ["zh-CN"]),
+    ("孙丽", "agent-sunli", "+8613700000003", {"complaint": 5, "general": 3}, ["zh-CN", "en-US"]),
+    ("周杰", "agent-zhoujie", "+8613700000004", {"repair": 5, "safety": 3}, ["zh-CN"]),
+    ("Emily Wu", "agent-emilywu", "+8613700000005", {"general": 4, "billing": 3}, ["en-US", "zh-CN"]),
+    ("吴刚", "agent-wugang", "+8613700000006", {"safety": 4, "general": 3}, ["zh-CN"]),
+]
+
+
+def load_demo_data(session: Session) -> bool:
+    """Insert the demo rows once; False if customers already exist."""
+    if session.scalar(select(func.count()).select_from(Customer)):
+        return False
+    customers = []
+    for account, name, phone, address, district, klass, balance, language in CUSTOMERS:
+        customer = Customer(account_number=account, name=name, phone=phone, address=address, district=district,
+                            customer_class=klass, balance=Decimal(balance), language=language)
+        session.add(customer)
+        customers.append(customer)
+    for name, identity, phone, skills, languages in AGENTS:
+        session.add(Agent(name=name, client_identity=identity, phone=phone, skills=skills, languages=languages))
+    session.flush()
+    now = utcnow()
+    orders = [
+        ("meter_fault", "open", customers[0], now + timedelta(hours=2), None),
+        ("fault", "dispatched", customers[1], now + timedelta(hours=1), None),
+        ("installation", "completed", customers[2], now - timedelta(days=1), now - timedelta(hours=20)),
+    ]
+    for index, (kind, status, customer, promised, completed) in enumerate(orders):
+        order = open_work_order(session, kind=kind, caller_number=customer.phone, customer=customer,
+                                source_key=f"demo:{index}", promised_by=promised, created_at=now - timedelta(hours=3))
+        order.status = status
+        order.completed_at = completed
+    return True

@@ -1,0 +1,46 @@
+"""The objects one running hotline shares between requests and jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.config import Settings
+from ivr.db.session import make_engine, make_session_factory
+from ivr.menus.store import MenuCache
+from ivr.services.spool import Spool
+from ivr.twiml import Voice
+
+
+@dataclass
+class Hotline:
+    """Settings, database, menu cache, spool and voice of one process."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    menus: MenuCache
+    spool: Spool
+    voice: Voice
+
+    @classmethod
+    def build(cls, settings: Settings) -> Hotline:
+        """Wire everything up; opens no connection yet."""
+        engine = make_engine(settings.database_url)
+        sessions = make_session_factory(engine)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            menus=MenuCache(sessions),
+            spool=Spool(settings.spool_dir),
+            voice=Voice(settings),
+        )
+
+
+def hotline() -> Hotline:
+    """The hotline of the current Flask app."""
+    return current_app.extensions["hotline"]  # type: ignore[no-any-return]

@@ -1,0 +1,47 @@
+"""Writing a webhook's events: to the database when it answers, to the spool when it does not."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.db.session import unit_of_work
+from ivr.services.events import EventRecord, apply_event
+from ivr.services.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+def record_events(factory: sessionmaker[Session], spool: Spool, events: list[EventRecord]) -> str:
+    """Write events in one transaction; returns "written", "duplicate" or "spooled". Never raises."""
+    if not events:
+        return "written"
+    if spool.has_pending():
+        # Keep the order of a call's events: while older ones wait in the spool, newer ones queue behind.
+        spool.put(events)
+        return "spooled"
+    try:
+        with unit_of_work(factory) as session:
+            applied = [apply_event(session, event) for event in events]
+        return "written" if any(applied) else "duplicate"
+    except IntegrityError:
+        return _one_by_one(factory, spool, events)
+    except Exception as error:  # the database is away: the spool keeps the events
+        log.warning("database unavailable (%s); spooling %d events", type(error).__name__, len(events))
+        spool.put(events)
+        return "spooled"
+
+
+def _one_by_one(factory: sessionmaker[Session], spool: Spool, events: list[EventRecord]) -> str:
+    """A retry raced its twin: write whichever events are still missing."""
+    for event in events:
+        try:
+            with unit_of_work(factory) as session:
+                apply_event(session, event)
+        except IntegrityError:
+            continue
+        except Exception:
+            spool.put([event])
+    return "duplicate"

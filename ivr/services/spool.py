@@ -1,0 +1,75 @@
+"""The local spool: call events that could not reach the database wait here as files, then are replayed."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.db.session import unit_of_work
+from ivr.services.events import EventRecord, apply_event
+
+log = logging.getLogger(__name__)
+
+
+class Spool:
+    """A directory of one-event JSON files, written atomically so a crash never leaves half a file."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+
+    def put(self, events: list[EventRecord]) -> None:
+        """Keep events for later; fsync'd, because they are the only copy."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for event in events:
+            name = f"{event.at.replace(':', '')}-{uuid.uuid4().hex}.json"
+            temporary = self.directory / f".{name}.tmp"
+            with temporary.open("w", encoding="utf-8") as handle:
+                handle.write(event.to_json())
+                handle.flush()
+                os.fsync(handle.fileno())
+            temporary.rename(self.directory / name)
+
+    def pending(self) -> list[Path]:
+        """Spooled files, oldest first."""
+        if not self.directory.exists():
+            return []
+        return sorted(self.directory.glob("*.json"))
+
+    def has_pending(self) -> bool:
+        """Whether any event waits (cheap: stops at the first file)."""
+        try:
+            with os.scandir(self.directory) as entries:
+                return any(entry.name.endswith(".json") for entry in entries)
+        except FileNotFoundError:
+            return False
+
+    def replay(self, factory: sessionmaker[Session]) -> int:
+        """Write spooled events to the database, oldest first; stops at the first database failure."""
+        written = 0
+        for spooled in self.pending():
+            # Claim the file by renaming it, so two replayers never write the same event twice.
+            path = spooled.with_suffix(f".claimed-{os.getpid()}")
+            try:
+                spooled.rename(path)
+            except FileNotFoundError:
+                continue
+            try:
+                event = EventRecord.from_json(path.read_text(encoding="utf-8"))
+            except (ValueError, TypeError):
+                path.rename(path.with_suffix(".bad"))  # kept for a human, never silently dropped
+                log.error("unreadable spool file %s set aside", path.name)
+                continue
+            try:
+                with unit_of_work(factory) as session:
+                    if apply_event(session, event, replayed=True):
+                        written += 1
+            except Exception:
+                path.rename(spooled)  # back in line for the next replay
+                log.warning("database still unavailable; %d spooled events wait", len(self.pending()))
+                break
+            path.unlink()
+        return written

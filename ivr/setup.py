@@ -1,0 +1,56 @@
+"""Database set-up and start-up checks shared by the CLI and the tests."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+import prompts as prompt_catalogues
+from ivr.db import migrate
+from ivr.db.demo import load_demo_data
+from ivr.db.session import unit_of_work
+from ivr.hotline import Hotline
+from ivr.menus.store import live_version, seed_default_menu
+from ivr.menus.validation import InvalidMenu, load_menu_file, validate_document
+
+
+def init_database(hotline: Hotline, *, demo: bool) -> list[str]:
+    """Migrate to the newest schema, seed the default menu and, if asked, the demo data."""
+    done = []
+    migrate.upgrade(hotline.engine)
+    done.append("schema up to date")
+    with unit_of_work(hotline.sessions) as session:
+        if seed_default_menu(session):
+            done.append("default menu stored as version 1")
+        if demo and load_demo_data(session):
+            done.append("demo customers, agents and work orders loaded")
+    return done
+
+
+def config_problems(hotline: Hotline | None = None, menu_file: str | None = None) -> list[str]:
+    """Every problem with prompts, the shipped (or given) menu file and the live menu, in words."""
+    problems = [f"prompts: {p}" for p in prompt_catalogues.parity_problems(prompt_catalogues.load_catalogues())]
+    from pathlib import Path
+
+    path = Path(menu_file) if menu_file else None
+    try:
+        validate_document(load_menu_file(path) if path else load_menu_file())
+    except InvalidMenu as invalid:
+        problems += [f"menu file {path or 'default'}: {p}" for p in invalid.problems]
+    except (OSError, ValueError) as error:
+        problems.append(f"menu file {path or 'default'}: cannot be read ({error})")
+    if hotline is not None:
+        problems += _live_menu_problems(hotline)
+    return problems
+
+
+def _live_menu_problems(hotline: Hotline) -> list[str]:
+    session: Session
+    with hotline.sessions() as session:
+        row = live_version(session)
+    if row is None:
+        return ["database: no menu published yet; run `python run.py init-db`"]
+    try:
+        validate_document(row.document)
+    except InvalidMenu as invalid:
+        return [f"live menu version {row.version}: {p}" for p in invalid.problems]
+    return []

@@ -1,0 +1,40 @@
+"""The small part of Twilio's REST API that the hotline server relies on."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class TelephonyError(Exception):
+    """A telephony operation failed (bad credentials, unknown call, network trouble...)."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: int | None = None) -> None:
+        super().__init__(message)
+        # HTTP status and Twilio error code, when the provider gave them: callers may want to
+        # treat e.g. 21220 ("call is not in progress") differently from an outage.
+        self.status = status
+        self.code = code
+
+
+class Telephony(Protocol):
+    """Operations the server asks of the telephony provider."""
+
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        """Make a live call leave its current TwiML and fetch `url` (POST)."""
+        ...
+
+    def create_call(
+        self,
+        *,
+        to: str,
+        from_: str,
+        url: str,
+        status_callback: str | None = None,
+        machine_detection: bool = False,
+    ) -> str:
+        """Place an outbound call that runs the TwiML at `url`; return its CallSid."""
+        ...
+
+    def fetch_recording(self, recording_sid: str) -> bytes:
+        """Return the audio (WAV) of a recording."""
+        ...

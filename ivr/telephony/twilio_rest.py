@@ -1,0 +1,117 @@
+"""Telephony implemented with Twilio's own Python library."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from ivr.telephony.base import TelephonyError
+
+TWILIO_API_BASE_URL = "https://api.twilio.com"
+REQUEST_TIMEOUT_SECONDS = 15.0
+
+
+class TwilioTelephony:
+    """Talks to Twilio's REST API (or to a Twilio-compatible server at `api_base_url`)."""
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        api_base_url: str | None = None,
+        *,
+        status_events: Sequence[str] = ("answered", "completed"),
+    ) -> None:
+        self.account_sid = account_sid
+        self._auth = (account_sid, auth_token)
+        self._status_events = list(status_events)
+        self._base_url = (api_base_url or TWILIO_API_BASE_URL).rstrip("/")
+        self._http = TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS)
+        self._client = Client(account_sid, auth_token, http_client=self._http)
+        if api_base_url:
+            # Every REST resource URL is built from the Api domain's base_url.  Edge/region
+            # settings (TWILIO_EDGE / TWILIO_REGION) would rewrite the host name again, so
+            # they are switched off when pointing at a local server.
+            self._client.api.base_url = self._base_url
+            self._client.edge = None
+            self._client.region = None
+
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        """Make a live call fetch new TwiML from `url` with POST."""
+        try:
+            self._client.api.account.calls(call_sid).update(url=url, method="POST")
+        except (TwilioException, requests.RequestException) as exc:
+            raise _wrap(exc, f"redirecting call {call_sid} failed") from exc
+
+    def create_call(
+        self,
+        *,
+        to: str,
+        from_: str,
+        url: str,
+        status_callback: str | None = None,
+        machine_detection: bool = False,
+    ) -> str:
+        """Place an outbound call running the TwiML at `url`; return its CallSid."""
+        options: dict[str, object] = {"to": to, "from_": from_, "url": url, "method": "POST"}
+        if status_callback:
+            options.update(
+                status_callback=status_callback,
+                status_callback_method="POST",
+                status_callback_event=self._status_events,
+            )
+        if machine_detection:
+            options["machine_detection"] = "Enable"
+        try:
+            call = self._client.api.account.calls.create(**options)
+        except (TwilioException, requests.RequestException) as exc:
+            raise _wrap(exc, f"creating a call to {to} failed") from exc
+        if not call.sid:
+            raise TelephonyError("the API answered without a CallSid")
+        return call.sid
+
+    def fetch_recording(self, recording_sid: str) -> bytes:
+        """Download a recording as WAV bytes."""
+        url = f"{self._base_url}/2010-04-01/Accounts/{self.account_sid}/Recordings/{recording_sid}.wav"
+        # twilio's http client decodes bodies to text, which would corrupt audio, so the
+        # download goes through requests directly (same credentials, same timeout).
+        try:
+            response = requests.get(url, auth=self._auth, timeout=REQUEST_TIMEOUT_SECONDS)
+        except requests.RequestException as exc:
+            raise TelephonyError(f"downloading recording {recording_sid} failed: {exc}") from exc
+        if response.status_code != 200:
+            raise TelephonyError(
+                f"downloading recording {recording_sid} failed: HTTP {response.status_code}",
+                status=response.status_code,
+                code=_error_code(response),
+            )
+        return response.content
+
+    def close(self) -> None:
+        """Release pooled HTTP connections."""
+        if self._http.session is not None:
+            self._http.session.close()
+
+    def __enter__(self) -> TwilioTelephony:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _wrap(exc: Exception, what: str) -> TelephonyError:
+    if isinstance(exc, TwilioRestException):
+        return TelephonyError(f"{what}: HTTP {exc.status} {exc.msg}", status=exc.status, code=exc.code)
+    return TelephonyError(f"{what}: {exc}")
+
+
+def _error_code(response: requests.Response) -> int | None:
+    try:
+        code = response.json().get("code")
+    except ValueError:
+        return None
+    return code if isinstance(code, int) else None

@@ -1,0 +1,23 @@
+"""X-Twilio-Signature checking against the public URL Twilio called."""
+
+from __future__ import annotations
+
+from flask import Request
+from twilio.request_validator import RequestValidator
+
+
+def public_url(request: Request, public_base_url: str) -> str:
+    """The URL as Twilio saw it: the configured public base, or the URL the request came to."""
+    if public_base_url:
+        query = request.query_string.decode("latin-1")
+        return public_base_url + request.path + (f"?{query}" if query else "")
+    return request.url
+
+
+def is_signed_by_twilio(request: Request, auth_token: str, public_base_url: str) -> bool:
+    """True when the signature matches the URL and the form parameters."""
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    validator = RequestValidator(auth_token)
+    return bool(validator.validate(public_url(request, public_base_url), request.form.to_dict(), signature))

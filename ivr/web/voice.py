@@ -1,0 +1,353 @@
+"""Twilio voice webhooks: thin views from form parameters to the call flow and back to TwiML.
+
+The call's place in the menu travels in the (signed) action URLs, so navigating needs no database
+read; events are written once per webhook, or spooled when the database is away.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import parse_qs, urlparse
+
+from flask import Blueprint, Response, abort, request, url_for
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr import callflow, twiml
+from ivr.callflow import Ask, CallerInput, CallState, Dial, Enqueue, RunAction, Said, Turn
+from ivr.db.session import unit_of_work
+from ivr.hotline import Hotline, hotline
+from ivr.menus.schema import MenuDocument, QueueNode
+from ivr.services.actions import ActionContext, run_action
+from ivr.services.events import EventRecord, event_key, new_event
+from ivr.services.recorder import record_events
+from ivr.web.signature import is_signed_by_twilio, public_url
+
+log = logging.getLogger(__name__)
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+SAFETY_QUEUE = "safety"
+MAX_SPEECH_CHARS = 500
+_DIGITS = re.compile(r"^[0-9*#]{1,32}$")
+
+
+@bp.before_request
+def _only_signed_posts() -> None:
+    if request.method != "POST":
+        abort(405, description="Twilio webhooks are POST requests.")
+    settings = hotline().settings
+    if not is_signed_by_twilio(request, settings.twilio_auth_token, settings.public_base_url):
+        abort(403, description="Missing or invalid X-Twilio-Signature.")
+
+
+# ---------------------------------------------------------------- the menu
+
+
+@bp.post("/incoming")
+def incoming() -> Response:
+    """The Voice URL: a new call hears the greeting and the main menu of the live version."""
+    h = hotline()
+    version, menu = h.menus.live()
+    turn = callflow.start(menu, version)
+    started = _event("call.started", {"menu_version": version, "language": turn.then.state.language,
+                                       "visited": list(turn.visited)})
+    return _play(h, menu, turn, [started])
+
+
+@bp.post("/step")
+def step() -> Response:
+    """A Gather's action (keys or speech) or the redirect after it (silence)."""
+    h = hotline()
+    state = _state_from_url(h)
+    if state is None:
+        return incoming()
+    menu = h.menus.get(state.version)
+    given = CallerInput(digits=_clean_digits(request.form.get("Digits", "")),
+                        speech=request.form.get("SpeechResult", "")[:MAX_SPEECH_CHARS])
+    turn = callflow.respond(menu, state, given)
+    return _play(h, menu, turn, [], origin=state, given=given)
+
+
+def _play(h: Hotline, menu: MenuDocument, turn: Turn, events: list[EventRecord],
+          origin: CallState | None = None, given: CallerInput | None = None) -> Response:
+    """Run any actions the turn needs, record the turn, answer with its TwiML."""
+    turn = _run_actions(h, menu, turn)
+    state = turn.then.state
+    if origin is not None:
+        events.append(_event("menu.turn", {
+            "node": origin.node,
+            "step": origin.step,
+            "digits": given.digits if given else "",
+            "speech": given.speech if given else "",
+            "reason": turn.reason,
+            "visited": list(turn.visited),
+            "language": state.language,
+            "intent": _intent(menu, turn.visited),
+            "menu_version": state.version,
+        }))
+    if isinstance(turn.then, Enqueue):
+        node = turn.then.node
+        events.append(_event("call.queued", {
+            "queue": node.queue, "intent": node.intent, "priority": node.priority,
+            "emergency": node.emergency, "complaint_class": node.complaint_class,
+            "reply_within_hours": node.reply_within_hours, "node": state.node, "language": state.language,
+        }))
+    record_events(h.sessions, h.spool, events)
+    return _xml(_render(h, turn))
+
+
+def _run_actions(h: Hotline, menu: MenuDocument, turn: Turn) -> Turn:
+    context_caller = request.form.get("From", "")
+    call_sid = request.form.get("CallSid", "")
+    for _ in range(5):  # a validated menu never chains more than a couple of actions
+        if not isinstance(turn.then, RunAction):
+            return turn
+        pending = turn.then
+        with unit_of_work(h.sessions) as session:
+            context = ActionContext(call_sid=call_sid, caller=context_caller, step=pending.state.step)
+            result = run_action(session, pending.action, context, pending.digits)
+        after = callflow.after_action(menu, pending.state, result)
+        turn = Turn(turn.said + after.said, after.then, turn.visited + after.visited, after.reason,
+                    turn.chosen or after.chosen)
+    return callflow.to_fallback(menu, turn.then.state, turn.said)
+
+
+def _render(h: Hotline, turn: Turn) -> VoiceResponse:
+    then = turn.then
+    state = then.state
+    if isinstance(then, Ask):
+        url = _url("voice.step", **_state_args(state))
+        return twiml.ask(h.voice, turn.said, then, url, url)
+    if isinstance(then, Enqueue):
+        return _enqueue(h, turn.said, then.node, state)
+    if isinstance(then, Dial):
+        return twiml.dial(h.voice, turn.said, then.number, _url("voice.dial_result", l=state.language, a=1))
+    raise TypeError(f"cannot render {then!r}")
+
+
+def _enqueue(h: Hotline, said: tuple[Said, ...], node: QueueNode, state: CallState) -> VoiceResponse:
+    flags = {"q": node.queue, "l": state.language, "e": int(node.emergency)}
+    return twiml.enqueue(h.voice, said, node.queue, _url("voice.wait", **flags), _url("voice.queue_exit", **flags))
+
+
+# ---------------------------------------------------------------- queues and dialling
+
+
+@bp.post("/wait")
+def wait() -> Response:
+    """The Enqueue waitUrl: position in the caller's language; a safety caller is never left waiting long."""
+    h = hotline()
+    language = _language(h, request.args.get("l"))
+    emergency = request.args.get("e") == "1"
+    position = _int(request.form.get("QueuePosition"), 1)
+    waited = _int(request.form.get("QueueTime"), 0)
+    settings = h.settings
+    record_events(h.sessions, h.spool, [_event("queue.wait", {
+        "queue": request.args.get("q", ""), "position": position, "queue_time": waited})])
+    if emergency:
+        if waited >= settings.safety_queue_max_wait:
+            return _xml(twiml.wait_document(h.voice, [], 0, leave=True))  # -> dial the duty engineer
+        said = [Said("emergency_still_connecting", language)] if waited else []
+        pause = min(settings.queue_announce_seconds, settings.safety_queue_max_wait - waited)
+        return _xml(twiml.wait_document(h.voice, said, pause))
+    said = ([Said("queue_next", language)] if position <= 1 else
+            [Said("queue_position", language, (("ahead", str(position - 1)),))])
+    return _xml(twiml.wait_document(h.voice, said, settings.queue_announce_seconds))
+
+
+@bp.post("/queue-exit")
+def queue_exit() -> Response:
+    """The Enqueue action: why the caller left the queue, and what happens next."""
+    h = hotline()
+    language = _language(h, request.args.get("l"))
+    queue = request.args.get("q", "general")
+    emergency = request.args.get("e") == "1"
+    result = request.form.get("QueueResult", "")
+    events = [_event("queue.left", {"queue": queue, "result": result,
+                                    "queue_time": request.form.get("QueueTime", "")})]
+    if result in ("bridged",):
+        response = twiml.speak_and_hang_up(h.voice, [Said("goodbye", language)])
+    elif result in ("hangup", "redirected"):
+        response = VoiceResponse()
+    elif emergency:
+        # left after the safety wait limit, queue full or an error: the duty engineer, straight away
+        response = _dial_duty(h, language, attempt=1)
+    elif result == "leave":
+        response = twiml.enqueue(h.voice, [], queue, _url("voice.wait", q=queue, l=language, e=0),
+                                 _url("voice.queue_exit", q=queue, l=language, e=0))
+    else:
+        events.append(_event("callback.noted", {"queue": queue, "result": result}))
+        response = twiml.speak_and_hang_up(h.voice, [Said("queue_busy_callback", language)])
+    record_events(h.sessions, h.spool, events)
+    return _xml(response)
+
+
+@bp.post("/dial-result")
+def dial_result() -> Response:
+    """The action of a <Dial> to the duty engineer: anything but a completed call tries again."""
+    h = hotline()
+    language = _language(h, request.args.get("l"))
+    status = request.form.get("DialCallStatus", "")
+    attempt = _int(request.args.get("a"), 1)
+    record_events(h.sessions, h.spool, [_event("dial.result", {
+        "status": status, "attempt": attempt, "duration": request.form.get("DialCallDuration", "")})])
+    if status == "completed":
+        return _xml(twiml.speak_and_hang_up(h.voice, []))
+    # Not answered: back to the safety queue (agents may be free now), which leaves for the duty line again.
+    flags = {"q": SAFETY_QUEUE, "l": language, "e": 1}
+    return _xml(twiml.enqueue(h.voice, [Said("emergency_still_connecting", language)], SAFETY_QUEUE,
+                              _url("voice.wait", **flags), _url("voice.queue_exit", **flags)))
+
+
+def _dial_duty(h: Hotline, language: str, attempt: int) -> VoiceResponse:
+    return twiml.dial(h.voice, [Said("emergency_connecting_duty", language)], h.settings.duty_engineer_number,
+                      _url("voice.dial_result", l=language, a=attempt))
+
+
+# ---------------------------------------------------------------- end of call, failures
+
+
+@bp.post("/status")
+def status() -> Response:
+    """The status callback: closes the call record."""
+    h = hotline()
+    record_events(h.sessions, h.spool, [_event("call.status", {
+        "status": request.form.get("CallStatus", ""), "duration": request.form.get("CallDuration", "")})])
+    return _xml(VoiceResponse())
+
+
+@bp.post("/fallback")
+def fallback() -> Response:
+    """The number's fallback URL: answers without the database (the event goes to the spool file)."""
+    h = hotline()
+    error_url = request.form.get("ErrorUrl", "")
+    h.spool.put([_event("call.rescued", {"error": request.form.get("ErrorCode", ""), "url": error_url[:300]})])
+    query = parse_qs(urlparse(error_url).query)
+    language = _language(h, (query.get("l") or [None])[0])
+    on_safety_path = (query.get("e") or ["0"])[0] == "1" or "/dial-result" in error_url
+    return _xml(rescue_response(h, language, on_safety_path, known_language=bool(query.get("l"))))
+
+
+@bp.post("/rescue")
+def rescue_choice() -> Response:
+    """The answer to the rescue question: 2 is a gas leak (the duty engineer), anything else a person."""
+    h = hotline()
+    language = _language(h, request.args.get("l"))
+    digits = _clean_digits(request.form.get("Digits", ""))
+    record_events(h.sessions, h.spool, [_event("call.rescued", {"choice": digits})])
+    if digits == "2":
+        return _xml(_dial_duty(h, language, attempt=1))
+    return _xml(_general_queue(h, language))
+
+
+def rescue_response(h: Hotline, language: str, on_safety_path: bool, known_language: bool = True) -> VoiceResponse:
+    """What a caller hears when something failed: an apology and the way to a person, never silence."""
+    if on_safety_path:
+        return _dial_duty(h, language, attempt=1)
+    languages = [language] if known_language else list(dict.fromkeys([language, *h.voice.catalogues]))
+    said = [Said("rescue", lang) for lang in languages]
+
+    def then(response: VoiceResponse) -> None:
+        response.append(_general_queue(h, language).verbs[-1])
+
+    return twiml.gather_rescue(h.voice, said, _url("voice.rescue", l=language), then, language)
+
+
+def _general_queue(h: Hotline, language: str) -> VoiceResponse:
+    flags = {"q": "general", "l": language, "e": 0}
+    return twiml.enqueue(h.voice, [], "general", _url("voice.wait", **flags), _url("voice.queue_exit", **flags))
+
+
+@bp.errorhandler(Exception)
+def _any_failure(error: Exception) -> Response:
+    """Whatever broke inside a webhook, the caller hears valid TwiML and the event is kept."""
+    from werkzeug.exceptions import HTTPException
+
+    if isinstance(error, HTTPException):
+        return error  # type: ignore[return-value]
+    log.exception("webhook %s failed; rescuing the call", request.path)
+    try:
+        h = hotline()
+        language = _language(h, request.args.get("l"))
+        on_safety_path = request.args.get("e") == "1" or request.path.endswith("/dial-result")
+        node = request.args.get("n", "")
+        record_events(h.sessions, h.spool, [_event("call.rescued", {
+            "node": node, "error": type(error).__name__, "language": language})])
+        return _xml(rescue_response(h, language, on_safety_path, known_language="l" in request.args))
+    except Exception:  # even the rescue failed: a fixed document that needs nothing
+        log.exception("rescue failed too")
+        return Response(LAST_RESORT_TWIML, content_type=twiml.TWIML_CONTENT_TYPE)
+
+
+LAST_RESORT_TWIML = (
+    '<?xml version="1.0" encoding="UTF-8"?><Response>'
+    '<Say language="cmn-CN">抱歉，系统故障，正在为您转接人工服务。</Say>'
+    '<Say language="en-US">Sorry, we have a technical problem. Connecting you to an agent.</Say>'
+    "<Enqueue>general</Enqueue></Response>"
+)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _event(kind: str, data: dict[str, object]) -> EventRecord:
+    form = request.form
+    call_sid = form.get("CallSid", "")[:64] or "unknown"
+    key = event_key(call_sid, kind, public_url(request, hotline().settings.public_base_url), form.to_dict(),
+                    request.headers.get("I-Twilio-Idempotency-Token", "")[:100])
+    payload = {"from": form.get("From", "")[:40], "to": form.get("To", "")[:40], **data}
+    return new_event(call_sid, kind, key, payload)
+
+
+def _state_from_url(h: Hotline) -> CallState | None:
+    args = request.args
+    version, step, tries = _int(args.get("v"), -1), _int(args.get("s"), -1), _int(args.get("t"), 0)
+    node, language = args.get("n", ""), args.get("l", "")
+    if version < 1 or step < 0 or not node or language not in h.voice.catalogues:
+        return None
+    try:
+        menu = h.menus.get(version)
+    except KeyError:
+        return None
+    if language not in menu.languages:
+        return None
+    return CallState(version=version, node=node, language=language, tries=max(0, tries), step=step)
+
+
+def _state_args(state: CallState) -> dict[str, object]:
+    return {"v": state.version, "n": state.node, "l": state.language, "t": state.tries, "s": state.step}
+
+
+def _url(endpoint: str, **params: object) -> str:
+    base = hotline().settings.public_base_url
+    if base:
+        return base + url_for(endpoint, **params)
+    return url_for(endpoint, _external=True, **params)
+
+
+def _intent(menu: MenuDocument, visited: tuple[str, ...]) -> str | None:
+    intents = [menu.nodes[node].intent for node in visited if node in menu.nodes and menu.nodes[node].intent]
+    return intents[-1] if intents else None
+
+
+def _clean_digits(raw: str) -> str:
+    """Keys as given, or '?' for anything that no keypad sends (garbage, over-long, non-ASCII)."""
+    raw = raw.strip()
+    if not raw:
+        return ""
+    return raw if _DIGITS.match(raw) else "?"
+
+
+def _language(h: Hotline, requested: str | None) -> str:
+    return requested if requested in h.voice.catalogues else h.settings.default_language
+
+
+def _int(value: object, default: int) -> int:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return default
+
+
+def _xml(response: VoiceResponse) -> Response:
+    return Response(twiml.render(response), content_type=twiml.TWIML_CONTENT_TYPE)

@@ -1,0 +1,140 @@
+"""Command line of the hotline: serve, scheduler, call, check-config, init-db, calls, spool."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import date, datetime, timedelta
+
+import click
+from sqlalchemy import select
+
+from ivr.config import load_settings
+from ivr.hotline import Hotline
+
+
+def _hotline() -> Hotline:
+    return Hotline.build(load_settings())
+
+
+@click.group()
+def cli() -> None:
+    """Utility customer-service hotline on Twilio."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@cli.command("init-db")
+@click.option("--demo/--no-demo", default=False, help="Also load demo customers, agents and work orders.")
+def init_db(demo: bool) -> None:
+    """Create or migrate the database and store the default menu."""
+    from ivr.setup import init_database
+
+    for line in init_database(_hotline(), demo=demo):
+        click.echo(line)
+
+
+@cli.command("check-config")
+@click.option("--menu", "menu_file", type=click.Path(exists=True, dir_okay=False), help="A menu file to check.")
+@click.option("--no-db", is_flag=True, help="Do not check the live menu in the database.")
+def check_config(menu_file: str | None, no_db: bool) -> None:
+    """Validate prompts and menus; exit 1 naming every problem."""
+    from ivr.setup import config_problems
+
+    problems = config_problems(None if no_db else _hotline(), menu_file)
+    for problem in problems:
+        click.echo(f"problem: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("configuration ok")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--scheduler/--no-scheduler", default=None, help="Run the scheduled jobs in this process.")
+def serve(host: str, port: int, scheduler: bool | None) -> None:
+    """Serve the webhooks (and, by default, the scheduled jobs) in one process."""
+    from ivr.app import create_app
+    from ivr.jobs.scheduler import build_scheduler
+    from ivr.setup import config_problems
+
+    hotline = _hotline()
+    problems = config_problems(hotline)
+    if problems:
+        for problem in problems:
+            click.echo(f"refusing to start: {problem}", err=True)
+        sys.exit(1)
+    if hotline.settings.scheduler_in_process if scheduler is None else scheduler:
+        build_scheduler(hotline).start()
+    app = create_app(hotline=hotline)
+    click.echo(f"hotline answering on http://{host}:{port}/voice/incoming (telephony: {hotline.settings.telephony})")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@cli.command("scheduler")
+def scheduler_process() -> None:
+    """Run the scheduled jobs in their own process (when the web runs under gunicorn)."""
+    from ivr.jobs.scheduler import build_scheduler
+
+    build_scheduler(_hotline(), blocking=True).start()
+
+
+@cli.command()
+@click.option("--from", "caller", default="+8613800000001", show_default=True, help="The caller's number.")
+@click.option("--to", "called", default="+864008888888", show_default=True, help="The hotline's number.")
+@click.option("--keys", default=None,
+              help='Scripted input, comma-separated: "9,1,4", "123#", "s:燃气泄漏" (speech), "-" (silence).')
+@click.option("--url", default=None, help="Phone a running server (e.g. http://127.0.0.1:5000) instead of in-process.")
+@click.option("--wait-loops", default=2, show_default=True, help="Queue announcements to hear before hanging up.")
+def call(caller: str, called: str, keys: str | None, url: str | None, wait_loops: int) -> None:
+    """Phone the hotline through the built-in simulator and see where the call ends up."""
+    from ivr.phone import phone_call
+
+    sys.exit(phone_call(caller=caller, called=called, keys=keys, url=url, wait_loops=wait_loops))
+
+
+@cli.command()
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Calls started on this day (UTC).")
+@click.option("--intent", type=click.Choice(["billing", "safety", "repair", "complaint", "agent"]))
+@click.option("--number", help="Caller number (or part of it).")
+@click.option("--limit", default=20, show_default=True)
+def calls(day: datetime | None, intent: str | None, number: str | None, limit: int) -> None:
+    """List recent call records."""
+    from ivr.db.models import Call
+
+    query = select(Call).order_by(Call.started_at.desc()).limit(limit)
+    if day:
+        start = datetime.combine(date(day.year, day.month, day.day), datetime.min.time())
+        query = query.where(Call.started_at >= start, Call.started_at < start + timedelta(days=1))
+    if intent:
+        query = query.where(Call.intent == intent)
+    if number:
+        query = query.where(Call.from_number.contains(number))
+    with _hotline().sessions() as session:
+        rows = session.scalars(query).all()
+    if not rows:
+        click.echo("no calls")
+    for row in rows:
+        keys = " ".join(str(i.get("digits") or i.get("speech") or "·") for i in row.inputs)
+        flag = " EMERGENCY" if row.emergency else ""
+        click.echo(
+            f"{row.started_at:%Y-%m-%d %H:%M:%S}  {row.call_sid[:14]}…  {row.from_number:<15} "
+            f"{row.language}  v{row.menu_version}  intent={row.intent or '-'}  queue={row.queue or '-'}  "
+            f"outcome={row.outcome or '-'}  status={row.status or 'live'}  {row.duration_seconds or 0}s  "
+            f"keys=[{keys}]{flag}"
+        )
+
+
+@cli.command("spool-replay")
+def spool_replay() -> None:
+    """Write call events kept in the local spool while the database was down."""
+    from ivr.jobs.scheduler import replay_spool
+
+    hotline = _hotline()
+    written = replay_spool(hotline)
+    click.echo(f"{written} events written; {len(hotline.spool.pending())} still waiting")
+
+
+if __name__ == "__main__":
+    cli()
