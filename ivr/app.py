@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr.config import Settings, load_settings
 from ivr.hotline import Hotline
+from ivr.web.errors import plain_http_error
 
 
 def create_app(settings: Settings | None = None, hotline: Hotline | None = None) -> Flask:
@@ -27,14 +28,7 @@ def create_app(settings: Settings | None = None, hotline: Hotline | None = None)
     app.register_blueprint(voice_bp)
     app.register_blueprint(health_bp)
 
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> Response:
-        # Plain words for API users and operators; callers never reach here with a valid signature.
-        response = Response(f"{error.code} {error.name}: {error.description}\n", status=error.code,
-                            content_type="text/plain; charset=utf-8")
-        if error.code == 405:
-            response.headers["Allow"] = "POST"
-        return response
+    app.register_error_handler(HTTPException, plain_http_error)
 
     @app.errorhandler(500)
     def _server_error(error: Exception) -> tuple[Response, int]:

@@ -168,7 +168,8 @@ def respond(menu: MenuDocument, state: CallState, given: CallerInput) -> Turn:
         reason = "language" if option.language else ("key" if given.digits else "speech")
         return enter(menu, target, reason=reason, chosen=chosen)
     if isinstance(node, InputNode):
-        digits = given.digits or re.sub(r"\D", "", given.speech)
+        # Twilio leaves the finish key out of Digits; strip it anyway in case a client sends it.
+        digits = given.digits.rstrip("#") or re.sub(r"\D", "", given.speech)
         if not digits:
             return retry(menu, state, "silence" if given.silent else "invalid")
         if not digits.isdigit() or len(digits) > node.max_digits:

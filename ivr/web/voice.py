@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 from flask import Blueprint, Response, abort, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.exceptions import HTTPException
 
 from ivr import callflow, twiml
 from ivr.callflow import Ask, CallerInput, CallState, Dial, Enqueue, RunAction, Said, Turn
@@ -21,6 +22,7 @@ from ivr.menus.schema import MenuDocument, QueueNode
 from ivr.services.actions import ActionContext, run_action
 from ivr.services.events import EventRecord, event_key, new_event
 from ivr.services.recorder import record_events
+from ivr.web.errors import plain_http_error
 from ivr.web.signature import is_signed_by_twilio, public_url
 
 log = logging.getLogger(__name__)
@@ -261,10 +263,8 @@ def _general_queue(h: Hotline, language: str) -> VoiceResponse:
 @bp.errorhandler(Exception)
 def _any_failure(error: Exception) -> Response:
     """Whatever broke inside a webhook, the caller hears valid TwiML and the event is kept."""
-    from werkzeug.exceptions import HTTPException
-
     if isinstance(error, HTTPException):
-        return error  # type: ignore[return-value]
+        return plain_http_error(error)
     log.exception("webhook %s failed; rescuing the call", request.path)
     try:
         h = hotline()

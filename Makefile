@@ -1,0 +1,37 @@
+# The few commands of the hotline. `make run` and `make test` work on a fresh machine with Python 3.11.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test call lint bench check-config clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## create the database with the default menu and demo data, then serve on :5000
+	$(PY) run.py init-db --demo
+	$(PY) run.py serve
+
+test: $(STAMP)  ## unit, integration (SQLite; PostgreSQL too when IVR_TEST_POSTGRES_URL is set) and e2e tests
+	$(PY) -m pytest
+
+call: $(STAMP)  ## phone the hotline from the terminal through the simulator
+	$(PY) run.py init-db --demo
+	$(PY) run.py call $(ARGS)
+
+check-config: $(STAMP)
+	$(PY) run.py check-config
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy routing prompts ivr
+
+bench: $(STAMP)  ## webhook throughput and latency against two baselines
+	$(PY) bench/webhooks.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,587 @@
+"""One simulated call: fetches TwiML and follows it verb by verb, as Twilio does."""
+
+from __future__ import annotations
+
+import enum
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from email.utils import format_datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin
+
+from ivr.telephony import twiml_rules as rules
+from ivr.telephony.call_result import CallError, CallResult, TranscriptEntry
+from ivr.telephony.callers import Caller, CallerAction, GatherPrompt, RecordPrompt
+
+if TYPE_CHECKING:
+    from ivr.telephony.simulator import Simulator
+
+# Simulated durations: only relative sizes matter (CallDuration, QueueTime), nothing sleeps.
+SAY_SECONDS_PER_CHAR = 0.1
+PLAY_SECONDS = 5.0
+KEY_SECONDS = 0.5
+MAX_FETCHES = 300  # Twilio stops runaway redirect loops too; this keeps a broken app from spinning
+APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
+REDIRECT_STATUSES = {301, 302, 303, 307}  # the only redirects Twilio follows
+
+
+@dataclass
+class Goto:
+    """Control moves to the TwiML at `url`, requested with the call's parameters plus `params`."""
+
+    url: str
+    method: str = "POST"
+    params: dict[str, str] = field(default_factory=dict)
+    purpose: str = "action"
+
+
+@dataclass
+class Failure:
+    """A request or document Twilio would have refused."""
+
+    code: int
+    message: str
+    url: str
+    purpose: str = ""
+
+
+class Stop(enum.Enum):
+    """Why a document stopped before its last verb without moving to another URL."""
+
+    END = "end"  # the call is over
+    LEAVE = "leave"  # <Leave> in a wait document
+    INTERRUPTED = "interrupted"  # a REST redirect, bridge or hangup reached a queued caller
+
+
+WAITING = "waiting"  # yielded while the caller sits in a queue between two wait-music passes
+
+Outcome = Goto | Stop | Failure | None
+Flow = Generator[str, None, Outcome]
+
+
+@dataclass
+class Bridge:
+    """An agent dialled the queue this call waits in (<Dial><Queue>)."""
+
+    agent_sid: str
+    queue_sid: str
+    url: str | None
+    method: str
+    seconds: int
+    queue_time: int
+
+
+class SimulatedCall:
+    """A call in progress; drive it with run() or run_until_waiting()."""
+
+    def __init__(
+        self,
+        sim: Simulator,
+        sid: str,
+        *,
+        from_: str,
+        to: str,
+        direction: str,
+        caller: Caller,
+        url: str,
+        method: str = "POST",
+        status_callback: str | None = None,
+        status_events: tuple[str, ...] = ("completed",),
+        answered_by: str | None = None,
+        outcome: str = "answer",
+    ) -> None:
+        self.sim = sim
+        self.sid = sid
+        self.caller = caller
+        self.url = url
+        self.method = method
+        self.status_callback = status_callback
+        self.status_events = status_events
+        self.answered_by = answered_by
+        self.outcome = outcome
+        self.result = CallResult(call_sid=sid, from_=from_, to=to, direction=direction)
+        self.status = "queued"
+        self.queue: str | None = None
+        self.queue_entered_at = 0.0
+        self._answered_at: float | None = None
+        self._final_status: str | None = None
+        self._flow: Generator[str, None, None] | None = None
+        self._redirect: Goto | None = None
+        self._bridge: Bridge | None = None
+        self._hangup_requested = False
+        self._deferred: list[tuple[Goto, dict[str, str]]] = []
+        self._fetches = 0
+        self._status_sequence = 0
+
+    # ----- driving -------------------------------------------------------------------------
+
+    @property
+    def live(self) -> bool:
+        """True while the call is ringing or connected."""
+        return self.status in ("ringing", "in-progress")
+
+    @property
+    def ended(self) -> bool:
+        """True once the call is over."""
+        return self._final_status is not None
+
+    def run_until_waiting(self) -> bool:
+        """Run until the caller waits in a queue (True) or the call ends (False)."""
+        if self._flow is None:
+            self._flow = self._lifecycle()
+        try:
+            next(self._flow)
+        except StopIteration:
+            return False
+        return True
+
+    def run(self) -> CallResult:
+        """Run the call to its end and return the result."""
+        while self.run_until_waiting():
+            pass
+        return self.result
+
+    def request_redirect(self, goto: Goto) -> None:
+        """Ask the call to leave its current TwiML for `goto` at its next step."""
+        self._redirect = goto
+
+    def request_hangup(self) -> None:
+        """Ask the call to end at its next step (REST Status=completed)."""
+        self._hangup_requested = True
+
+    def request_bridge(self, bridge: Bridge) -> None:
+        """Connect this queued call to an agent at its next step."""
+        self._bridge = bridge
+
+    def cancel(self) -> None:
+        """End a call that never started (REST hangup of a queued outbound call)."""
+        self._flow = iter(())
+        self._finish_call("canceled", "api")
+
+    def queue_time(self) -> int:
+        """Whole seconds spent in the current queue."""
+        return int(self.sim.clock.now() - self.queue_entered_at) if self.queue else 0
+
+    # ----- requests --------------------------------------------------------------------------
+
+    def params(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """Twilio's standard voice request parameters for this call, plus `extra`."""
+        r = self.result
+        params = {
+            "AccountSid": self.sim.account_sid,
+            "ApiVersion": "2010-04-01",
+            "CallSid": self.sid,
+            "CallStatus": self.status,
+            "Direction": r.direction,
+            "From": r.from_,
+            "To": r.to,
+            "Caller": r.from_,
+            "Called": r.to,
+        }
+        for prefix, number in (("From", r.from_), ("Caller", r.from_), ("To", r.to), ("Called", r.to)):
+            params[f"{prefix}Country"] = _country(number)
+            for part in ("City", "State", "Zip"):
+                params[f"{prefix}{part}"] = ""
+        if self.answered_by:
+            params["AnsweredBy"] = self.answered_by
+            params["MachineDetectionDuration"] = "2500"
+        params.update(extra or {})
+        return params
+
+    def fetch(self, goto: Goto, allowed_verbs: set[str] | None = None) -> ET.Element | Failure:
+        """Request a TwiML document (following HTTP redirects like Twilio) and validate it."""
+        url, method, params = goto.url, goto.method.upper(), self.params(goto.params)
+
+        def fail(code: int, message: str) -> Failure:
+            return self._fail(code, message, url, goto.purpose)
+
+        self._fetches += 1
+        if self._fetches > MAX_FETCHES:
+            return fail(0, f"simulator stopped after {MAX_FETCHES} documents (a redirect loop?)")
+        for _hop in range(5):
+            answer = self.sim.send(self.result, method, url, params, goto.purpose)
+            if isinstance(answer, Exception):
+                return fail(rules.HTTP_CONNECTION_FAILURE, f"{type(answer).__name__}: {answer}")
+            if 300 <= answer.status < 400:
+                location = answer.headers.get("Location")
+                if answer.status not in REDIRECT_STATUSES or not location:
+                    return fail(rules.HTTP_INVALID_REDIRECT, f"HTTP {answer.status} is not a usable redirect")
+                url = urljoin(url, location)
+                method = method if answer.status == 307 else "GET"
+                continue
+            if not 200 <= answer.status < 300:
+                return fail(rules.HTTP_RETRIEVAL_FAILURE, f"HTTP {answer.status}")
+            self._flush_deferred()
+            try:
+                return rules.parse_response(answer.content_type, answer.body, url, allowed_verbs)
+            except rules.TwimlError as exc:
+                return fail(exc.code, exc.message)
+            except rules.UnsimulatedVerb as exc:
+                return fail(0, str(exc))
+        return fail(rules.HTTP_INVALID_REDIRECT, "too many HTTP redirects")
+
+    def notify(self, goto: Goto, base: dict[str, str] | None = None) -> None:
+        """Send a request whose answer Twilio ignores (status callbacks, abandoned actions)."""
+        params = dict(self.params() if base is None else base)
+        params.update(goto.params)
+        answer = self.sim.send(self.result, goto.method.upper(), goto.url, params, goto.purpose)
+        if isinstance(answer, Exception):
+            self._error(rules.HTTP_CONNECTION_FAILURE, f"{type(answer).__name__}: {answer}", goto.url)
+        elif answer.status >= 400:
+            self._error(rules.HTTP_RETRIEVAL_FAILURE, f"HTTP {answer.status}", goto.url)
+
+    def defer(self, goto: Goto, base: dict[str, str]) -> None:
+        """Send a notification after the next document fetch (Twilio's recording callbacks lag)."""
+        self._deferred.append((goto, base))
+
+    def log(self, entry: TranscriptEntry) -> TranscriptEntry:
+        """Add to the transcript and let the caller hear it."""
+        self.result.transcript.append(entry)
+        self.caller.hear(entry)
+        return entry
+
+    def end(self, ended_by: str, status: str = "completed") -> Stop:
+        """Mark the call over; the status callback goes out when the flow unwinds."""
+        if self._final_status is None:
+            self._final_status = status
+            self.result.ended_by = ended_by
+        return Stop.END
+
+    def recover(self, failure: Failure) -> Goto | Stop:
+        """After a failure: go to the fallback URL, or end the call as Twilio does."""
+        if self.sim.fallback_url and failure.purpose != "fallback":
+            extra = {"ErrorCode": str(failure.code), "ErrorUrl": failure.url}
+            return Goto(self.sim.fallback_url, "POST", extra, "fallback")
+        self.log(TranscriptEntry("say", APPLICATION_ERROR, language="en-US", detail={"source": "twilio"}))
+        return self.end("error")
+
+    def interruption(self, context: str) -> Goto | Stop | None:
+        """A REST redirect/hangup (or a bridge, in a queue) waiting to take over the call."""
+        if self._hangup_requested:
+            if context == "wait":
+                return Stop.INTERRUPTED
+            return self.end("api")
+        if context == "wait" and (self._redirect or self._bridge):
+            return Stop.INTERRUPTED
+        if self._redirect is not None:
+            goto, self._redirect = self._redirect, None
+            self.log(TranscriptEntry("redirect", url=goto.url, detail={"source": "api"}))
+            return goto
+        return None
+
+    def take_redirect(self) -> Goto | None:
+        """Consume a pending REST redirect."""
+        goto, self._redirect = self._redirect, None
+        return goto
+
+    def take_bridge(self) -> Bridge | None:
+        """Consume a pending bridge."""
+        bridge, self._bridge = self._bridge, None
+        return bridge
+
+    @property
+    def hangup_requested(self) -> bool:
+        """A REST hangup is pending."""
+        return self._hangup_requested
+
+    def resolve(self, doc_url: str, target: str | None) -> str:
+        """An attribute URL made absolute against the document it came from (empty: the document)."""
+        return urljoin(doc_url, (target or "").strip()) if target and target.strip() else doc_url
+
+    # ----- the flow ----------------------------------------------------------------------------
+
+    def follow(self, goto: Goto, context: str, allowed: set[str] | None = None) -> Flow:
+        """Fetch and run documents, following every transfer, until one ends or stops."""
+        while True:
+            doc = self.fetch(goto, allowed)
+            if isinstance(doc, Failure):
+                return doc
+            outcome = yield from self._run(doc, goto.url, context)
+            if not isinstance(outcome, Goto):
+                return outcome
+            goto = outcome
+
+    def _lifecycle(self) -> Generator[str, None, None]:
+        self.status = "ringing" if self.result.direction == "inbound" else "initiated"
+        self._status_event("initiated", "initiated")
+        if self.result.direction != "inbound":
+            self._status_event("ringing", "ringing")
+            if self.outcome != "answer":
+                self._finish_call(self.outcome, "not-answered")
+                return
+            self._answer()
+        goto: Goto | Stop | None = Goto(self.url, self.method, {}, "voice")
+        while isinstance(goto, Goto) and not self.ended:
+            outcome = yield from self.follow(goto, "call")
+            if isinstance(outcome, Failure):
+                goto = self.recover(outcome)
+            else:
+                goto = None
+                if outcome is None:
+                    self.end("document-end")
+        self._flush_deferred()
+        self._finish_call(self._final_status or "completed", self.result.ended_by or "document-end")
+
+    def _run(self, doc: ET.Element, doc_url: str, context: str) -> Flow:
+        from ivr.telephony.dial_flow import run_dial
+        from ivr.telephony.queue_flow import run_enqueue
+
+        for verb in doc:
+            interrupt = self.interruption(context)
+            if interrupt is not None:
+                return interrupt
+            if verb.tag != "Reject":
+                self._answer()
+            if verb.tag == "Enqueue":
+                outcome = yield from run_enqueue(self, verb, doc_url)
+            elif verb.tag == "Dial":
+                outcome = run_dial(self, verb, doc_url)
+            else:
+                outcome = getattr(self, f"_verb_{verb.tag.lower()}")(verb, doc_url, context)
+            if outcome is not None:
+                return outcome
+            if self.ended:
+                return Stop.END
+        return None
+
+    # ----- verbs ---------------------------------------------------------------------------
+
+    def _verb_say(self, verb: ET.Element, doc_url: str, context: str) -> None:
+        self._speak(verb, doc_url)
+
+    def _verb_play(self, verb: ET.Element, doc_url: str, context: str) -> None:
+        self._speak(verb, doc_url)
+
+    def _verb_pause(self, verb: ET.Element, doc_url: str, context: str) -> None:
+        self._speak(verb, doc_url)
+
+    def _verb_redirect(self, verb: ET.Element, doc_url: str, context: str) -> Goto:
+        url = self.resolve(doc_url, verb.text)
+        self.log(TranscriptEntry("redirect", url=url))
+        return Goto(url, _method(verb.get("method")), {}, "redirect")
+
+    def _verb_hangup(self, verb: ET.Element, doc_url: str, context: str) -> Stop:
+        self.log(TranscriptEntry("hangup"))
+        return self.end("hangup-verb")
+
+    def _verb_reject(self, verb: ET.Element, doc_url: str, context: str) -> Stop:
+        reason = verb.get("reason", "rejected")
+        self.log(TranscriptEntry("reject", reason))
+        if self._answered_at is not None:
+            return self.end("reject")
+        # Only a <Reject> before anything else keeps Twilio from answering the call.
+        return self.end("reject", "busy" if reason == "busy" else "no-answer")
+
+    def _verb_leave(self, verb: ET.Element, doc_url: str, context: str) -> Stop | None:
+        self.log(TranscriptEntry("leave", self.queue or "", detail={} if self.queue else {"ignored": True}))
+        return Stop.LEAVE if context == "wait" else None
+
+    def _verb_gather(self, verb: ET.Element, doc_url: str, context: str) -> Goto | Stop | None:
+        inputs = frozenset((verb.get("input") or "dtmf").split()) & {"dtmf", "speech"} or frozenset({"dtmf"})
+        num_digits = _int(verb.get("numDigits"), None)
+        finish = verb.get("finishOnKey", "#")[:1]
+        timeout = _int(verb.get("timeout"), 5)
+        prompts = [self._entry(child, doc_url) for child in verb]
+        self.result.transcript.append(TranscriptEntry("gather", detail={"input": " ".join(sorted(inputs))}))
+        prompt = GatherPrompt(inputs, num_digits, finish, timeout, verb.get("language", "en-US"),
+                              verb.get("hints", ""), prompts)
+        action = self.caller.gather(prompt)
+        accepted = _accepts(inputs, action)
+        # Input given during the nested prompts (barge-in) cuts them short.
+        played = prompts[:1] if action.barge_in and accepted and prompts else prompts
+        for entry in played:
+            if action.barge_in and accepted:
+                entry.detail["interrupted"] = True
+            self.log(entry)
+            self.sim.clock.advance(_seconds(entry) / (2 if action.barge_in and accepted else 1))
+        return self._gather_result(verb, doc_url, action, accepted, prompt)
+
+    def _gather_result(
+        self, verb: ET.Element, doc_url: str, action: CallerAction, accepted: bool, prompt: GatherPrompt
+    ) -> Goto | Stop | None:
+        clock = self.sim.clock
+        extra: dict[str, str] | None = None
+        if action.kind == "hangup":
+            self.log(TranscriptEntry("input", detail={"type": "hangup"}))
+            return self.end("caller-hangup")
+        if accepted and action.kind == "digits":
+            digits, finished_on = _collect_keys(action.value, prompt.num_digits, prompt.finish_on_key)
+            clock.advance(KEY_SECONDS * len(action.value))
+            if not finished_on and (prompt.num_digits is None or len(digits) < prompt.num_digits):
+                clock.advance(prompt.timeout)  # Twilio waits `timeout` after the last key
+            self.log(TranscriptEntry("input", digits=digits, detail={"type": "digits", "keys": action.value}))
+            if digits:
+                extra = {"Digits": digits} | ({"FinishedOnKey": finished_on} if finished_on else {})
+        elif accepted and action.kind == "speech":
+            clock.advance(len(action.value) * SAY_SECONDS_PER_CHAR + 1)
+            heard = TranscriptEntry("input", action.value, language=prompt.language)
+            heard.detail["type"] = "speech"
+            self.log(heard)
+            extra = {"SpeechResult": action.value, "Confidence": "0.92"}
+        else:
+            clock.advance(prompt.timeout)
+            ignored = {"ignored": action.kind} if action.kind not in ("silence", "record") else {}
+            self.log(TranscriptEntry("input", detail={"type": "silence", **ignored}))
+        if extra is None and verb.get("actionOnEmptyResult", "false").lower() != "true":
+            return None  # no input: Twilio moves on to the next verb
+        action_url = self.resolve(doc_url, verb.get("action"))
+        return Goto(action_url, _method(verb.get("method")), extra or {}, "gather")
+
+    def _verb_record(self, verb: ET.Element, doc_url: str, context: str) -> Goto | Stop | None:
+        max_length = _int(verb.get("maxLength"), 3600)
+        finish = verb.get("finishOnKey", "1234567890*#")
+        action = self.caller.record(RecordPrompt(max_length, finish))
+        if action.kind == "hangup":
+            self.log(TranscriptEntry("input", detail={"type": "hangup"}))
+            return self.end("caller-hangup")
+        seconds = 0
+        if action.kind == "record":
+            seconds = min(max_length, math.ceil(action.seconds or 0))
+        elif action.kind == "speech":
+            seconds = min(max_length, math.ceil(len(action.value) * SAY_SECONDS_PER_CHAR) or 1)
+        self.sim.clock.advance(seconds + _int(verb.get("timeout"), 5))
+        if seconds == 0:
+            # Twilio skips the action request for an empty recording and moves on.
+            self.log(TranscriptEntry("record", detail={"duration": 0, "empty": True}))
+            return None
+        sid = self.sim.store_recording(seconds, channels=1)
+        self.result.recordings.append(sid)
+        url = self.sim.recording_url(sid)
+        self.log(TranscriptEntry("record", action.value, url=url, detail={"sid": sid, "duration": seconds}))
+        extra = {"RecordingUrl": url, "RecordingSid": sid, "RecordingDuration": str(seconds)}
+        if action.kind == "record" and finish:
+            extra["Digits"] = finish[-1]
+        self.recording_callback(verb, doc_url, sid, seconds, channels=1, source="RecordVerb")
+        return Goto(self.resolve(doc_url, verb.get("action")), _method(verb.get("method")), extra, "record")
+
+    def recording_callback(
+        self, verb: ET.Element, doc_url: str, sid: str, seconds: int, *, channels: int, source: str
+    ) -> None:
+        """Schedule the recordingStatusCallback of a <Record> or recorded <Dial>, if asked for."""
+        target = verb.get("recordingStatusCallback")
+        events = (verb.get("recordingStatusCallbackEvent") or "completed").replace(",", " ").split()
+        if not target or "completed" not in events:
+            return
+        params = {
+            "AccountSid": self.sim.account_sid,
+            "CallSid": self.sid,
+            "RecordingSid": sid,
+            "RecordingUrl": self.sim.recording_url(sid),
+            "RecordingStatus": "completed",
+            "RecordingDuration": str(seconds),
+            "RecordingChannels": str(channels),
+            "RecordingStartTime": format_datetime(self.sim.clock.datetime()),
+            "RecordingSource": source,
+            "RecordingTrack": "both",
+        }
+        goto = Goto(self.resolve(doc_url, target), _method(verb.get("recordingStatusCallbackMethod")),
+                    {}, "recording-status")
+        self.defer(goto, params)
+
+    # ----- helpers -------------------------------------------------------------------------
+
+    def _speak(self, verb: ET.Element, doc_url: str) -> None:
+        entry = self.log(self._entry(verb, doc_url))
+        self.sim.clock.advance(_seconds(entry))
+
+    def _entry(self, verb: ET.Element, doc_url: str) -> TranscriptEntry:
+        loop = _int(verb.get("loop"), 1)
+        detail: dict[str, object] = {"loop": loop} if loop != 1 else {}
+        if verb.tag == "Say":
+            text = " ".join("".join(verb.itertext()).split())
+            return TranscriptEntry("say", text, language=verb.get("language", "en-US"),
+                                   voice=verb.get("voice"), detail=detail)
+        if verb.tag == "Play":
+            url = self.resolve(doc_url, verb.text) if (verb.text or "").strip() else None
+            return TranscriptEntry("play", url=url, digits=verb.get("digits"), detail=detail)
+        return TranscriptEntry("pause", detail={"length": _int(verb.get("length"), 1)})
+
+    def _answer(self) -> None:
+        if self._answered_at is None:
+            self._answered_at = self.sim.clock.now()
+            self.status = "in-progress"
+            self._status_event("answered", "in-progress")
+
+    def _fail(self, code: int, message: str, url: str, purpose: str = "") -> Failure:
+        self._error(code, message, url)
+        return Failure(code, message, url, purpose)
+
+    def _error(self, code: int, message: str, url: str) -> None:
+        self.result.errors.append(CallError(code, message, url))
+        self.result.transcript.append(TranscriptEntry("error", message, url=url, detail={"code": code}))
+
+    def _flush_deferred(self) -> None:
+        pending, self._deferred = self._deferred, []
+        for goto, base in pending:
+            self.notify(goto, base)
+
+    def _finish_call(self, status: str, ended_by: str) -> None:
+        self._final_status = self._final_status or status
+        self.result.ended_by = self.result.ended_by or ended_by
+        self.result.status = self._final_status
+        if self._answered_at is not None:
+            self.result.duration = math.ceil(self.sim.clock.now() - self._answered_at)
+        if self.queue:
+            self.sim.leave_queue(self.queue, self, self.queue_time())
+            self.queue = None
+        self.status = self._final_status
+        self._status_event("completed", self._final_status)
+
+    def _status_event(self, event: str, call_status: str) -> None:
+        if not self.status_callback or event not in self.status_events:
+            return
+        self._status_sequence += 1
+        extra = {
+            "CallStatus": call_status,
+            "Timestamp": format_datetime(self.sim.clock.datetime()),
+            "CallbackSource": "call-progress-events",
+            "SequenceNumber": str(self._status_sequence - 1),
+        }
+        if event == "completed":
+            extra["CallDuration"] = str(self.result.duration)
+        self.notify(Goto(self.status_callback, "POST", extra, f"status-{event}"))
+
+
+def _method(value: str | None) -> str:
+    return (value or "POST").upper()
+
+
+def _int(value: str | None, default: int | None) -> int | None:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default  # Twilio logs a warning and uses the default
+
+
+def _seconds(entry: TranscriptEntry) -> float:
+    loops = max(1, int(entry.detail.get("loop", 1) or 1))
+    if entry.kind == "say":
+        return max(1.0, len(entry.text) * SAY_SECONDS_PER_CHAR) * loops
+    if entry.kind == "play":
+        return PLAY_SECONDS * loops
+    return float(entry.detail.get("length", 1))
+
+
+def _accepts(inputs: frozenset[str], action: CallerAction) -> bool:
+    return (action.kind == "digits" and "dtmf" in inputs) or (action.kind == "speech" and "speech" in inputs)
+
+
+def _collect_keys(keys: str, num_digits: int | None, finish: str) -> tuple[str, str]:
+    """Digits Twilio reports for the keys pressed, and the finishOnKey that ended them (if any)."""
+    digits = ""
+    for key in keys:
+        if finish and key == finish:
+            return digits, key
+        digits += key
+        if num_digits is not None and len(digits) >= num_digits:
+            break
+    return digits, ""
+
+
+def _country(number: str) -> str:
+    for prefix, country in (("+86", "CN"), ("+852", "HK"), ("+1", "US"), ("+44", "GB")):
+        if number.startswith(prefix):
+            return country
+    return ""

@@ -1,0 +1,101 @@
+"""Shared fixtures: a real database (SQLite file, and PostgreSQL when IVR_TEST_POSTGRES_URL is set)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from ivr.app import create_app
+from ivr.config import Settings
+from ivr.db import migrate
+from ivr.db.demo import load_demo_data
+from ivr.db.models import Base
+from ivr.db.session import make_engine, unit_of_work
+from ivr.hotline import Hotline
+from ivr.menus.store import seed_default_menu
+from tests.helpers import PUBLIC_BASE_URL, TEST_AUTH_TOKEN, SignedClient
+
+POSTGRES_URL = os.environ.get("IVR_TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite database, copied for each test (migrating once is faster)."""
+    path = tmp_path_factory.mktemp("template") / "hotline.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostgreSQL test database, emptied and migrated once per test session."""
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests need IVR_TEST_POSTGRES_URL (.ci/run starts PostgreSQL and sets it)")
+    engine = make_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(engine)
+    engine.dispose()
+    return POSTGRES_URL
+
+
+def _empty_postgres(url: str) -> None:
+    engine = make_engine(url)
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each database test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        target = tmp_path / "hotline.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
+    url: str = request.getfixturevalue("postgres_url")
+    _empty_postgres(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        public_base_url=PUBLIC_BASE_URL,
+        twilio_auth_token=TEST_AUTH_TOKEN,
+        spool_dir=tmp_path / "spool",
+        scheduler_in_process=False,
+        duty_engineer_number="+8613900000000",
+    )
+
+
+@pytest.fixture
+def hotline(settings: Settings) -> Iterator[Hotline]:
+    """A hotline on a fresh database holding the default menu and the demo data."""
+    built = Hotline.build(settings)
+    with unit_of_work(built.sessions) as session:
+        seed_default_menu(session)
+        load_demo_data(session)
+    yield built
+    built.engine.dispose()
+
+
+@pytest.fixture
+def app(hotline: Hotline):  # type: ignore[no-untyped-def]
+    return create_app(hotline=hotline)
+
+
+@pytest.fixture
+def twilio(app) -> SignedClient:  # type: ignore[no-untyped-def]
+    """Posts webhooks the way Twilio does, signed with the test auth token."""
+    return SignedClient(app)
