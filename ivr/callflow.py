@@ -151,11 +151,12 @@ def enter(menu: MenuDocument, state: CallState, said: tuple[Said, ...] = (), rea
 def respond(menu: MenuDocument, state: CallState, given: CallerInput) -> Turn:
     """The caller answered (or stayed silent) at `state.node`: decide where the call goes."""
     state = replace(state, step=state.step + 1)
-    if state.node not in menu.nodes:
-        return enter(menu, replace(state, node=menu.root, tries=0), reason="unknown-node")
+    # The gas-leak phrases first, before anything that could send the caller elsewhere.
     if given.speech and _is_emergency(menu, given.speech):
         target = replace(state, node=menu.emergency.target, tries=0)
         return enter(menu, target, reason="emergency-phrase", chosen=given.speech)
+    if state.node not in menu.nodes:
+        return enter(menu, replace(state, node=menu.root, tries=0), reason="unknown-node")
 
     node = menu.nodes[state.node]
     if isinstance(node, MenuNode):

@@ -52,9 +52,13 @@ def parse_catalogue(raw: dict[str, object]) -> Catalogue:
     for key, value in entries.items():
         if isinstance(value, str):
             prompts[key] = PromptText(text=value)
-        elif isinstance(value, dict) and isinstance(value.get("text"), str):
-            audio = value.get("audio")
-            prompts[key] = PromptText(text=value["text"], audio=audio if isinstance(audio, str) else None)
+        elif (
+            isinstance(value, dict)
+            and isinstance(value.get("text"), str)
+            and isinstance(value.get("audio", ""), str)
+            and set(value) <= {"text", "audio"}
+        ):
+            prompts[key] = PromptText(text=value["text"], audio=value.get("audio"))
         else:
             raise ValueError(f"prompt {key!r} must be a string or a table with 'text' (and optional 'audio')")
     try:

@@ -140,13 +140,20 @@ class InteractiveCaller:
     ) -> None:
         self.input_fn = input_fn
         self.output_fn = output_fn
+        # Prompts nested in <Gather> are shown before asking, so hear() must not repeat them.
+        self._shown: list[TranscriptEntry] = []
 
     def hear(self, entry: TranscriptEntry) -> None:
         """Print what happens on the call."""
+        if any(entry is shown for shown in self._shown):
+            return
         self.output_fn(entry.describe())
 
     def gather(self, prompt: GatherPrompt) -> CallerAction:
-        """Ask for keys or speech until the answer is understood."""
+        """Show the prompts, then ask for keys or speech until the answer is understood."""
+        self._shown = list(prompt.prompts)
+        for entry in prompt.prompts:
+            self.output_fn(entry.describe())
         accepts = "/".join(sorted(prompt.inputs))
         while True:
             answer = self.input_fn(f"({accepts}; {self.HELP}) > ").strip()

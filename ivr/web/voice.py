@@ -252,7 +252,7 @@ def rescue_response(h: Hotline, language: str, on_safety_path: bool, known_langu
     def then(response: VoiceResponse) -> None:
         response.append(_general_queue(h, language).verbs[-1])
 
-    return twiml.gather_rescue(h.voice, said, _url("voice.rescue", l=language), then, language)
+    return twiml.gather_rescue(h.voice, said, _url("voice.rescue_choice", l=language), then, language)
 
 
 def _general_queue(h: Hotline, language: str) -> VoiceResponse:

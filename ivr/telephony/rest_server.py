@@ -1,0 +1,144 @@
+"""A Twilio-compatible REST endpoint (calls and recordings) backed by a Simulator."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.utils import format_datetime
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.serving import make_server
+
+from ivr.telephony.audio import silent_mp3
+from ivr.telephony.call_flow import SimulatedCall
+from ivr.telephony.simulator import Simulator, SimulatorError
+
+API = "/2010-04-01/Accounts/<account_sid>"
+
+
+def create_rest_app(sim: Simulator) -> Flask:
+    """A Flask app answering Twilio's Calls and Recordings REST paths for `sim`'s account."""
+    app = Flask(__name__)
+    # Every request seen, so tests can prove a client really talked to this server.
+    app.config["REST_REQUESTS"] = seen = []
+
+    @app.before_request
+    def authenticate():
+        seen.append((request.method, request.path))
+        auth = request.authorization
+        account = (request.view_args or {}).get("account_sid")
+        if (
+            auth is None
+            or auth.username != sim.account_sid
+            or auth.password != sim.auth_token
+            or account != sim.account_sid
+        ):
+            return _error(401, 20003, "Authenticate")
+        return None
+
+    @app.post(f"{API}/Calls.json")
+    def create_call(account_sid: str):
+        form = request.form
+        for field, code in (("To", 21201), ("From", 21213), ("Url", 21205)):
+            if not form.get(field):
+                return _error(400, code, f"Required parameter {field} missing.")
+        sid = sim.create_call(
+            to=form["To"],
+            from_=form["From"],
+            url=form["Url"],
+            method=form.get("Method", "POST").upper(),
+            status_callback=form.get("StatusCallback"),
+            status_callback_event=form.getlist("StatusCallbackEvent"),
+            machine_detection=form.get("MachineDetection") in ("Enable", "DetectMessageEnd"),
+        )
+        return jsonify(_call_json(sim, sim.call(sid))), 201
+
+    @app.post(f"{API}/Calls/<call_sid>.json")
+    def update_call(account_sid: str, call_sid: str):
+        form = request.form
+        try:
+            if form.get("Status") in ("completed", "canceled"):
+                sim.hangup(call_sid)
+            elif form.get("Url"):
+                sim.redirect(call_sid, form["Url"], form.get("Method", "POST").upper())
+            else:
+                return _error(400, 21218, "Url, Twiml or Status is required.")
+            return jsonify(_call_json(sim, sim.call(call_sid)))
+        except SimulatorError as exc:
+            return _error(exc.status, exc.code, str(exc))
+
+    @app.get(f"{API}/Recordings/<recording_sid>.wav")
+    def recording_wav(account_sid: str, recording_sid: str):
+        try:
+            return Response(sim.recording_audio(recording_sid), mimetype="audio/x-wav")
+        except SimulatorError as exc:
+            return _error(exc.status, exc.code, str(exc))
+
+    @app.get(f"{API}/Recordings/<recording_sid>.mp3")
+    def recording_mp3(account_sid: str, recording_sid: str):
+        try:
+            sim.recording_audio(recording_sid)
+        except SimulatorError as exc:
+            return _error(exc.status, exc.code, str(exc))
+        return Response(silent_mp3(2.0), mimetype="audio/mpeg")
+
+    return app
+
+
+@contextmanager
+def serve_in_thread(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve the REST app in a background thread; yields its base URL, stops it on exit."""
+    server = make_server(host, port, create_rest_app(sim), threaded=False)
+    thread = threading.Thread(target=server.serve_forever, name="twilio-sim-rest", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def _call_json(sim: Simulator, call: SimulatedCall) -> dict[str, object]:
+    result = call.result
+    now = format_datetime(sim.clock.datetime())
+    uri = f"/2010-04-01/Accounts/{sim.account_sid}/Calls/{call.sid}.json"
+    return {
+        "sid": call.sid,
+        "account_sid": sim.account_sid,
+        "parent_call_sid": None,
+        "to": result.to,
+        "to_formatted": result.to,
+        "from": result.from_,
+        "from_formatted": result.from_,
+        "phone_number_sid": None,
+        "status": call.status,
+        "direction": result.direction,
+        "answered_by": call.answered_by if call.ended else None,
+        "api_version": "2010-04-01",
+        "date_created": now,
+        "date_updated": now,
+        "start_time": None,
+        "end_time": None,
+        "duration": str(result.duration) if call.ended else None,
+        "price": None,
+        "price_unit": "USD",
+        "caller_name": None,
+        "forwarded_from": None,
+        "group_sid": None,
+        "queue_time": "0",
+        "trunk_sid": None,
+        "uri": uri,
+        "subresource_uris": {"recordings": uri.replace(".json", "/Recordings.json")},
+    }
+
+
+def _error(status: int, code: int, message: str) -> tuple[Response, int]:
+    body = {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return jsonify(body), status

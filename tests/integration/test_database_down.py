@@ -1,0 +1,111 @@
+"""The database goes away in the middle of calls: callers still hear TwiML, and no event is lost."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import make_url, select
+
+from ivr.app import create_app
+from ivr.db.demo import load_demo_data
+from ivr.db.models import Call, CallEvent, WorkOrder
+from ivr.db.session import unit_of_work
+from ivr.hotline import Hotline
+from ivr.menus.store import seed_default_menu
+from tests.helpers import SignedClient, action_of, count, new_call_sid, spoken, twiml
+from tests.outage import PostgresProxy, SqliteOutage
+
+
+@pytest.fixture
+def outage_hotline(database_url, settings):
+    proxy = None
+    if database_url.startswith("sqlite"):
+        built = Hotline.build(settings)
+        outage = SqliteOutage(Path(database_url.split(":///", 1)[1]), built.engine)
+    else:
+        url = make_url(database_url)
+        proxy = PostgresProxy((url.host or "127.0.0.1", url.port or 5432))
+        proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        built = Hotline.build(settings.with_overrides(database_url=proxied))
+        outage = proxy
+    with unit_of_work(built.sessions) as session:
+        seed_default_menu(session)
+        load_demo_data(session)
+    yield built, outage
+    built.engine.dispose()
+    if proxy:
+        proxy.stop()
+
+
+def _timed(client, path, params, sid, caller="+8613800000001"):
+    started = time.perf_counter()
+    response = client.post(path, params, call_sid=sid, caller=caller)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 1.0, f"{path} took {elapsed:.2f}s with the database down"
+    return twiml(response)
+
+
+def test_calls_survive_an_outage_and_every_event_is_written_afterwards(outage_hotline):
+    hotline, outage = outage_hotline
+    client = SignedClient(create_app(hotline=hotline))
+    a, b, c = new_call_sid(), new_call_sid(), new_call_sid()
+
+    menu_a = _timed(client, "/voice/incoming", {}, a)  # database up
+    billing_a = _timed(client, action_of(menu_a), {"Digits": "1"}, a)
+
+    outage.stop()
+    try:
+        prices = _timed(client, action_of(billing_a), {"Digits": "1"}, a)  # the menu still works
+        assert "2.61" in spoken(prices)
+        menu_b = _timed(client, "/voice/incoming", {}, b, caller="+8613800000004")
+        leak = _timed(client, action_of(menu_b), {"SpeechResult": "燃气泄漏"}, b, caller="+8613800000004")
+        assert "关闭燃气阀门" in spoken(leak) and leak.find("Enqueue").text == "safety"
+        menu_c = _timed(client, "/voice/incoming", {}, c)
+        repair_c = _timed(client, action_of(menu_c), {"Digits": "3"}, c)
+        rescued = _timed(client, action_of(repair_c), {"Digits": "1"}, c)  # opening an order needs the DB
+        assert "系统暂时出现故障" in spoken(rescued)
+        assert rescued.find("Gather").get("action").endswith("/voice/rescue?l=zh-CN")
+        assert rescued.find("Enqueue").text == "general", "the way to a person"
+        _timed(client, "/voice/status", {"CallStatus": "completed", "CallDuration": "30"}, a)
+        # prices, b's start, b's turn and queueing, c's start and turn, c's rescue, a's status
+        assert len(hotline.spool.pending()) == 8
+    finally:
+        outage.start()
+
+    # Events arriving while older ones wait in the spool queue behind them, keeping each call's order.
+    _timed(client, "/voice/status", {"CallStatus": "completed", "CallDuration": "41"}, b)
+    assert hotline.spool.replay(hotline.sessions) == 9
+    assert hotline.spool.pending() == []
+
+    with hotline.sessions() as session:
+        assert count(session, CallEvent) == 11  # 2 before the outage, 8 during, 1 after
+        assert count(session, CallEvent, CallEvent.replayed.is_(True)) == 9
+        calls = {call.call_sid: call for call in session.scalars(select(Call))}
+        assert set(calls) == {a, b, c}
+        assert calls[a].status == "completed" and calls[a].duration_seconds == 30
+        assert calls[b].emergency and calls[b].status == "completed"
+        assert calls[c].outcome == "rescued"
+        order = session.scalar(select(WorkOrder).where(WorkOrder.call_sid == b))
+        assert order.kind == "gas_leak" and order.caller_number == "+8613800000004"
+
+
+def test_fallback_url_answers_without_the_database(outage_hotline):
+    hotline, outage = outage_hotline
+    client = SignedClient(create_app(hotline=hotline))
+    outage.stop()
+    try:
+        root = _timed(client, "/voice/fallback", {"ErrorCode": "11200", "ErrorUrl": "http://hotline.test/voice/step"},
+                      new_call_sid())
+        assert root.find("Gather") is not None and root.find("Enqueue").text == "general"
+        assert "燃气" in spoken(root) and "gas" in spoken(root), "language unknown: both languages"
+        safety = _timed(client, "/voice/fallback",
+                        {"ErrorCode": "11200", "ErrorUrl": "http://hotline.test/voice/wait?q=safety&l=en-US&e=1"},
+                        new_call_sid())
+        assert safety.find("Dial/Number").text == "+8613900000000"
+        choice = _timed(client, "/voice/rescue?l=zh-CN", {"Digits": "2"}, new_call_sid())
+        assert choice.find("Dial/Number").text == "+8613900000000"
+    finally:
+        outage.start()
+    assert hotline.spool.replay(hotline.sessions) == 3
