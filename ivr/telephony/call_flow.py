@@ -2,75 +2,34 @@
 
 from __future__ import annotations
 
-import enum
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Generator
-from dataclasses import dataclass, field
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from ivr.telephony import twiml_rules as rules
 from ivr.telephony.call_result import CallError, CallResult, TranscriptEntry
-from ivr.telephony.callers import Caller, CallerAction, GatherPrompt, RecordPrompt
+from ivr.telephony.callers import Caller
+from ivr.telephony.flow_base import (
+    Bridge,
+    Failure,
+    Flow,
+    Goto,
+    Stop,
+    attr_method,
+    media_entry,
+    media_seconds,
+    resolve,
+)
 
 if TYPE_CHECKING:
     from ivr.telephony.simulator import Simulator
 
-# Simulated durations: only relative sizes matter (CallDuration, QueueTime), nothing sleeps.
-SAY_SECONDS_PER_CHAR = 0.1
-PLAY_SECONDS = 5.0
-KEY_SECONDS = 0.5
 MAX_FETCHES = 300  # Twilio stops runaway redirect loops too; this keeps a broken app from spinning
 APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
 REDIRECT_STATUSES = {301, 302, 303, 307}  # the only redirects Twilio follows
-
-
-@dataclass
-class Goto:
-    """Control moves to the TwiML at `url`, requested with the call's parameters plus `params`."""
-
-    url: str
-    method: str = "POST"
-    params: dict[str, str] = field(default_factory=dict)
-    purpose: str = "action"
-
-
-@dataclass
-class Failure:
-    """A request or document Twilio would have refused."""
-
-    code: int
-    message: str
-    url: str
-    purpose: str = ""
-
-
-class Stop(enum.Enum):
-    """Why a document stopped before its last verb without moving to another URL."""
-
-    END = "end"  # the call is over
-    LEAVE = "leave"  # <Leave> in a wait document
-    INTERRUPTED = "interrupted"  # a REST redirect, bridge or hangup reached a queued caller
-
-
-WAITING = "waiting"  # yielded while the caller sits in a queue between two wait-music passes
-
-Outcome = Goto | Stop | Failure | None
-Flow = Generator[str, None, Outcome]
-
-
-@dataclass
-class Bridge:
-    """An agent dialled the queue this call waits in (<Dial><Queue>)."""
-
-    agent_sid: str
-    queue_sid: str
-    url: str | None
-    method: str
-    seconds: int
-    queue_time: int
 
 
 class SimulatedCall:
@@ -288,7 +247,7 @@ class SimulatedCall:
 
     def resolve(self, doc_url: str, target: str | None) -> str:
         """An attribute URL made absolute against the document it came from (empty: the document)."""
-        return urljoin(doc_url, (target or "").strip()) if target and target.strip() else doc_url
+        return resolve(doc_url, target)
 
     # ----- the flow ----------------------------------------------------------------------------
 
@@ -325,7 +284,9 @@ class SimulatedCall:
         self._finish_call(self._final_status or "completed", self.result.ended_by or "document-end")
 
     def _run(self, doc: ET.Element, doc_url: str, context: str) -> Flow:
+        # Imported here: these modules build on SimulatedCall themselves.
         from ivr.telephony.dial_flow import run_dial
+        from ivr.telephony.input_flow import run_gather, run_record
         from ivr.telephony.queue_flow import run_enqueue
 
         for verb in doc:
@@ -338,6 +299,10 @@ class SimulatedCall:
                 outcome = yield from run_enqueue(self, verb, doc_url)
             elif verb.tag == "Dial":
                 outcome = run_dial(self, verb, doc_url)
+            elif verb.tag == "Gather":
+                outcome = run_gather(self, verb, doc_url)
+            elif verb.tag == "Record":
+                outcome = run_record(self, verb, doc_url)
             else:
                 outcome = getattr(self, f"_verb_{verb.tag.lower()}")(verb, doc_url, context)
             if outcome is not None:
@@ -360,7 +325,7 @@ class SimulatedCall:
     def _verb_redirect(self, verb: ET.Element, doc_url: str, context: str) -> Goto:
         url = self.resolve(doc_url, verb.text)
         self.log(TranscriptEntry("redirect", url=url))
-        return Goto(url, _method(verb.get("method")), {}, "redirect")
+        return Goto(url, attr_method(verb), {}, "redirect")
 
     def _verb_hangup(self, verb: ET.Element, doc_url: str, context: str) -> Stop:
         self.log(TranscriptEntry("hangup"))
@@ -378,125 +343,11 @@ class SimulatedCall:
         self.log(TranscriptEntry("leave", self.queue or "", detail={} if self.queue else {"ignored": True}))
         return Stop.LEAVE if context == "wait" else None
 
-    def _verb_gather(self, verb: ET.Element, doc_url: str, context: str) -> Goto | Stop | None:
-        inputs = frozenset((verb.get("input") or "dtmf").split()) & {"dtmf", "speech"} or frozenset({"dtmf"})
-        num_digits = _int(verb.get("numDigits"), None)
-        finish = verb.get("finishOnKey", "#")[:1]
-        timeout = _int(verb.get("timeout"), 5)
-        prompts = [self._entry(child, doc_url) for child in verb]
-        self.result.transcript.append(TranscriptEntry("gather", detail={"input": " ".join(sorted(inputs))}))
-        prompt = GatherPrompt(inputs, num_digits, finish, timeout, verb.get("language", "en-US"),
-                              verb.get("hints", ""), prompts)
-        action = self.caller.gather(prompt)
-        accepted = _accepts(inputs, action)
-        # Input given during the nested prompts (barge-in) cuts them short.
-        played = prompts[:1] if action.barge_in and accepted and prompts else prompts
-        for entry in played:
-            if action.barge_in and accepted:
-                entry.detail["interrupted"] = True
-            self.log(entry)
-            self.sim.clock.advance(_seconds(entry) / (2 if action.barge_in and accepted else 1))
-        return self._gather_result(verb, doc_url, action, accepted, prompt)
-
-    def _gather_result(
-        self, verb: ET.Element, doc_url: str, action: CallerAction, accepted: bool, prompt: GatherPrompt
-    ) -> Goto | Stop | None:
-        clock = self.sim.clock
-        extra: dict[str, str] | None = None
-        if action.kind == "hangup":
-            self.log(TranscriptEntry("input", detail={"type": "hangup"}))
-            return self.end("caller-hangup")
-        if accepted and action.kind == "digits":
-            digits, finished_on = _collect_keys(action.value, prompt.num_digits, prompt.finish_on_key)
-            clock.advance(KEY_SECONDS * len(action.value))
-            if not finished_on and (prompt.num_digits is None or len(digits) < prompt.num_digits):
-                clock.advance(prompt.timeout)  # Twilio waits `timeout` after the last key
-            self.log(TranscriptEntry("input", digits=digits, detail={"type": "digits", "keys": action.value}))
-            if digits:
-                extra = {"Digits": digits} | ({"FinishedOnKey": finished_on} if finished_on else {})
-        elif accepted and action.kind == "speech":
-            clock.advance(len(action.value) * SAY_SECONDS_PER_CHAR + 1)
-            heard = TranscriptEntry("input", action.value, language=prompt.language)
-            heard.detail["type"] = "speech"
-            self.log(heard)
-            extra = {"SpeechResult": action.value, "Confidence": "0.92"}
-        else:
-            clock.advance(prompt.timeout)
-            ignored = {"ignored": action.kind} if action.kind not in ("silence", "record") else {}
-            self.log(TranscriptEntry("input", detail={"type": "silence", **ignored}))
-        if extra is None and verb.get("actionOnEmptyResult", "false").lower() != "true":
-            return None  # no input: Twilio moves on to the next verb
-        action_url = self.resolve(doc_url, verb.get("action"))
-        return Goto(action_url, _method(verb.get("method")), extra or {}, "gather")
-
-    def _verb_record(self, verb: ET.Element, doc_url: str, context: str) -> Goto | Stop | None:
-        max_length = _int(verb.get("maxLength"), 3600)
-        finish = verb.get("finishOnKey", "1234567890*#")
-        action = self.caller.record(RecordPrompt(max_length, finish))
-        if action.kind == "hangup":
-            self.log(TranscriptEntry("input", detail={"type": "hangup"}))
-            return self.end("caller-hangup")
-        seconds = 0
-        if action.kind == "record":
-            seconds = min(max_length, math.ceil(action.seconds or 0))
-        elif action.kind == "speech":
-            seconds = min(max_length, math.ceil(len(action.value) * SAY_SECONDS_PER_CHAR) or 1)
-        self.sim.clock.advance(seconds + _int(verb.get("timeout"), 5))
-        if seconds == 0:
-            # Twilio skips the action request for an empty recording and moves on.
-            self.log(TranscriptEntry("record", detail={"duration": 0, "empty": True}))
-            return None
-        sid = self.sim.store_recording(seconds, channels=1)
-        self.result.recordings.append(sid)
-        url = self.sim.recording_url(sid)
-        self.log(TranscriptEntry("record", action.value, url=url, detail={"sid": sid, "duration": seconds}))
-        extra = {"RecordingUrl": url, "RecordingSid": sid, "RecordingDuration": str(seconds)}
-        if action.kind == "record" and finish:
-            extra["Digits"] = finish[-1]
-        self.recording_callback(verb, doc_url, sid, seconds, channels=1, source="RecordVerb")
-        return Goto(self.resolve(doc_url, verb.get("action")), _method(verb.get("method")), extra, "record")
-
-    def recording_callback(
-        self, verb: ET.Element, doc_url: str, sid: str, seconds: int, *, channels: int, source: str
-    ) -> None:
-        """Schedule the recordingStatusCallback of a <Record> or recorded <Dial>, if asked for."""
-        target = verb.get("recordingStatusCallback")
-        events = (verb.get("recordingStatusCallbackEvent") or "completed").replace(",", " ").split()
-        if not target or "completed" not in events:
-            return
-        params = {
-            "AccountSid": self.sim.account_sid,
-            "CallSid": self.sid,
-            "RecordingSid": sid,
-            "RecordingUrl": self.sim.recording_url(sid),
-            "RecordingStatus": "completed",
-            "RecordingDuration": str(seconds),
-            "RecordingChannels": str(channels),
-            "RecordingStartTime": format_datetime(self.sim.clock.datetime()),
-            "RecordingSource": source,
-            "RecordingTrack": "both",
-        }
-        goto = Goto(self.resolve(doc_url, target), _method(verb.get("recordingStatusCallbackMethod")),
-                    {}, "recording-status")
-        self.defer(goto, params)
-
     # ----- helpers -------------------------------------------------------------------------
 
     def _speak(self, verb: ET.Element, doc_url: str) -> None:
-        entry = self.log(self._entry(verb, doc_url))
-        self.sim.clock.advance(_seconds(entry))
-
-    def _entry(self, verb: ET.Element, doc_url: str) -> TranscriptEntry:
-        loop = _int(verb.get("loop"), 1)
-        detail: dict[str, object] = {"loop": loop} if loop != 1 else {}
-        if verb.tag == "Say":
-            text = " ".join("".join(verb.itertext()).split())
-            return TranscriptEntry("say", text, language=verb.get("language", "en-US"),
-                                   voice=verb.get("voice"), detail=detail)
-        if verb.tag == "Play":
-            url = self.resolve(doc_url, verb.text) if (verb.text or "").strip() else None
-            return TranscriptEntry("play", url=url, digits=verb.get("digits"), detail=detail)
-        return TranscriptEntry("pause", detail={"length": _int(verb.get("length"), 1)})
+        entry = self.log(media_entry(verb, doc_url))
+        self.sim.clock.advance(media_seconds(entry))
 
     def _answer(self) -> None:
         if self._answered_at is None:
@@ -510,7 +361,7 @@ class SimulatedCall:
 
     def _error(self, code: int, message: str, url: str) -> None:
         self.result.errors.append(CallError(code, message, url))
-        self.result.transcript.append(TranscriptEntry("error", message, url=url, detail={"code": code}))
+        self.log(TranscriptEntry("error", message, url=url, detail={"code": code}))
 
     def _flush_deferred(self) -> None:
         pending, self._deferred = self._deferred, []
@@ -542,42 +393,6 @@ class SimulatedCall:
         if event == "completed":
             extra["CallDuration"] = str(self.result.duration)
         self.notify(Goto(self.status_callback, "POST", extra, f"status-{event}"))
-
-
-def _method(value: str | None) -> str:
-    return (value or "POST").upper()
-
-
-def _int(value: str | None, default: int | None) -> int | None:
-    try:
-        return int(value) if value is not None else default
-    except ValueError:
-        return default  # Twilio logs a warning and uses the default
-
-
-def _seconds(entry: TranscriptEntry) -> float:
-    loops = max(1, int(entry.detail.get("loop", 1) or 1))
-    if entry.kind == "say":
-        return max(1.0, len(entry.text) * SAY_SECONDS_PER_CHAR) * loops
-    if entry.kind == "play":
-        return PLAY_SECONDS * loops
-    return float(entry.detail.get("length", 1))
-
-
-def _accepts(inputs: frozenset[str], action: CallerAction) -> bool:
-    return (action.kind == "digits" and "dtmf" in inputs) or (action.kind == "speech" and "speech" in inputs)
-
-
-def _collect_keys(keys: str, num_digits: int | None, finish: str) -> tuple[str, str]:
-    """Digits Twilio reports for the keys pressed, and the finishOnKey that ended them (if any)."""
-    digits = ""
-    for key in keys:
-        if finish and key == finish:
-            return digits, key
-        digits += key
-        if num_digits is not None and len(digits) >= num_digits:
-            break
-    return digits, ""
 
 
 def _country(number: str) -> str:

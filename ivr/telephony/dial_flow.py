@@ -5,8 +5,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
-from ivr.telephony.call_flow import Bridge, Goto, Stop
 from ivr.telephony.call_result import TranscriptEntry
+from ivr.telephony.flow_base import Bridge, Goto, Stop, attr_int, attr_method, resolve
+from ivr.telephony.input_flow import recording_callback
 
 if TYPE_CHECKING:
     from ivr.telephony.call_flow import SimulatedCall
@@ -38,7 +39,7 @@ def dial_targets(verb: ET.Element) -> list[tuple[str, str, ET.Element]]:
 def run_dial(call: SimulatedCall, verb: ET.Element, doc_url: str) -> Goto | Stop | None:
     """Ring the targets as configured in the simulator's dial_endpoints and report the outcome."""
     targets = dial_targets(verb)
-    timeout = _int(verb.get("timeout"), 30)
+    timeout = attr_int(verb, "timeout", 30)
     if targets and targets[0][0] == "Queue":
         extra = _dial_queue(call, targets[0][2], doc_url, timeout)
     else:
@@ -48,8 +49,8 @@ def run_dial(call: SimulatedCall, verb: ET.Element, doc_url: str) -> Goto | Stop
     call.result.dialled.extend(addresses)
     detail: dict[str, object] = {"status": status, "duration": int(extra.get("DialCallDuration", 0))}
     call.log(TranscriptEntry("dial", ", ".join(addresses), detail=detail))
-    action = call.resolve(doc_url, verb.get("action")) if verb.get("action") else None
-    method = (verb.get("method") or "POST").upper()
+    action = resolve(doc_url, verb.get("action")) if verb.get("action") else None
+    method = attr_method(verb)
     if status == "canceled":
         # The caller hung up while it was ringing: Twilio still reports to the action URL.
         if action:
@@ -71,7 +72,7 @@ def _dial_parties(
         sim.clock.advance(GIVE_UP_SECONDS.get(status, timeout))
         extra.update(DialCallStatus=status, DialBridged="false")
         return extra
-    talk = min(answered[1], _int(verb.get("timeLimit"), 14400))
+    talk = min(answered[1], attr_int(verb, "timeLimit", 14400))
     sim.clock.advance(RING_SECONDS + talk)
     extra.update(DialCallStatus="completed", DialCallDuration=str(talk), DialBridged="true")
     record = verb.get("record", "do-not-record")
@@ -81,7 +82,7 @@ def _dial_parties(
         sid = sim.store_recording(seconds, channels)
         call.result.recordings.append(sid)
         extra.update(RecordingUrl=sim.recording_url(sid), RecordingSid=sid, RecordingDuration=str(seconds))
-        call.recording_callback(verb, doc_url, sid, seconds, channels=channels, source="DialVerb")
+        recording_callback(call, verb, doc_url, sid, seconds, channels=channels, source="DialVerb")
     return extra
 
 
@@ -95,9 +96,9 @@ def _dial_queue(call: SimulatedCall, noun: ET.Element, doc_url: str, timeout: in
         sim.clock.advance(timeout)
         return {"DialCallStatus": "no-answer", "QueueSid": queue_sid, "DialBridged": "false"}
     queue_time = target.queue_time()
-    url = call.resolve(doc_url, noun.get("url")) if noun.get("url") else None
+    url = resolve(doc_url, noun.get("url")) if noun.get("url") else None
     talk = sim.talk_seconds
-    method = (noun.get("method") or "POST").upper()
+    method = attr_method(noun)
     target.request_bridge(Bridge(call.sid, queue_sid, url, method, talk, queue_time))
     sim.clock.advance(talk)
     return {
@@ -109,10 +110,3 @@ def _dial_queue(call: SimulatedCall, noun: ET.Element, doc_url: str, timeout: in
         "DequeuedCallSid": target.sid,
         "DequeuedCallQueueTime": str(queue_time),
     }
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value else default
-    except ValueError:
-        return default

@@ -6,9 +6,20 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from ivr.telephony import twiml_rules as rules
-from ivr.telephony.call_flow import WAITING, Bridge, Failure, Flow, Goto, Outcome, Stop
 from ivr.telephony.call_result import TranscriptEntry
 from ivr.telephony.callers import QueueStatus
+from ivr.telephony.flow_base import (
+    WAITING,
+    Bridge,
+    Failure,
+    Flow,
+    Goto,
+    Outcome,
+    Stop,
+    attr_int,
+    attr_method,
+    resolve,
+)
 
 if TYPE_CHECKING:
     from ivr.telephony.call_flow import SimulatedCall
@@ -23,11 +34,11 @@ def run_enqueue(call: SimulatedCall, verb: ET.Element, doc_url: str) -> Flow:
     sim = call.sim
     name = (verb.text or "").strip() or f"workflow:{verb.get('workflowSid', '')}"
     queue_sid = sim.queue_sid(name)
-    action = call.resolve(doc_url, verb.get("action")) if verb.get("action") else None
-    method = (verb.get("method") or "POST").upper()
-    wait_url = call.resolve(doc_url, verb.get("waitUrl")) if verb.get("waitUrl") else None
-    wait_method = (verb.get("waitUrlMethod") or "POST").upper()
-    max_size = _int(verb.get("maxQueueSize"), 1000)
+    action = resolve(doc_url, verb.get("action")) if verb.get("action") else None
+    method = attr_method(verb)
+    wait_url = resolve(doc_url, verb.get("waitUrl")) if verb.get("waitUrl") else None
+    wait_method = attr_method(verb, "waitUrlMethod")
+    max_size = attr_int(verb, "maxQueueSize", 1000)
 
     def report(result: str, queue_time: int) -> dict[str, str]:
         call.result.queue_results.append(result)
@@ -130,10 +141,3 @@ def _tell(call: SimulatedCall, action: str | None, method: str, params: dict[str
     """Request the Enqueue action when its TwiML can no longer be used (hangup, redirect)."""
     if action:
         call.notify(Goto(action, method, params, "enqueue-action"))
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value else default
-    except ValueError:
-        return default

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from email.utils import format_datetime
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from ivr.telephony.audio import silent_mp3
 from ivr.telephony.call_flow import SimulatedCall
@@ -86,10 +86,18 @@ def create_rest_app(sim: Simulator) -> Flask:
     return app
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """Logs only errors, so test output is not flooded with access lines."""
+
+    def log(self, type: str, message: str, *args: object) -> None:
+        if type == "error":
+            super().log(type, message, *args)
+
+
 @contextmanager
 def serve_in_thread(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve the REST app in a background thread; yields its base URL, stops it on exit."""
-    server = make_server(host, port, create_rest_app(sim), threaded=False)
+    server = make_server(host, port, create_rest_app(sim), threaded=False, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="twilio-sim-rest", daemon=True)
     thread.start()
     try:

@@ -12,9 +12,10 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from twilio.request_validator import RequestValidator
 
 from ivr.telephony.audio import tone_wav
-from ivr.telephony.call_flow import Goto, SimulatedCall
+from ivr.telephony.call_flow import SimulatedCall
 from ivr.telephony.call_result import CallResult, SentRequest
 from ivr.telephony.callers import Caller, ScriptedCaller
+from ivr.telephony.flow_base import Goto
 from ivr.telephony.transport import Response, Transport
 
 DEFAULT_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2

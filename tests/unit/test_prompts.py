@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from prompts import (
@@ -210,7 +212,7 @@ def test_parse_catalogue_rejects(raw: dict[str, object], message: str) -> None:
         parse_catalogue(raw)
 
 
-def test_load_catalogues_from_a_directory(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_load_catalogues_from_a_directory(tmp_path: Path) -> None:
     for language, text in [("de-DE", "Hallo {name}"), ("fr-FR", "Bonjour {name}")]:
         (tmp_path / f"{language}.toml").write_text(
             "[meta]\n"
