@@ -14,7 +14,10 @@ from ivr.hotline import Hotline
 
 
 def _hotline() -> Hotline:
-    return Hotline.build(load_settings())
+    """The hotline for this command; its connections close when the command ends."""
+    hotline = Hotline.build(load_settings())
+    click.get_current_context().call_on_close(hotline.engine.dispose)
+    return hotline
 
 
 @click.group()

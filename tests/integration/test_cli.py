@@ -1,0 +1,60 @@
+"""The command line: init-db, check-config, serve's start-up check, calls."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from ivr.db.models import MenuVersion
+from ivr.db.session import unit_of_work
+from ivr.menus.validation import load_menu_file
+from run import cli
+from tests.helpers import new_call_sid, twiml
+
+
+@pytest.fixture
+def env(monkeypatch, settings, hotline):
+    """The CLI reads its settings from the environment: point it at the test database."""
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("IVR_SPOOL_DIR", str(settings.spool_dir))
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", settings.twilio_auth_token)
+    return hotline
+
+
+def test_check_config_passes_on_the_shipped_configuration(env):
+    result = CliRunner().invoke(cli, ["check-config"])
+    assert result.exit_code == 0, result.output
+    assert "configuration ok" in result.output
+
+
+def test_check_config_names_node_and_problem_of_a_bad_menu_file(env, tmp_path):
+    document = copy.deepcopy(load_menu_file())
+    document["nodes"]["billing"]["options"][0]["target"] = "billing_faq"
+    path = tmp_path / "menu.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check-config", "--menu", str(path)])
+    assert result.exit_code == 1
+    assert "nodes.billing: leads to 'billing_faq', which does not exist" in result.output
+
+
+def test_serve_refuses_an_invalid_live_menu(env):
+    document = copy.deepcopy(load_menu_file())
+    del document["nodes"]["main"]["options"][1]  # the gas-leak key
+    with unit_of_work(env.sessions) as session:  # stored behind validation's back, as a broken database might
+        session.add(MenuVersion(version=2, schema_version=1, name="broken", document=document, checksum="x"))
+    result = CliRunner().invoke(cli, ["serve", "--port", "0"])
+    assert result.exit_code == 1
+    assert "refusing to start: live menu version 2: nodes.main: the gas-leak choice must be one key from the root" \
+        in result.output
+
+
+def test_calls_lists_records_with_filters(env, twilio):
+    sid = new_call_sid()
+    twiml(twilio.post("/voice/incoming", call_sid=sid, caller="+8613800000005"))
+    result = CliRunner().invoke(cli, ["calls", "--number", "0000005"])
+    assert result.exit_code == 0 and sid[:14] in result.output and "+8613800000005" in result.output
+    none = CliRunner().invoke(cli, ["calls", "--intent", "safety"])
+    assert "no calls" in none.output
