@@ -86,8 +86,9 @@ def sign_row_app() -> Flask:
         if not validator.validate(url, form, request.headers.get("X-Twilio-Signature", "")):
             abort(403)
         with engine.begin() as connection:  # one transaction per request, like one webhook's events
-            connection.execute(hits.insert().values(
-                call_sid=form.get("CallSid", "")[:64], path=request.path[:200], at=datetime.now(UTC).replace(tzinfo=None)))
+            row = {"call_sid": form.get("CallSid", "")[:64], "path": request.path[:200],
+                   "at": datetime.now(UTC).replace(tzinfo=None)}
+            connection.execute(hits.insert().values(**row))
         return _twiml()
 
     return app

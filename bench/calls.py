@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
@@ -15,6 +15,14 @@ GREETING = "/voice/incoming"
 MENU_CHOICE = "/voice/step?v=1&n=main&l=zh-CN&t=0&s=1"
 QUEUE_WAIT = "/voice/wait?q=general&l=zh-CN&e=0"
 
+# A piece of TwiML each answer must hold. A webhook that fails inside the hotline still answers 200
+# text/xml (a rescue document), so status and type alone would not notice it.
+EXPECTED = {
+    "greeting": b"/voice/step?v=1&amp;n=main&amp;",
+    "menu": b"n=billing&amp;",
+    "wait": b"<Pause",
+}
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -23,6 +31,7 @@ class Prepared:
     kind: str
     target: str  # path and query
     raw: bytes  # the whole HTTP/1.1 request
+    expect: bytes  # found in a right answer's body
 
 
 def standard_params(call_sid: str) -> dict[str, str]:
@@ -64,15 +73,29 @@ def _raw_request(host: str, target: str, params: dict[str, str], signature: str)
     return head.encode() + body
 
 
-def prepare_calls(base_url: str, host: str, token: str, calls: int) -> list[Prepared]:
-    """Requests of `calls` simulated calls, each with its own CallSid, in call order (equal thirds)."""
+def prepare_calls(base_url: str, host: str, token: str, calls: int, spacing: int = 64) -> list[Prepared]:
+    """Requests of `calls` simulated calls, each with its own CallSid, greeting/menu/wait in equal thirds.
+
+    The steps are pipelined: greeting of call c, menu of call c - spacing, wait of call c - 2 * spacing, ...
+    so that every stretch of the run has the same mix, while a call's own steps come in order and far
+    enough apart not to be in flight together (as with Twilio, where seconds pass between them).
+    """
     validator = RequestValidator(token)
+    # A fresh CallSid per call: the hotline de-duplicates a repeated (retried) webhook, which would
+    # turn every later copy of a request into a cheap no-op and flatter the figures.
+    steps = [call_steps("CA" + uuid.uuid4().hex) for _ in range(calls)]
     prepared = []
-    for _ in range(calls):
-        # A fresh CallSid per call: the hotline de-duplicates a repeated (retried) webhook, which would
-        # turn every later copy of a request into a read-only no-op and flatter the figures.
-        call_sid = "CA" + uuid.uuid4().hex
-        for kind, target, params in call_steps(call_sid):
-            signature = validator.compute_signature(base_url + target, params)
-            prepared.append(Prepared(kind, target, _raw_request(host, target, params, signature)))
+    for tick in range(calls + 2 * spacing):
+        for step in range(3):
+            call = tick - step * spacing
+            if 0 <= call < calls:
+                kind, target, params = steps[call][step]
+                signature = validator.compute_signature(base_url + target, params)
+                raw = _raw_request(host, target, params, signature)
+                prepared.append(Prepared(kind, target, raw, EXPECTED[kind]))
     return prepared
+
+
+def expecting(requests: list[Prepared], marker: bytes) -> list[Prepared]:
+    """The same requests for a target that answers every one with the same document."""
+    return [replace(request, expect=marker) for request in requests]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from calls import Prepared
@@ -61,7 +61,7 @@ class Connections:
         self.host, self.port = host, port
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
-    async def exchange(self, raw: bytes) -> None:
+    async def exchange(self, request: Prepared) -> None:
         """Send one request and check its answer; raises BadAnswer or an I/O error."""
         if self.idle:
             reader, writer = self.idle.pop()
@@ -69,16 +69,16 @@ class Connections:
             reader, writer = await asyncio.open_connection(self.host, self.port)
         reusable = False
         try:
-            writer.write(raw)
+            writer.write(request.raw)
             head = await reader.readuntil(b"\r\n\r\n")
             status, headers = _parse_head(head)
-            length = int(headers.get("content-length", "0"))
-            if length:
-                await reader.readexactly(length)
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
             if status != 200:
                 raise BadAnswer(f"HTTP {status}")
             if not headers.get("content-type", "").startswith("text/xml"):
                 raise BadAnswer(f"content-type {headers.get('content-type', 'none')}")
+            if request.expect not in body:
+                raise BadAnswer(f"unexpected TwiML for {request.kind}")
             reusable = headers.get("connection", "").lower() != "close" and "content-length" in headers
         finally:
             if reusable:
@@ -103,10 +103,10 @@ def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
     return status, headers
 
 
-async def _timed(connections: Connections, raw: bytes, since: float, outcome: Outcome) -> None:
+async def _timed(connections: Connections, request: Prepared, since: float, outcome: Outcome) -> None:
     """One request; its latency counts from `since` (when it should have been sent)."""
     try:
-        await asyncio.wait_for(connections.exchange(raw), REQUEST_TIMEOUT)
+        await asyncio.wait_for(connections.exchange(request), REQUEST_TIMEOUT)
     except BadAnswer as bad:
         outcome.errors[str(bad)] += 1
     except TimeoutError:
@@ -117,10 +117,10 @@ async def _timed(connections: Connections, raw: bytes, since: float, outcome: Ou
         outcome.latencies.append(time.perf_counter() - since)
 
 
-async def closed_loop(host: str, port: int, requests: Sequence[Prepared], clients: int,
+async def closed_loop(host: str, port: int, requests: Iterable[Prepared], clients: int,
                       seconds: float) -> Outcome:
     """`clients` clients each send a request as soon as their last one is answered; bounded by both
-    the number of prepared requests and the duration."""
+    the (finite) requests given and the duration."""
     outcome = Outcome()
     connections = Connections(host, port)
     feed = iter(requests)
@@ -131,15 +131,13 @@ async def closed_loop(host: str, port: int, requests: Sequence[Prepared], client
         for request in feed:  # a shared iterator: each prepared request is sent once
             if time.perf_counter() >= deadline:
                 return
-            await _timed(connections, request.raw, time.perf_counter(), outcome)
+            await _timed(connections, request, time.perf_counter(), outcome)
 
     try:
         await asyncio.gather(*(client() for _ in range(clients)))
     finally:
         connections.close()
     outcome.elapsed = time.perf_counter() - start
-    if next(feed, None) is None and outcome.elapsed < seconds * 0.95:
-        outcome.errors["ran out of prepared requests"] += 1
     return outcome
 
 
@@ -164,7 +162,7 @@ async def open_loop(host: str, port: int, requests: Sequence[Prepared], rate: fl
             if len(pending) >= MAX_IN_FLIGHT:
                 outcome.errors["too many in flight"] += 1
                 continue
-            task = asyncio.create_task(_timed(connections, requests[i].raw, slot, outcome))
+            task = asyncio.create_task(_timed(connections, requests[i], slot, outcome))
             pending.add(task)
             task.add_done_callback(pending.discard)
         if pending:

@@ -120,7 +120,7 @@ def normalize(text: str) -> str:
 def start(menu: MenuDocument, version: int, language: str | None = None) -> Turn:
     """The first turn of a new call: the root menu in the default language."""
     state = CallState(version=version, node=menu.root, language=language or menu.default_language, step=1)
-    return enter(menu, state)
+    return enter(menu, state, reason="start")
 
 
 def enter(menu: MenuDocument, state: CallState, said: tuple[Said, ...] = (), reason: str = "entered",
@@ -132,6 +132,8 @@ def enter(menu: MenuDocument, state: CallState, said: tuple[Said, ...] = (), rea
         visited.append(state.node)
         here = tuple(Said(key, state.language) for key in node.prompts)
         if isinstance(node, MenuNode):
+            if reason in ("start", "language") and not visited[:-1]:
+                here = tuple(Said(key, state.language) for key in node.intro) + here
             prompts = _with_language_offers(node, state.language, here)
             return Turn(said + prompts, _ask(menu, node, state), tuple(visited), reason, chosen)
         if isinstance(node, InputNode):
@@ -169,6 +171,9 @@ def respond(menu: MenuDocument, state: CallState, given: CallerInput) -> Turn:
         reason = "language" if option.language else ("key" if given.digits else "speech")
         return enter(menu, target, reason=reason, chosen=chosen)
     if isinstance(node, InputNode):
+        if given.digits == "*" and node.back:
+            return enter(menu, CallState(state.version, node.back, state.language, 0, state.step), reason="back",
+                         chosen="*")
         # Twilio leaves the finish key out of Digits; strip it anyway in case a client sends it.
         digits = given.digits.rstrip("#") or re.sub(r"\D", "", given.speech)
         if not digits:
@@ -187,9 +192,9 @@ def retry(menu: MenuDocument, state: CallState, why: str, said: tuple[Said, ...]
     tries = state.tries + 1
     if tries >= max_tries:
         return to_fallback(menu, state, said, reason=f"{why}-too-many")
-    notice = Said("no_input" if why == "silence" else "invalid_choice", state.language)
-    again = enter(menu, replace(state, tries=tries), said + (notice,), reason=why)
-    return again
+    # An action that found nothing has said so already ("no such account"): no second apology.
+    notice = () if said else (Said("no_input" if why == "silence" else "invalid_choice", state.language),)
+    return enter(menu, replace(state, tries=tries), said + notice, reason=why)
 
 
 def to_fallback(menu: MenuDocument, state: CallState, said: tuple[Said, ...] = (),
@@ -258,8 +263,12 @@ def _match_option(node: MenuNode, given: CallerInput):  # type: ignore[no-untype
     heard = normalize(given.speech)
     if not heard:
         return None
+    # The longest phrase heard wins: "complain about my payment" is a complaint, not a payment.
+    best, best_length = None, 0
     for option in node.options:
         for phrases in option.phrases.values():
-            if any(normalize(p) and normalize(p) in heard for p in phrases):
-                return option
-    return None
+            for phrase in phrases:
+                wanted = normalize(phrase)
+                if wanted and wanted in heard and len(wanted) > best_length:
+                    best, best_length = option, len(wanted)
+    return best

@@ -34,6 +34,7 @@ class MenuNode(_Node):
     """Plays its prompts and waits for a key or a phrase."""
 
     type: Literal["menu"]
+    intro: list[str] = []  # spoken before the prompts only when the call starts here or changes language
     options: Annotated[list[Option], Field(min_length=1)]
     timeout_seconds: Annotated[int, Field(ge=2, le=30)] | None = None
     max_tries: Annotated[int, Field(ge=1, le=5)] | None = None
@@ -70,6 +71,7 @@ class InputNode(_Node):
     type: Literal["input"]
     action: Literal["account_balance", "work_order_status"]
     next: NodeId
+    back: NodeId | None = None  # where * leads, so the caller is never stuck keying a number
     max_digits: Annotated[int, Field(ge=1, le=20)] = 12
     timeout_seconds: Annotated[int, Field(ge=2, le=30)] | None = None
     max_tries: Annotated[int, Field(ge=1, le=5)] | None = None

@@ -50,7 +50,9 @@ def targets_of(node: Node) -> list[str]:
         return [option.target for option in node.options]
     if isinstance(node, ActionNode):
         return [node.next] + ([node.on_missing] if node.on_missing else [])
-    if isinstance(node, InfoNode | InputNode):
+    if isinstance(node, InputNode):
+        return [node.next] + ([node.back] if node.back else [])
+    if isinstance(node, InfoNode):
         return [node.next]
     return []
 
@@ -69,6 +71,8 @@ def prompt_keys_of(node: Node) -> list[str]:
         ],
     }
     keys = list(node.prompts)
+    if isinstance(node, MenuNode):
+        keys = list(node.intro) + keys
     if isinstance(node, ActionNode | InputNode):
         keys += extra[node.action]
     if isinstance(node, MenuNode) and any(option.language for option in node.options):
@@ -155,6 +159,12 @@ def _flow_problems(menu: MenuDocument) -> list[Problem]:
         problems.append(
             Problem("emergency.target", "must be an emergency queue (emergency = true) or a dial node")
         )
+    for language in menu.languages:
+        if not menu.emergency.phrases.get(language):
+            problems.append(Problem("emergency.phrases", f"no gas-leak phrases for {language}"))
+    top = max((n.priority for n in nodes.values() if isinstance(n, QueueNode)), default=0)
+    if isinstance(emergency, QueueNode) and emergency.priority < top:
+        problems.append(Problem("emergency.target", f"priority {emergency.priority} is below another queue's {top}"))
     if not isinstance(nodes[menu.fallback], QueueNode):
         problems.append(Problem("fallback", "must be a queue, so a caller who has not chosen reaches a person"))
 

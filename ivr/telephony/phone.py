@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Sequence
 
 from ivr.telephony.callers import InteractiveCaller
-from ivr.telephony.rest_server import serve_in_thread
+from ivr.telephony.rest_server import create_rest_app, serve_in_thread
 from ivr.telephony.simulator import DEFAULT_ACCOUNT_SID, Simulator
 from ivr.telephony.transport import HttpTransport
 
@@ -40,7 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             status_callback_url=args.status_callback,
             fallback_url=args.fallback_url,
         )
-        rest = serve_in_thread(sim, port=args.rest_port) if args.rest_port else contextlib.nullcontext()
+        rest = contextlib.nullcontext()
+        if args.rest_port:
+            rest = serve_in_thread(create_rest_app(sim), port=args.rest_port)
         with rest as api_url:
             if api_url:
                 print(f"Twilio REST API simulated at {api_url}")

@@ -95,10 +95,11 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 @contextmanager
-def serve_in_thread(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve the REST app in a background thread; yields its base URL, stops it on exit."""
-    server = make_server(host, port, create_rest_app(sim), threaded=False, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="twilio-sim-rest", daemon=True)
+def serve_in_thread(app: Flask, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve a WSGI app (e.g. create_rest_app(sim)) from a thread; yields its base URL, stops it on exit."""
+    server = make_server(host, port, app, threaded=False, request_handler=_QuietHandler)
+    # A short poll interval keeps shutdown (and so every test using this) fast.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="twilio-sim-rest", daemon=True)
     thread.start()
     try:
         yield f"http://{host}:{server.server_port}"

@@ -27,7 +27,9 @@ def default_document() -> Document:
     return copy.deepcopy(DEFAULT)
 
 
-def refused(mutate: Callable[[Document], None], catalogues: dict[str, Catalogue] | None = None) -> InvalidMenu:
+def refused(
+    mutate: Callable[[Document], None], catalogues: dict[str, Catalogue] | None = None
+) -> InvalidMenu:
     """Break the default menu with `mutate`; validation must refuse it."""
     document = default_document()
     mutate(document)
@@ -37,7 +39,9 @@ def refused(mutate: Callable[[Document], None], catalogues: dict[str, Catalogue]
     return caught.value
 
 
-def problems_after(mutate: Callable[[Document], None], catalogues: dict[str, Catalogue] | None = None) -> list[Problem]:
+def problems_after(
+    mutate: Callable[[Document], None], catalogues: dict[str, Catalogue] | None = None
+) -> list[Problem]:
     return refused(mutate, catalogues).problems
 
 
@@ -258,38 +262,93 @@ def _language_without_catalogue(document: Document) -> None:
 @pytest.mark.parametrize(
     ("mutate", "where", "fragment"),
     [
-        pytest.param(_unknown_option_target, "nodes.billing", "leads to 'billing_tariffs', which does not exist",
-                     id="unknown-option-target"),
-        pytest.param(_unknown_next, "nodes.billing_prices", "leads to 'after_bill', which does not exist",
-                     id="unknown-next"),
-        pytest.param(_unknown_on_missing, "nodes.billing_balance", "leads to 'billing_acct', which does not exist",
-                     id="unknown-on-missing"),
-        pytest.param(_unknown_prompt, "nodes.repair", "prompt 'repair_hint' is missing in zh-CN",
-                     id="unknown-prompt"),
-        pytest.param(_menu_without_prompts, "nodes.repair", "asks the caller something but has no prompt",
-                     id="menu-without-prompts"),
-        pytest.param(_unreachable_node, "nodes.orphan", "cannot be reached from the root", id="unreachable-node"),
+        pytest.param(
+            _unknown_option_target,
+            "nodes.billing",
+            "leads to 'billing_tariffs', which does not exist",
+            id="unknown-option-target",
+        ),
+        pytest.param(
+            _unknown_next,
+            "nodes.billing_prices",
+            "leads to 'after_bill', which does not exist",
+            id="unknown-next",
+        ),
+        pytest.param(
+            _unknown_on_missing,
+            "nodes.billing_balance",
+            "leads to 'billing_acct', which does not exist",
+            id="unknown-on-missing",
+        ),
+        pytest.param(
+            _unknown_prompt, "nodes.repair", "prompt 'repair_hint' is missing in zh-CN", id="unknown-prompt"
+        ),
+        pytest.param(
+            _menu_without_prompts,
+            "nodes.repair",
+            "asks the caller something but has no prompt",
+            id="menu-without-prompts",
+        ),
+        pytest.param(
+            _unreachable_node, "nodes.orphan", "cannot be reached from the root", id="unreachable-node"
+        ),
         pytest.param(_root_not_a_menu, "root", "must be a menu", id="root-not-a-menu"),
         pytest.param(_root_does_not_exist, "root", "node 'start' does not exist", id="root-does-not-exist"),
-        pytest.param(_no_gas_leak_key_at_root, "nodes.main", "the gas-leak choice must be one key from the root",
-                     id="gas-leak-not-at-root"),
-        pytest.param(_emergency_not_an_emergency_queue, "emergency.target", "must be an emergency queue",
-                     id="emergency-queue-not-flagged"),
-        pytest.param(_emergency_is_a_menu, "emergency.target", "must be an emergency queue",
-                     id="emergency-target-a-menu"),
+        pytest.param(
+            _no_gas_leak_key_at_root,
+            "nodes.main",
+            "the gas-leak choice must be one key from the root",
+            id="gas-leak-not-at-root",
+        ),
+        pytest.param(
+            _emergency_not_an_emergency_queue,
+            "emergency.target",
+            "must be an emergency queue",
+            id="emergency-queue-not-flagged",
+        ),
+        pytest.param(
+            _emergency_is_a_menu,
+            "emergency.target",
+            "must be an emergency queue",
+            id="emergency-target-a-menu",
+        ),
         pytest.param(_fallback_not_a_queue, "fallback", "must be a queue", id="fallback-not-a-queue"),
-        pytest.param(_info_loop, "nodes.billing_prices", "loops through other nodes without ever waiting",
-                     id="info-loop"),
-        pytest.param(_info_loop_to_itself, "nodes.billing_prices", "loops through other nodes without ever waiting",
-                     id="info-loop-to-itself"),
-        pytest.param(_language_not_offered, "nodes.main", "option 7 uses language fr-FR, not offered",
-                     id="language-option-not-offered"),
-        pytest.param(_phrases_in_language_not_offered, "nodes.repair", "option 1 uses language fr-FR, not offered",
-                     id="phrases-language-not-offered"),
-        pytest.param(_default_language_not_offered, "default_language", "zh-CN is not in languages",
-                     id="default-language-not-offered"),
-        pytest.param(_language_without_catalogue, "languages", "no prompt catalogue for fr-FR",
-                     id="language-without-catalogue"),
+        pytest.param(
+            _info_loop,
+            "nodes.billing_prices",
+            "loops through other nodes without ever waiting",
+            id="info-loop",
+        ),
+        pytest.param(
+            _info_loop_to_itself,
+            "nodes.billing_prices",
+            "loops through other nodes without ever waiting",
+            id="info-loop-to-itself",
+        ),
+        pytest.param(
+            _language_not_offered,
+            "nodes.main",
+            "option 7 uses language fr-FR, not offered",
+            id="language-option-not-offered",
+        ),
+        pytest.param(
+            _phrases_in_language_not_offered,
+            "nodes.repair",
+            "option 1 uses language fr-FR, not offered",
+            id="phrases-language-not-offered",
+        ),
+        pytest.param(
+            _default_language_not_offered,
+            "default_language",
+            "zh-CN is not in languages",
+            id="default-language-not-offered",
+        ),
+        pytest.param(
+            _language_without_catalogue,
+            "languages",
+            "no prompt catalogue for fr-FR",
+            id="language-without-catalogue",
+        ),
     ],
 )
 def test_reference_problems(mutate: Callable[[Document], None], where: str, fragment: str) -> None:
@@ -326,7 +385,11 @@ def test_prompt_missing_in_one_language(language: str, key: str, where: str) -> 
 
 @pytest.mark.parametrize("key", ENGINE_PROMPTS)
 def test_engine_prompt_missing(key: str) -> None:
-    assert_named(refused(lambda d: None, without_prompt("en-US", key)), "prompts", f"prompt {key!r} is missing in en-US")
+    assert_named(
+        refused(lambda d: None, without_prompt("en-US", key)),
+        "prompts",
+        f"prompt {key!r} is missing in en-US",
+    )
 
 
 def test_unused_prompt_missing_is_fine() -> None:
@@ -345,3 +408,18 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_shipped_catalogues_are_not_changed_by_these_tests() -> None:
     assert all("goodbye" in c.prompts and "billing_menu" in c.prompts for c in load_catalogues().values())
+
+
+def test_every_offered_language_needs_gas_leak_phrases() -> None:
+    error = refused(lambda doc: doc["emergency"]["phrases"].pop("en-US"))
+    assert_named(error, "emergency.phrases", "no gas-leak phrases for en-US")
+
+
+def test_emergency_queue_must_have_the_top_priority() -> None:
+    error = refused(_lower_emergency)
+    assert_named(error, "emergency.target", "priority 9 is below another queue's 10")
+
+
+def _lower_emergency(doc: Document) -> None:
+    doc["nodes"]["emergency"]["priority"] = 9
+    doc["nodes"]["billing_queue"]["priority"] = 10

@@ -1,0 +1,111 @@
+"""The figures of a benchmark run: as a table on the terminal and as JSON for later comparison."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from loadgen import Outcome
+
+# Targets from the issue, for the summary lines.
+APP_RATIO_TARGET = 0.4
+APP_P99_TARGET_MS = 50.0
+ROW_RATIO_EXPECTED = 0.5
+
+
+@dataclass
+class Figures:
+    """One measured run, reduced to what the report shows."""
+
+    rate: float
+    p50_ms: float | None  # None when nothing was answered
+    p99_ms: float | None
+    answered: int
+    errors: int
+    error_kinds: dict[str, int]
+    seconds: float
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> Figures:
+        return cls(
+            rate=round(outcome.rate, 1),
+            p50_ms=_ms(outcome.percentile_ms(50)),
+            p99_ms=_ms(outcome.percentile_ms(99)),
+            answered=outcome.ok,
+            errors=outcome.error_count,
+            error_kinds=dict(outcome.errors),
+            seconds=round(outcome.elapsed, 2),
+        )
+
+
+def _ms(value: float) -> float | None:
+    return None if math.isnan(value) else round(value, 2)
+
+
+def _cell(value: float | None) -> str:
+    return f"{value:>8.2f}" if value is not None else f"{'-':>8}"
+
+
+@dataclass
+class TargetResult:
+    """Peak (closed loop) and fixed-rate (open loop) figures of one target, and anything odd seen."""
+
+    name: str
+    peak: Figures
+    open_loop: Figures
+    open_rate: float
+    late_starts: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _ratio(a: float, b: float) -> float:
+    return round(a / b, 3) if b else 0.0  # a bare run that answered nothing: its errors tell why
+
+
+def ratios(results: dict[str, TargetResult]) -> dict[str, float]:
+    """Throughput of the app and of the row-writing baseline relative to the bare one."""
+    bare = results["bare"].peak.rate
+    return {"app/bare": _ratio(results["app"].peak.rate, bare),
+            "sign+row/bare": _ratio(results["sign+row"].peak.rate, bare)}
+
+
+def table(results: dict[str, TargetResult], order: list[str]) -> str:
+    """The printed table: one row per target, peak figures then the open-loop ones."""
+    head = (f"{'target':<10} {'peak req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  |"
+            f" {'open req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    lines = [head, "-" * len(head)]
+    for name in order:
+        r = results[name]
+        p, o = r.peak, r.open_loop
+        lines.append(f"{name:<10} {p.rate:>10.1f} {_cell(p.p50_ms)} {_cell(p.p99_ms)} {p.errors:>7}  |"
+                     f" {r.open_rate:>10.1f} {_cell(o.p50_ms)} {_cell(o.p99_ms)} {o.errors:>7}")
+    return "\n".join(lines)
+
+
+def summary(results: dict[str, TargetResult]) -> list[str]:
+    """Ratios and the issue's targets, each with whether it was met."""
+    r = ratios(results)
+    app_p99 = results["app"].open_loop.p99_ms
+    app_p99 = math.inf if app_p99 is None else app_p99
+    return [
+        f"app/bare throughput      {r['app/bare']:.3f}  (target >= {APP_RATIO_TARGET}:"
+        f" {'met' if r['app/bare'] >= APP_RATIO_TARGET else 'NOT met'})",
+        f"sign+row/bare throughput {r['sign+row/bare']:.3f}  (expected about {ROW_RATIO_EXPECTED})",
+        f"app p99 at half its peak {app_p99:.2f} ms  (target < {APP_P99_TARGET_MS:g} ms:"
+        f" {'met' if app_p99 < APP_P99_TARGET_MS else 'NOT met'})",
+    ]
+
+
+def write_json(path: Path, settings: dict[str, object], results: dict[str, TargetResult]) -> None:
+    """Everything measured, with the settings that produced it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "settings": settings,
+        "targets": {name: asdict(result) for name, result in results.items()},
+        "ratios": ratios(results),
+        "goals": {"app/bare >=": APP_RATIO_TARGET, "app open-loop p99 ms <": APP_P99_TARGET_MS,
+                  "sign+row/bare about": ROW_RATIO_EXPECTED},
+    }
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
