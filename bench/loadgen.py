@@ -8,6 +8,7 @@ a 2-core machine that it shares with the server under test.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -25,6 +26,7 @@ class Outcome:
     """What one run measured: latencies of good answers (seconds) and errors by kind."""
 
     latencies: list[float] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)  # the same latencies, per webhook
     errors: Counter[str] = field(default_factory=Counter)
     elapsed: float = 0.0
     late_starts: int = 0
@@ -41,13 +43,18 @@ class Outcome:
     def rate(self) -> float:
         return self.ok / self.elapsed if self.elapsed else 0.0
 
-    def percentile_ms(self, pct: float) -> float:
-        """Nearest-rank percentile of the good answers, in milliseconds."""
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
-        return ordered[rank] * 1000
+    def percentile_ms(self, pct: float, kind: str | None = None) -> float:
+        """Nearest-rank percentile of the good answers (of one kind of webhook), in milliseconds."""
+        return percentile_ms(self.latencies if kind is None else self.by_kind.get(kind, []), pct)
+
+
+def percentile_ms(latencies: list[float], pct: float) -> float:
+    """Nearest-rank percentile of latencies in seconds, in milliseconds; NaN for none."""
+    if not latencies:
+        return float("nan")
+    ordered = sorted(latencies)
+    rank = max(0, min(len(ordered) - 1, math.ceil(pct / 100 * len(ordered)) - 1))
+    return ordered[rank] * 1000
 
 
 class BadAnswer(Exception):
@@ -114,7 +121,9 @@ async def _timed(connections: Connections, request: Prepared, since: float, outc
     except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as error:
         outcome.errors[type(error).__name__] += 1
     else:
-        outcome.latencies.append(time.perf_counter() - since)
+        latency = time.perf_counter() - since
+        outcome.latencies.append(latency)
+        outcome.by_kind.setdefault(request.kind, []).append(latency)
 
 
 async def closed_loop(host: str, port: int, requests: Iterable[Prepared], clients: int,

@@ -26,6 +26,7 @@ class Figures:
     errors: int
     error_kinds: dict[str, int]
     seconds: float
+    by_webhook: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, outcome: Outcome) -> Figures:
@@ -37,6 +38,9 @@ class Figures:
             errors=outcome.error_count,
             error_kinds=dict(outcome.errors),
             seconds=round(outcome.elapsed, 2),
+            by_webhook={kind: {"answered": len(latencies), "p50_ms": _ms(outcome.percentile_ms(50, kind)),
+                               "p99_ms": _ms(outcome.percentile_ms(99, kind))}
+                        for kind, latencies in outcome.by_kind.items()},
         )
 
 
@@ -96,6 +100,12 @@ def summary(results: dict[str, TargetResult]) -> list[str]:
         f"app p99 at half its peak {app_p99:.2f} ms  (target < {APP_P99_TARGET_MS:g} ms:"
         f" {'met' if app_p99 < APP_P99_TARGET_MS else 'NOT met'})",
     ]
+
+
+def by_webhook(figures: Figures) -> str:
+    """p50/p99 of each kind of webhook in one run, on one line."""
+    return ", ".join(f"{kind} {_cell(f['p50_ms']).strip()}/{_cell(f['p99_ms']).strip()} ms"
+                     for kind, f in figures.by_webhook.items())
 
 
 def write_json(path: Path, settings: dict[str, object], results: dict[str, TargetResult]) -> None:

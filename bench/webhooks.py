@@ -146,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         for kinds in (r.peak.error_kinds, r.open_loop.error_kinds):
             if kinds:
                 print(f"{name} errors: {kinds}")
+        if name == "app" and r.open_loop.by_webhook:
+            print(f"app open loop p50/p99 by webhook: {report.by_webhook(r.open_loop)}")
         if r.late_starts:
             print(f"{name}: the generator started {r.late_starts} open-loop requests late (> 5 ms)")
         for note in r.notes:

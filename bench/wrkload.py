@@ -7,6 +7,7 @@ that matters most for the bare baseline, whose figure is the denominator of ever
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -127,8 +128,8 @@ class WrkOutcome(Outcome):
     def ok(self) -> int:
         return self.answered
 
-    def percentile_ms(self, pct: float) -> float:
-        return self.fixed[pct]
+    def percentile_ms(self, pct: float, kind: str | None = None) -> float:
+        return self.fixed[pct] if kind is None else math.nan  # wrk cannot tell the webhooks apart
 
 
 def _outcome(figures: dict[str, int]) -> Outcome:

@@ -32,7 +32,8 @@ class TranscriptEntry:
         if self.kind == "input":
             parts.insert(0, str(self.detail.get("type", "")))
             extra = ""
-        return f"[{label}] " + " ".join(parts) + (f" ({extra})" if extra else "")
+        body = " ".join(parts)
+        return f"[{label}]" + (f" {body}" if body else "") + (f" ({extra})" if extra else "")
 
 
 @dataclass
@@ -104,6 +105,8 @@ class CallResult:
             "error": "application error",
             "api": "ended through the REST API",
         }.get(self.ended_by or "", self.ended_by or "still live")
+        if self.ended_by == "not-answered":
+            how = f"not answered ({self.status})"
         if self.ended_by == "error" and self.errors:
             how += f" ({self.errors[-1].code}: {self.errors[-1].message})"
         return f"{where}; {how} after {self.duration} s" if where else f"{how} after {self.duration} s"

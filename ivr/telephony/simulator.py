@@ -304,7 +304,7 @@ class Simulator:
             body = {}
         headers = {
             "X-Twilio-Signature": self.validator.compute_signature(url, body),
-            "I-Twilio-Idempotency-Token": f"{self._rng.getrandbits(128):032x}",
+            "I-Twilio-Idempotency-Token": self.new_sid("")[:32],
             "User-Agent": "TwilioProxy/1.1",
             "Accept": "*/*",
             "Cache-Control": "max-age=259200",

@@ -49,6 +49,7 @@ class FlaskTransport:
     def request(self, method: str, url: str, params: dict[str, str], headers: dict[str, str]) -> Response:
         """Send one request to the app, keeping scheme and Host so request.url equals `url`."""
         parts = urlsplit(url)
+        raw_uri = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         response = self._client.open(
             parts.path or "/",
             method=method,
@@ -56,6 +57,9 @@ class FlaskTransport:
             query_string=parts.query,
             data=params if method == "POST" else None,
             headers=headers,
+            # Real WSGI servers pass the undecoded request line on; apps that check signatures
+            # against it must see the same bytes here.
+            environ_overrides={"REQUEST_URI": raw_uri, "RAW_URI": raw_uri},
         )
         try:
             return Response(

@@ -1,0 +1,63 @@
+"""`python run.py call`: phone the hotline from a terminal through the simulator."""
+
+from __future__ import annotations
+
+import click
+
+from ivr.config import load_settings
+from ivr.telephony.callers import InteractiveCaller, ScriptedCaller
+from ivr.telephony.simulator import Simulator
+from ivr.telephony.transport import FlaskTransport, HttpTransport
+
+IN_PROCESS_BASE = "http://127.0.0.1:5000"
+
+
+def script_items(keys: str) -> list[str]:
+    """'9,1,s:燃气泄漏,-,123#' -> the simulator's script: keys, speech, silence."""
+    items = []
+    for raw in keys.split(","):
+        item = raw.strip()
+        if item.startswith("s:"):
+            items.append("speech:" + item[2:].strip())
+        elif item in ("-", ""):
+            items.append("silence")
+        else:
+            items.append(item)
+    return items
+
+
+def phone_call(*, caller: str, called: str, keys: str | None, url: str | None, wait_loops: int) -> int:
+    """Place one call; print what the caller hears and where the call ends up. Returns an exit code."""
+    settings = load_settings()
+    base = (url or settings.public_base_url or IN_PROCESS_BASE).rstrip("/")
+    if keys is not None:
+        who = ScriptedCaller(script_items(keys), max_queue_loops=wait_loops)
+    else:
+        who = InteractiveCaller(input_fn=lambda prompt: click.prompt(prompt, default="", show_default=False),
+                                output_fn=click.echo)
+    if url:
+        transport = HttpTransport()
+    else:
+        from ivr.app import create_app
+
+        transport = FlaskTransport(create_app(settings))
+    try:
+        simulator = Simulator(
+            transport,
+            auth_token=settings.twilio_auth_token,
+            voice_url=f"{base}/voice/incoming",
+            status_callback_url=f"{base}/voice/status",
+            fallback_url=f"{base}/voice/fallback",
+        )
+        result = simulator.place_call(caller, called, who)
+    finally:
+        close = getattr(transport, "close", None)
+        if close:
+            close()
+    if keys is not None:
+        for entry in result.transcript:
+            click.echo(entry.describe())
+    for error in result.errors:
+        click.echo(f"Twilio error {error.code}: {error.message} ({error.url})", err=True)
+    click.echo(f"call {result.call_sid}: {result.summary()}")
+    return 1 if result.errors else 0
