@@ -35,12 +35,15 @@ def phone_call(*, caller: str, called: str, keys: str | None, url: str | None, w
     else:
         who = InteractiveCaller(input_fn=lambda prompt: click.prompt(prompt, default="", show_default=False),
                                 output_fn=click.echo)
+    hotline = None
     if url:
-        transport = HttpTransport()
+        transport: HttpTransport | FlaskTransport = HttpTransport()
     else:
         from ivr.app import create_app
+        from ivr.hotline import Hotline
 
-        transport = FlaskTransport(create_app(settings))
+        hotline = Hotline.build(settings)
+        transport = FlaskTransport(create_app(hotline=hotline))
     try:
         simulator = Simulator(
             transport,
@@ -54,6 +57,8 @@ def phone_call(*, caller: str, called: str, keys: str | None, url: str | None, w
         close = getattr(transport, "close", None)
         if close:
             close()
+        if hotline is not None:
+            hotline.engine.dispose()
     if keys is not None:
         for entry in result.transcript:
             click.echo(entry.describe())

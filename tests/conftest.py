@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from ivr.app import create_app
 from ivr.config import Settings
@@ -19,6 +19,7 @@ from ivr.db.session import make_engine, unit_of_work
 from ivr.hotline import Hotline
 from ivr.menus.store import seed_default_menu
 from tests.helpers import PUBLIC_BASE_URL, TEST_AUTH_TOKEN, SignedClient
+from tests.outage import PostgresProxy, SqliteOutage
 
 POSTGRES_URL = os.environ.get("IVR_TEST_POSTGRES_URL", "")
 
@@ -99,3 +100,27 @@ def app(hotline: Hotline):  # type: ignore[no-untyped-def]
 def twilio(app) -> SignedClient:  # type: ignore[no-untyped-def]
     """Posts webhooks the way Twilio does, signed with the test auth token."""
     return SignedClient(app)
+
+
+@pytest.fixture
+def outage_hotline(database_url, settings):  # type: ignore[no-untyped-def]
+    """A hotline whose database a test can stop and start: (hotline, outage)."""
+    proxy = None
+    if database_url.startswith("sqlite"):
+        built = Hotline.build(settings)
+        outage = SqliteOutage(Path(database_url.split(":///", 1)[1]), built.engine)
+    else:
+        url = make_url(database_url)
+        proxy = PostgresProxy((url.host or "127.0.0.1", url.port or 5432))
+        proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        built = Hotline.build(settings.with_overrides(database_url=proxied))
+        outage = proxy
+    with unit_of_work(built.sessions) as session:
+        seed_default_menu(session)
+        load_demo_data(session)
+    yield built, outage
+    built.engine.dispose()
+    if proxy:
+        proxy.stop()
+
+

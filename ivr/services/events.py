@@ -185,7 +185,8 @@ def _status(session: Session, call: Call, event: EventRecord, at: datetime) -> N
 
 def _rescued(session: Session, call: Call, event: EventRecord, at: datetime) -> None:
     call.outcome = call.outcome or "rescued"
-    entry = {"node": event.data.get("node"), "reason": "rescued", "error": event.data.get("error", "")}
+    given = {k: event.data[k] for k in ("digits", "speech", "choice") if event.data.get(k)}
+    entry = {"node": event.data.get("node"), "reason": "rescued", "error": event.data.get("error", ""), **given}
     call.inputs = [*call.inputs, entry]
 
 

@@ -272,7 +272,10 @@ def _any_failure(error: Exception) -> Response:
         on_safety_path = request.args.get("e") == "1" or request.path.endswith("/dial-result")
         node = request.args.get("n", "")
         record_events(h.sessions, h.spool, [_event("call.rescued", {
-            "node": node, "error": type(error).__name__, "language": language})])
+            "node": node, "error": type(error).__name__, "language": language,
+            # what the caller gave is kept even though the turn itself failed
+            "digits": _clean_digits(request.form.get("Digits", "")),
+            "speech": request.form.get("SpeechResult", "")[:MAX_SPEECH_CHARS]})])
         return _xml(rescue_response(h, language, on_safety_path, known_language="l" in request.args))
     except Exception:  # even the rescue failed: a fixed document that needs nothing
         log.exception("rescue failed too")

@@ -58,3 +58,19 @@ def test_calls_lists_records_with_filters(env, twilio):
     assert result.exit_code == 0 and sid[:14] in result.output and "+8613800000005" in result.output
     none = CliRunner().invoke(cli, ["calls", "--intent", "safety"])
     assert "no calls" in none.output
+
+
+def test_call_command_phones_the_hotline_with_a_script(env):
+    result = CliRunner().invoke(cli, ["call", "--keys", "9,s:I smell gas", "--from", "+8613800000004",
+                                      "--wait-loops", "1"])
+    assert result.exit_code == 0, result.output
+    assert "[say en-US/Polly.Joanna-Neural] Close the gas valve now." in result.output
+    assert "queued in 'safety'" in result.output
+    listed = CliRunner().invoke(cli, ["calls", "--intent", "safety"])
+    assert "+8613800000004" in listed.output and "EMERGENCY" in listed.output
+
+
+def test_call_command_interactive_reads_keys_from_the_terminal(env):
+    result = CliRunner().invoke(cli, ["call"], input="1\n1\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "居民用气价格" in result.output and "caller hung up" in result.output

@@ -3,40 +3,12 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-import pytest
-from sqlalchemy import make_url, select
+from sqlalchemy import select
 
 from ivr.app import create_app
-from ivr.db.demo import load_demo_data
 from ivr.db.models import Call, CallEvent, WorkOrder
-from ivr.db.session import unit_of_work
-from ivr.hotline import Hotline
-from ivr.menus.store import seed_default_menu
 from tests.helpers import SignedClient, action_of, count, new_call_sid, spoken, twiml
-from tests.outage import PostgresProxy, SqliteOutage
-
-
-@pytest.fixture
-def outage_hotline(database_url, settings):
-    proxy = None
-    if database_url.startswith("sqlite"):
-        built = Hotline.build(settings)
-        outage = SqliteOutage(Path(database_url.split(":///", 1)[1]), built.engine)
-    else:
-        url = make_url(database_url)
-        proxy = PostgresProxy((url.host or "127.0.0.1", url.port or 5432))
-        proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        built = Hotline.build(settings.with_overrides(database_url=proxied))
-        outage = proxy
-    with unit_of_work(built.sessions) as session:
-        seed_default_menu(session)
-        load_demo_data(session)
-    yield built, outage
-    built.engine.dispose()
-    if proxy:
-        proxy.stop()
 
 
 def _timed(client, path, params, sid, caller="+8613800000001"):
