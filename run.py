@@ -38,7 +38,9 @@ def init_db(demo: bool) -> None:
 
 
 @cli.command("check-config")
-@click.option("--menu", "menu_file", type=click.Path(exists=True, dir_okay=False), help="A menu file to check.")
+@click.option(
+    "--menu", "menu_file", type=click.Path(exists=True, dir_okay=False), help="A menu file to check."
+)
 @click.option("--no-db", is_flag=True, help="Do not check the live menu in the database.")
 def check_config(menu_file: str | None, no_db: bool) -> None:
     """Validate prompts and menus; exit 1 naming every problem."""
@@ -71,7 +73,9 @@ def serve(host: str, port: int, scheduler: bool | None) -> None:
     if hotline.settings.scheduler_in_process if scheduler is None else scheduler:
         build_scheduler(hotline).start()
     app = create_app(hotline=hotline)
-    click.echo(f"hotline answering on http://{host}:{port}/voice/incoming (telephony: {hotline.settings.telephony})")
+    click.echo(
+        f"hotline answering on http://{host}:{port}/voice/incoming (telephony: {hotline.settings.telephony})"
+    )
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
@@ -86,10 +90,17 @@ def scheduler_process() -> None:
 @cli.command()
 @click.option("--from", "caller", default="+8613800000001", show_default=True, help="The caller's number.")
 @click.option("--to", "called", default="+864008888888", show_default=True, help="The hotline's number.")
-@click.option("--keys", default=None,
-              help='Scripted input, comma-separated: "9,1,4", "123#", "s:燃气泄漏" (speech), "-" (silence).')
-@click.option("--url", default=None, help="Phone a running server (e.g. http://127.0.0.1:5000) instead of in-process.")
-@click.option("--wait-loops", default=2, show_default=True, help="Queue announcements to hear before hanging up.")
+@click.option(
+    "--keys",
+    default=None,
+    help='Scripted input, comma-separated: "9,1,4", "123#", "s:燃气泄漏" (speech), "-" (silence).',
+)
+@click.option(
+    "--url", default=None, help="Phone a running server (e.g. http://127.0.0.1:5000) instead of in-process."
+)
+@click.option(
+    "--wait-loops", default=2, show_default=True, help="Queue announcements to hear before hanging up."
+)
 def call(caller: str, called: str, keys: str | None, url: str | None, wait_loops: int) -> None:
     """Phone the hotline through the built-in simulator and see where the call ends up."""
     from ivr.phone import phone_call

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from ivr.menus.schema import (
     ActionNode,
     DialNode,
-    InfoNode,
     InputNode,
     MenuDocument,
     MenuNode,
@@ -123,8 +122,13 @@ def start(menu: MenuDocument, version: int, language: str | None = None) -> Turn
     return enter(menu, state, reason="start")
 
 
-def enter(menu: MenuDocument, state: CallState, said: tuple[Said, ...] = (), reason: str = "entered",
-          chosen: str = "") -> Turn:
+def enter(
+    menu: MenuDocument,
+    state: CallState,
+    said: tuple[Said, ...] = (),
+    reason: str = "entered",
+    chosen: str = "",
+) -> Turn:
     """Arrive at `state.node`: speak its prompts and follow automatic nodes until the caller is asked."""
     visited: list[str] = []
     for _ in range(_AUTOMATIC_HOPS):
@@ -172,8 +176,12 @@ def respond(menu: MenuDocument, state: CallState, given: CallerInput) -> Turn:
         return enter(menu, target, reason=reason, chosen=chosen)
     if isinstance(node, InputNode):
         if given.digits == "*" and node.back:
-            return enter(menu, CallState(state.version, node.back, state.language, 0, state.step), reason="back",
-                         chosen="*")
+            return enter(
+                menu,
+                CallState(state.version, node.back, state.language, 0, state.step),
+                reason="back",
+                chosen="*",
+            )
         # Twilio leaves the finish key out of Digits; strip it anyway in case a client sends it.
         digits = given.digits.rstrip("#") or re.sub(r"\D", "", given.speech)
         if not digits:
@@ -197,8 +205,9 @@ def retry(menu: MenuDocument, state: CallState, why: str, said: tuple[Said, ...]
     return enter(menu, replace(state, tries=tries), said + notice, reason=why)
 
 
-def to_fallback(menu: MenuDocument, state: CallState, said: tuple[Said, ...] = (),
-                reason: str = "fallback") -> Turn:
+def to_fallback(
+    menu: MenuDocument, state: CallState, said: tuple[Said, ...] = (), reason: str = "fallback"
+) -> Turn:
     """The caller could not choose: the fallback queue, with a word of explanation."""
     target = replace(state, node=menu.fallback, tries=0)
     return enter(menu, target, said + (Said("transfer_general", state.language),), reason=reason)

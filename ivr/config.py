@@ -48,7 +48,7 @@ def _language_map(prefix: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for name, value in os.environ.items():
         if name.startswith(prefix) and value.strip():
-            lang, _, region = name[len(prefix):].partition("_")
+            lang, _, region = name[len(prefix) :].partition("_")
             found[f"{lang.lower()}-{region.upper()}"] = value.strip()
     return found
 

@@ -30,11 +30,13 @@ def phone_call(*, caller: str, called: str, keys: str | None, url: str | None, w
     """Place one call; print what the caller hears and where the call ends up. Returns an exit code."""
     settings = load_settings()
     base = (url or settings.public_base_url or IN_PROCESS_BASE).rstrip("/")
+    who: ScriptedCaller | InteractiveCaller
     if keys is not None:
         who = ScriptedCaller(script_items(keys), max_queue_loops=wait_loops)
     else:
-        who = InteractiveCaller(input_fn=lambda prompt: click.prompt(prompt, default="", show_default=False),
-                                output_fn=click.echo)
+        who = InteractiveCaller(
+            input_fn=lambda prompt: click.prompt(prompt, default="", show_default=False), output_fn=click.echo
+        )
     hotline = None
     if url:
         transport: HttpTransport | FlaskTransport = HttpTransport()

@@ -28,7 +28,9 @@ def init_database(hotline: Hotline, *, demo: bool) -> list[str]:
 
 def config_problems(hotline: Hotline | None = None, menu_file: str | None = None) -> list[str]:
     """Every problem with prompts, the shipped (or given) menu file and the live menu, in words."""
-    problems = [f"prompts: {p}" for p in prompt_catalogues.parity_problems(prompt_catalogues.load_catalogues())]
+    problems = [
+        f"prompts: {p}" for p in prompt_catalogues.parity_problems(prompt_catalogues.load_catalogues())
+    ]
     from pathlib import Path
 
     path = Path(menu_file) if menu_file else None

@@ -37,7 +37,9 @@ class Voice:
             verb.say(prompt.text, voice=voice, language=language)
 
 
-def ask(voice: Voice, said: Iterable[Said], ask_step: Ask, action_url: str, silence_url: str) -> VoiceResponse:
+def ask(
+    voice: Voice, said: Iterable[Said], ask_step: Ask, action_url: str, silence_url: str
+) -> VoiceResponse:
     """Prompts inside a <Gather> (so the caller can barge in), then a <Redirect> for silence."""
     response = VoiceResponse()
     gather = Gather(
@@ -69,7 +71,9 @@ def enqueue(voice: Voice, said: Iterable[Said], queue: str, wait_url: str, actio
     return response
 
 
-def dial(voice: Voice, said: Iterable[Said], number: str, action_url: str, timeout: int = 20) -> VoiceResponse:
+def dial(
+    voice: Voice, said: Iterable[Said], number: str, action_url: str, timeout: int = 20
+) -> VoiceResponse:
     """Prompts, then dial `number`; the action learns the DialCallStatus."""
     response = VoiceResponse()
     voice.add(response, said)
@@ -79,7 +83,9 @@ def dial(voice: Voice, said: Iterable[Said], number: str, action_url: str, timeo
     return response
 
 
-def wait_document(voice: Voice, said: Iterable[Said], pause_seconds: int, leave: bool = False) -> VoiceResponse:
+def wait_document(
+    voice: Voice, said: Iterable[Said], pause_seconds: int, leave: bool = False
+) -> VoiceResponse:
     """A waitUrl document: only Say/Play/Pause/Leave, re-fetched by Twilio when it runs out."""
     response = VoiceResponse()
     voice.add(response, said)
@@ -98,8 +104,9 @@ def speak_and_hang_up(voice: Voice, said: Iterable[Said]) -> VoiceResponse:
     return response
 
 
-def gather_rescue(voice: Voice, said: Iterable[Said], action_url: str, then: Callable[[VoiceResponse], None],
-                  language: str) -> VoiceResponse:
+def gather_rescue(
+    voice: Voice, said: Iterable[Said], action_url: str, then: Callable[[VoiceResponse], None], language: str
+) -> VoiceResponse:
     """The rescue question (one key, 2 = gas leak), then `then` adds what happens without a key."""
     response = VoiceResponse()
     gather = Gather(input="dtmf", action=action_url, method="POST", timeout=4)

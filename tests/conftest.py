@@ -122,5 +122,3 @@ def outage_hotline(database_url, settings):  # type: ignore[no-untyped-def]
     built.engine.dispose()
     if proxy:
         proxy.stop()
-
-

@@ -27,14 +27,29 @@ class SignedClient:
         self.validator = RequestValidator(token)
         self.base = base
 
-    def post(self, path: str, params: dict[str, str] | None = None, *, call_sid: str = "",
-             caller: str = "+8613800000001", sign: bool = True, signature: str | None = None,
-             headers: dict[str, str] | None = None) -> Any:
+    def post(
+        self,
+        path: str,
+        params: dict[str, str] | None = None,
+        *,
+        call_sid: str = "",
+        caller: str = "+8613800000001",
+        sign: bool = True,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         """POST `path` (relative or absolute URL) with the standard call parameters added."""
         path = path.replace(self.base, "")
-        form = {"CallSid": call_sid or new_call_sid(), "AccountSid": "AC" + "0" * 32, "From": caller,
-                "To": "+864008888888", "CallStatus": "in-progress", "Direction": "inbound",
-                "ApiVersion": "2010-04-01", **(params or {})}
+        form = {
+            "CallSid": call_sid or new_call_sid(),
+            "AccountSid": "AC" + "0" * 32,
+            "From": caller,
+            "To": "+864008888888",
+            "CallStatus": "in-progress",
+            "Direction": "inbound",
+            "ApiVersion": "2010-04-01",
+            **(params or {}),
+        }
         sent = dict(headers or {})
         if sign:
             sent["X-Twilio-Signature"] = signature or self.validator.compute_signature(self.base + path, form)

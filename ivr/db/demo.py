@@ -13,10 +13,46 @@ from ivr.services.work_orders import open_work_order
 
 CUSTOMERS = [
     # account, name, phone, address, district, class, balance, language
-    ("10000001", "王芳", "+8613800000001", "朝阳区建国路88号3单元501", "朝阳", "residential", "128.50", "zh-CN"),
-    ("10000002", "李强", "+8613800000002", "海淀区中关村大街27号2-1102", "海淀", "residential", "-46.20", "zh-CN"),
-    ("10000003", "张伟餐馆", "+8613800000003", "东城区东四北大街120号", "东城", "commercial", "2310.00", "zh-CN"),
-    ("10000004", "John Smith", "+8613800000004", "朝阳区三里屯路19号院5-802", "朝阳", "residential", "35.00", "en-US"),
+    (
+        "10000001",
+        "王芳",
+        "+8613800000001",
+        "朝阳区建国路88号3单元501",
+        "朝阳",
+        "residential",
+        "128.50",
+        "zh-CN",
+    ),
+    (
+        "10000002",
+        "李强",
+        "+8613800000002",
+        "海淀区中关村大街27号2-1102",
+        "海淀",
+        "residential",
+        "-46.20",
+        "zh-CN",
+    ),
+    (
+        "10000003",
+        "张伟餐馆",
+        "+8613800000003",
+        "东城区东四北大街120号",
+        "东城",
+        "commercial",
+        "2310.00",
+        "zh-CN",
+    ),
+    (
+        "10000004",
+        "John Smith",
+        "+8613800000004",
+        "朝阳区三里屯路19号院5-802",
+        "朝阳",
+        "residential",
+        "35.00",
+        "en-US",
+    ),
     ("10000005", "刘洋", "+8613800000005", "丰台区丽泽路16号1-301", "丰台", "residential", "0.00", "zh-CN"),
 ]
 
@@ -37,12 +73,22 @@ def load_demo_data(session: Session) -> bool:
         return False
     customers = []
     for account, name, phone, address, district, klass, balance, language in CUSTOMERS:
-        customer = Customer(account_number=account, name=name, phone=phone, address=address, district=district,
-                            customer_class=klass, balance=Decimal(balance), language=language)
+        customer = Customer(
+            account_number=account,
+            name=name,
+            phone=phone,
+            address=address,
+            district=district,
+            customer_class=klass,
+            balance=Decimal(balance),
+            language=language,
+        )
         session.add(customer)
         customers.append(customer)
     for name, identity, phone, skills, languages in AGENTS:
-        session.add(Agent(name=name, client_identity=identity, phone=phone, skills=skills, languages=languages))
+        session.add(
+            Agent(name=name, client_identity=identity, phone=phone, skills=skills, languages=languages)
+        )
     session.flush()
     now = utcnow()
     orders = [
@@ -51,8 +97,15 @@ def load_demo_data(session: Session) -> bool:
         ("installation", "completed", customers[2], now - timedelta(days=1), now - timedelta(hours=20)),
     ]
     for index, (kind, status, customer, promised, completed) in enumerate(orders):
-        order = open_work_order(session, kind=kind, caller_number=customer.phone, customer=customer,
-                                source_key=f"demo:{index}", promised_by=promised, created_at=now - timedelta(hours=3))
+        order = open_work_order(
+            session,
+            kind=kind,
+            caller_number=customer.phone,
+            customer=customer,
+            source_key=f"demo:{index}",
+            promised_by=promised,
+            created_at=now - timedelta(hours=3),
+        )
         order.status = status
         order.completed_at = completed
     return True

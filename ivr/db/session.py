@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(url: str) -> Engine:
-    """An engine tuned for webhooks: fail fast when the database is away, so the caller is not kept waiting."""
+    """An engine tuned for webhooks: fail fast when the database is away, so no caller is kept waiting."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:" and not path.startswith("file:"):

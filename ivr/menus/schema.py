@@ -96,7 +96,9 @@ class DialNode(_Node):
     number: Annotated[str, Field(pattern=r"^\+[1-9][0-9]{6,14}$")]
 
 
-Node = Annotated[MenuNode | InfoNode | ActionNode | InputNode | QueueNode | DialNode, Field(discriminator="type")]
+Node = Annotated[
+    MenuNode | InfoNode | ActionNode | InputNode | QueueNode | DialNode, Field(discriminator="type")
+]
 
 
 class Emergency(_Strict):

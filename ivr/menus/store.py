@@ -53,7 +53,7 @@ def live_version(session: Session) -> MenuVersion | None:
 
 class MenuCache:
     """Parsed menu versions by number. Versions never change, so a parsed one is kept for good;
-    the live version number is refreshed every few seconds and the last known one survives a database outage."""
+    the live version number is refreshed every few seconds; the last known one survives an outage."""
 
     def __init__(self, factory: sessionmaker[Session], refresh_seconds: float = 5.0):
         self._factory = factory

@@ -100,7 +100,8 @@ def parse_document(raw: dict[str, Any]) -> MenuDocument:
         return MenuDocument.model_validate(raw)
     except ValidationError as error:
         problems = [
-            Problem(".".join(str(part) for part in err["loc"]) or "menu", err["msg"]) for err in error.errors()
+            Problem(".".join(str(part) for part in err["loc"]) or "menu", err["msg"])
+            for err in error.errors()
         ]
         raise InvalidMenu(problems) from None
 
@@ -117,7 +118,11 @@ def reference_problems(menu: MenuDocument, catalogues: dict[str, Any] | None = N
     if menu.default_language not in menu.languages:
         problems.append(Problem("default_language", f"{menu.default_language} is not in languages"))
 
-    for name, node_id in (("root", menu.root), ("fallback", menu.fallback), ("emergency.target", menu.emergency.target)):
+    for name, node_id in (
+        ("root", menu.root),
+        ("fallback", menu.fallback),
+        ("emergency.target", menu.emergency.target),
+    ):
         if node_id not in nodes:
             problems.append(Problem(name, f"node {node_id!r} does not exist"))
     if problems:
@@ -136,7 +141,10 @@ def reference_problems(menu: MenuDocument, catalogues: dict[str, Any] | None = N
                 for language in list(option.phrases) + ([option.language] if option.language else []):
                     if language not in menu.languages:
                         problems.append(
-                            Problem(f"nodes.{node_id}", f"option {option.key} uses language {language}, not offered")
+                            Problem(
+                                f"nodes.{node_id}",
+                                f"option {option.key} uses language {language}, not offered",
+                            )
                         )
         if not node.prompts and isinstance(node, MenuNode | InputNode):
             problems.append(Problem(f"nodes.{node_id}", "asks the caller something but has no prompt"))
@@ -164,9 +172,13 @@ def _flow_problems(menu: MenuDocument) -> list[Problem]:
             problems.append(Problem("emergency.phrases", f"no gas-leak phrases for {language}"))
     top = max((n.priority for n in nodes.values() if isinstance(n, QueueNode)), default=0)
     if isinstance(emergency, QueueNode) and emergency.priority < top:
-        problems.append(Problem("emergency.target", f"priority {emergency.priority} is below another queue's {top}"))
+        problems.append(
+            Problem("emergency.target", f"priority {emergency.priority} is below another queue's {top}")
+        )
     if not isinstance(nodes[menu.fallback], QueueNode):
-        problems.append(Problem("fallback", "must be a queue, so a caller who has not chosen reaches a person"))
+        problems.append(
+            Problem("fallback", "must be a queue, so a caller who has not chosen reaches a person")
+        )
 
     root = nodes[menu.root]
     if not isinstance(root, MenuNode):
@@ -189,7 +201,9 @@ def _flow_problems(menu: MenuDocument) -> list[Problem]:
             node = nodes[current]
             current = node.next if isinstance(node, InfoNode | ActionNode) else None
         if current == start:
-            problems.append(Problem(f"nodes.{start}", "loops through other nodes without ever waiting for the caller"))
+            problems.append(
+                Problem(f"nodes.{start}", "loops through other nodes without ever waiting for the caller")
+            )
     return problems
 
 

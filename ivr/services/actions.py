@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -78,10 +78,10 @@ def work_order_status(session: Session, context: ActionContext, digits: str) -> 
     return ActionResult(True, prompt, (("number", number), ("hours", str(_hours_left(order.promised_by)))))
 
 
-def _hours_left(promised_by) -> int:  # type: ignore[no-untyped-def]
+def _hours_left(promised_by: datetime | None) -> int:
     if promised_by is None:
         return 24
-    return max(1, math.ceil((promised_by - utcnow()).total_seconds() / 3600))
+    return max(1, int(math.ceil((promised_by - utcnow()).total_seconds() / 3600)))
 
 
 ACTIONS = {

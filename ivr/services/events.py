@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.db.models import Call, CallEvent, Customer, WorkOrder, utcnow
+from ivr.db.models import Call, CallEvent, Customer, utcnow
 from ivr.services.work_orders import open_work_order
 
 EMERGENCY_ON_SITE = timedelta(hours=1)  # DOMAIN: a crew on site within 1 hour
@@ -48,7 +48,9 @@ def event_key(call_sid: str, kind: str, url: str, params: dict[str, str], token:
     return f"{call_sid[:40]}:{kind}:{hashlib.sha256(basis.encode()).hexdigest()[:40]}"
 
 
-def new_event(call_sid: str, kind: str, key: str, data: dict[str, Any], at: datetime | None = None) -> EventRecord:
+def new_event(
+    call_sid: str, kind: str, key: str, data: dict[str, Any], at: datetime | None = None
+) -> EventRecord:
     """An event record stamped with the arrival time."""
     return EventRecord(key=key, call_sid=call_sid, kind=kind, at=(at or utcnow()).isoformat(), data=data)
 
@@ -64,7 +66,9 @@ def apply_event(session: Session, event: EventRecord, *, replayed: bool = False)
         return False
     at = datetime.fromisoformat(event.at)
     session.add(
-        CallEvent(key=event.key, call_sid=event.call_sid, kind=event.kind, at=at, data=event.data, replayed=replayed)
+        CallEvent(
+            key=event.key, call_sid=event.call_sid, kind=event.kind, at=at, data=event.data, replayed=replayed
+        )
     )
     call = _call_for(session, event, at)
     _PROJECTIONS.get(event.kind, _no_projection)(session, call, event, at)
@@ -186,7 +190,12 @@ def _status(session: Session, call: Call, event: EventRecord, at: datetime) -> N
 def _rescued(session: Session, call: Call, event: EventRecord, at: datetime) -> None:
     call.outcome = call.outcome or "rescued"
     given = {k: event.data[k] for k in ("digits", "speech", "choice") if event.data.get(k)}
-    entry = {"node": event.data.get("node"), "reason": "rescued", "error": event.data.get("error", ""), **given}
+    entry = {
+        "node": event.data.get("node"),
+        "reason": "rescued",
+        "error": event.data.get("error", ""),
+        **given,
+    }
     call.inputs = [*call.inputs, entry]
 
 

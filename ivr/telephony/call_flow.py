@@ -88,6 +88,8 @@ class SimulatedCall:
 
     def run_until_waiting(self) -> bool:
         """Run until the caller waits in a queue (True) or the call ends (False)."""
+        if self.ended:
+            return False
         if self._flow is None:
             self._flow = self._lifecycle()
         try:
@@ -116,7 +118,7 @@ class SimulatedCall:
 
     def cancel(self) -> None:
         """End a call that never started (REST hangup of a queued outbound call)."""
-        self._flow = iter(())
+        self._flow = None  # nothing left to run
         self._finish_call("canceled", "api")
 
     def queue_time(self) -> int:

@@ -86,9 +86,9 @@ def parse_action(item: str) -> CallerAction:
     if body == "hangup":
         return CallerAction("hangup")
     if body.startswith("speech:"):
-        return CallerAction("speech", body[len("speech:"):], barge_in=barge_in)
+        return CallerAction("speech", body[len("speech:") :], barge_in=barge_in)
     if body.startswith("record:"):
-        return CallerAction("record", seconds=float(body[len("record:"):]))
+        return CallerAction("record", seconds=float(body[len("record:") :]))
     if _KEYS.match(body):
         return CallerAction("digits", body, barge_in=barge_in)
     raise ValueError(f"not a caller script item: {item!r}")

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from email.utils import format_datetime
 
+from flask.typing import ResponseReturnValue
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -24,7 +25,7 @@ def create_rest_app(sim: Simulator) -> Flask:
     app.config["REST_REQUESTS"] = seen = []
 
     @app.before_request
-    def authenticate():
+    def authenticate() -> ResponseReturnValue | None:
         seen.append((request.method, request.path))
         auth = request.authorization
         account = (request.view_args or {}).get("account_sid")
@@ -38,7 +39,7 @@ def create_rest_app(sim: Simulator) -> Flask:
         return None
 
     @app.post(f"{API}/Calls.json")
-    def create_call(account_sid: str):
+    def create_call(account_sid: str) -> ResponseReturnValue:
         form = request.form
         for field, code in (("To", 21201), ("From", 21213), ("Url", 21205)):
             if not form.get(field):
@@ -55,7 +56,7 @@ def create_rest_app(sim: Simulator) -> Flask:
         return jsonify(_call_json(sim, sim.call(sid))), 201
 
     @app.post(f"{API}/Calls/<call_sid>.json")
-    def update_call(account_sid: str, call_sid: str):
+    def update_call(account_sid: str, call_sid: str) -> ResponseReturnValue:
         form = request.form
         try:
             if form.get("Status") in ("completed", "canceled"):
@@ -69,14 +70,14 @@ def create_rest_app(sim: Simulator) -> Flask:
             return _error(exc.status, exc.code, str(exc))
 
     @app.get(f"{API}/Recordings/<recording_sid>.wav")
-    def recording_wav(account_sid: str, recording_sid: str):
+    def recording_wav(account_sid: str, recording_sid: str) -> ResponseReturnValue:
         try:
             return Response(sim.recording_audio(recording_sid), mimetype="audio/x-wav")
         except SimulatorError as exc:
             return _error(exc.status, exc.code, str(exc))
 
     @app.get(f"{API}/Recordings/<recording_sid>.mp3")
-    def recording_mp3(account_sid: str, recording_sid: str):
+    def recording_mp3(account_sid: str, recording_sid: str) -> ResponseReturnValue:
         try:
             sim.recording_audio(recording_sid)
         except SimulatorError as exc:

@@ -206,7 +206,7 @@ class Simulator:
 
     def run_pending_calls(self) -> list[CallResult]:
         """Run every queued outbound call to its end, oldest first."""
-        results = []
+        results: list[CallResult] = []
         while True:
             with self._lock:
                 if not self._pending:
@@ -321,12 +321,7 @@ class Simulator:
         return answer
 
     def _deliver(self, method: str, url: str, body: dict[str, str], headers: dict[str, str]) -> Response:
-        request = getattr(self.transport, "request", None)
-        if request is not None:
-            return request(method, url, dict(body), dict(headers))
-        if method != "POST":
-            raise RuntimeError("this transport only supports POST")
-        return self.transport.post(url, dict(body), dict(headers))
+        return self.transport.request(method, url, dict(body), dict(headers))
 
     def _known(self, call_sid: str) -> SimulatedCall:
         call = self.calls.get(call_sid)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -38,7 +38,7 @@ class Transport(Protocol):
 class FlaskTransport:
     """Calls a Flask app in-process through its test client."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: Any) -> None:
         self.app = app
         self._client = app.test_client()
 

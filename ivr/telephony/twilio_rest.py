@@ -72,7 +72,7 @@ class TwilioTelephony:
             raise _wrap(exc, f"creating a call to {to} failed") from exc
         if not call.sid:
             raise TelephonyError("the API answered without a CallSid")
-        return call.sid
+        return str(call.sid)
 
     def fetch_recording(self, recording_sid: str) -> bytes:
         """Download a recording as WAV bytes."""

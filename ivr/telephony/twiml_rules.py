@@ -19,8 +19,17 @@ MAX_DOCUMENT_BYTES = 64 * 1024
 TWIML_CONTENT_TYPES = {"text/xml", "application/xml", "text/html"}
 # Twilio plays an audio answer as if it were <Play>, and reads a text/plain answer with <Say>.
 AUDIO_CONTENT_TYPES = {
-    "audio/mpeg", "audio/mp3", "audio/wav", "audio/wave", "audio/x-wav",
-    "audio/aiff", "audio/x-aiff", "audio/aifc", "audio/gsm", "audio/x-gsm", "audio/ulaw",
+    "audio/mpeg",
+    "audio/mp3",
+    "audio/wav",
+    "audio/wave",
+    "audio/x-wav",
+    "audio/aiff",
+    "audio/x-aiff",
+    "audio/aifc",
+    "audio/gsm",
+    "audio/x-gsm",
+    "audio/ulaw",
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from flask import Blueprint, Response, abort, request, url_for
@@ -51,8 +52,10 @@ def incoming() -> Response:
     h = hotline()
     version, menu = h.menus.live()
     turn = callflow.start(menu, version)
-    started = _event("call.started", {"menu_version": version, "language": turn.then.state.language,
-                                       "visited": list(turn.visited)})
+    started = _event(
+        "call.started",
+        {"menu_version": version, "language": turn.then.state.language, "visited": list(turn.visited)},
+    )
     return _play(h, menu, turn, [started])
 
 
@@ -64,36 +67,59 @@ def step() -> Response:
     if state is None:
         return incoming()
     menu = h.menus.get(state.version)
-    given = CallerInput(digits=_clean_digits(request.form.get("Digits", "")),
-                        speech=request.form.get("SpeechResult", "")[:MAX_SPEECH_CHARS])
+    given = CallerInput(
+        digits=_clean_digits(request.form.get("Digits", "")),
+        speech=request.form.get("SpeechResult", "")[:MAX_SPEECH_CHARS],
+    )
     turn = callflow.respond(menu, state, given)
     return _play(h, menu, turn, [], origin=state, given=given)
 
 
-def _play(h: Hotline, menu: MenuDocument, turn: Turn, events: list[EventRecord],
-          origin: CallState | None = None, given: CallerInput | None = None) -> Response:
+def _play(
+    h: Hotline,
+    menu: MenuDocument,
+    turn: Turn,
+    events: list[EventRecord],
+    origin: CallState | None = None,
+    given: CallerInput | None = None,
+) -> Response:
     """Run any actions the turn needs, record the turn, answer with its TwiML."""
     turn = _run_actions(h, menu, turn)
     state = turn.then.state
     if origin is not None:
-        events.append(_event("menu.turn", {
-            "node": origin.node,
-            "step": origin.step,
-            "digits": given.digits if given else "",
-            "speech": given.speech if given else "",
-            "reason": turn.reason,
-            "visited": list(turn.visited),
-            "language": state.language,
-            "intent": _intent(menu, turn.visited),
-            "menu_version": state.version,
-        }))
+        events.append(
+            _event(
+                "menu.turn",
+                {
+                    "node": origin.node,
+                    "step": origin.step,
+                    "digits": given.digits if given else "",
+                    "speech": given.speech if given else "",
+                    "reason": turn.reason,
+                    "visited": list(turn.visited),
+                    "language": state.language,
+                    "intent": _intent(menu, turn.visited),
+                    "menu_version": state.version,
+                },
+            )
+        )
     if isinstance(turn.then, Enqueue):
         node = turn.then.node
-        events.append(_event("call.queued", {
-            "queue": node.queue, "intent": node.intent, "priority": node.priority,
-            "emergency": node.emergency, "complaint_class": node.complaint_class,
-            "reply_within_hours": node.reply_within_hours, "node": state.node, "language": state.language,
-        }))
+        events.append(
+            _event(
+                "call.queued",
+                {
+                    "queue": node.queue,
+                    "intent": node.intent,
+                    "priority": node.priority,
+                    "emergency": node.emergency,
+                    "complaint_class": node.complaint_class,
+                    "reply_within_hours": node.reply_within_hours,
+                    "node": state.node,
+                    "language": state.language,
+                },
+            )
+        )
     record_events(h.sessions, h.spool, events)
     return _xml(_render(h, turn))
 
@@ -109,8 +135,13 @@ def _run_actions(h: Hotline, menu: MenuDocument, turn: Turn) -> Turn:
             context = ActionContext(call_sid=call_sid, caller=context_caller, step=pending.state.step)
             result = run_action(session, pending.action, context, pending.digits)
         after = callflow.after_action(menu, pending.state, result)
-        turn = Turn(turn.said + after.said, after.then, turn.visited + after.visited, after.reason,
-                    turn.chosen or after.chosen)
+        turn = Turn(
+            turn.said + after.said,
+            after.then,
+            turn.visited + after.visited,
+            after.reason,
+            turn.chosen or after.chosen,
+        )
     return callflow.to_fallback(menu, turn.then.state, turn.said)
 
 
@@ -129,7 +160,9 @@ def _render(h: Hotline, turn: Turn) -> VoiceResponse:
 
 def _enqueue(h: Hotline, said: tuple[Said, ...], node: QueueNode, state: CallState) -> VoiceResponse:
     flags = {"q": node.queue, "l": state.language, "e": int(node.emergency)}
-    return twiml.enqueue(h.voice, said, node.queue, _url("voice.wait", **flags), _url("voice.queue_exit", **flags))
+    return twiml.enqueue(
+        h.voice, said, node.queue, _url("voice.wait", **flags), _url("voice.queue_exit", **flags)
+    )
 
 
 # ---------------------------------------------------------------- queues and dialling
@@ -144,16 +177,26 @@ def wait() -> Response:
     position = _int(request.form.get("QueuePosition"), 1)
     waited = _int(request.form.get("QueueTime"), 0)
     settings = h.settings
-    record_events(h.sessions, h.spool, [_event("queue.wait", {
-        "queue": request.args.get("q", ""), "position": position, "queue_time": waited})])
+    record_events(
+        h.sessions,
+        h.spool,
+        [
+            _event(
+                "queue.wait", {"queue": request.args.get("q", ""), "position": position, "queue_time": waited}
+            )
+        ],
+    )
     if emergency:
         if waited >= settings.safety_queue_max_wait:
             return _xml(twiml.wait_document(h.voice, [], 0, leave=True))  # -> dial the duty engineer
         said = [Said("emergency_still_connecting", language)] if waited else []
         pause = min(settings.queue_announce_seconds, settings.safety_queue_max_wait - waited)
         return _xml(twiml.wait_document(h.voice, said, pause))
-    said = ([Said("queue_next", language)] if position <= 1 else
-            [Said("queue_position", language, (("ahead", str(position - 1)),))])
+    said = (
+        [Said("queue_next", language)]
+        if position <= 1
+        else [Said("queue_position", language, (("ahead", str(position - 1)),))]
+    )
     return _xml(twiml.wait_document(h.voice, said, settings.queue_announce_seconds))
 
 
@@ -165,8 +208,11 @@ def queue_exit() -> Response:
     queue = request.args.get("q", "general")
     emergency = request.args.get("e") == "1"
     result = request.form.get("QueueResult", "")
-    events = [_event("queue.left", {"queue": queue, "result": result,
-                                    "queue_time": request.form.get("QueueTime", "")})]
+    events = [
+        _event(
+            "queue.left", {"queue": queue, "result": result, "queue_time": request.form.get("QueueTime", "")}
+        )
+    ]
     if result in ("bridged",):
         response = twiml.speak_and_hang_up(h.voice, [Said("goodbye", language)])
     elif result in ("hangup", "redirected"):
@@ -175,8 +221,13 @@ def queue_exit() -> Response:
         # left after the safety wait limit, queue full or an error: the duty engineer, straight away
         response = _dial_duty(h, language, attempt=1)
     elif result == "leave":
-        response = twiml.enqueue(h.voice, [], queue, _url("voice.wait", q=queue, l=language, e=0),
-                                 _url("voice.queue_exit", q=queue, l=language, e=0))
+        response = twiml.enqueue(
+            h.voice,
+            [],
+            queue,
+            _url("voice.wait", q=queue, l=language, e=0),
+            _url("voice.queue_exit", q=queue, l=language, e=0),
+        )
     else:
         events.append(_event("callback.noted", {"queue": queue, "result": result}))
         response = twiml.speak_and_hang_up(h.voice, [Said("queue_busy_callback", language)])
@@ -191,19 +242,38 @@ def dial_result() -> Response:
     language = _language(h, request.args.get("l"))
     status = request.form.get("DialCallStatus", "")
     attempt = _int(request.args.get("a"), 1)
-    record_events(h.sessions, h.spool, [_event("dial.result", {
-        "status": status, "attempt": attempt, "duration": request.form.get("DialCallDuration", "")})])
+    record_events(
+        h.sessions,
+        h.spool,
+        [
+            _event(
+                "dial.result",
+                {"status": status, "attempt": attempt, "duration": request.form.get("DialCallDuration", "")},
+            )
+        ],
+    )
     if status == "completed":
         return _xml(twiml.speak_and_hang_up(h.voice, []))
     # Not answered: back to the safety queue (agents may be free now), which leaves for the duty line again.
     flags = {"q": SAFETY_QUEUE, "l": language, "e": 1}
-    return _xml(twiml.enqueue(h.voice, [Said("emergency_still_connecting", language)], SAFETY_QUEUE,
-                              _url("voice.wait", **flags), _url("voice.queue_exit", **flags)))
+    return _xml(
+        twiml.enqueue(
+            h.voice,
+            [Said("emergency_still_connecting", language)],
+            SAFETY_QUEUE,
+            _url("voice.wait", **flags),
+            _url("voice.queue_exit", **flags),
+        )
+    )
 
 
 def _dial_duty(h: Hotline, language: str, attempt: int) -> VoiceResponse:
-    return twiml.dial(h.voice, [Said("emergency_connecting_duty", language)], h.settings.duty_engineer_number,
-                      _url("voice.dial_result", l=language, a=attempt))
+    return twiml.dial(
+        h.voice,
+        [Said("emergency_connecting_duty", language)],
+        h.settings.duty_engineer_number,
+        _url("voice.dial_result", l=language, a=attempt),
+    )
 
 
 # ---------------------------------------------------------------- end of call, failures
@@ -213,8 +283,19 @@ def _dial_duty(h: Hotline, language: str, attempt: int) -> VoiceResponse:
 def status() -> Response:
     """The status callback: closes the call record."""
     h = hotline()
-    record_events(h.sessions, h.spool, [_event("call.status", {
-        "status": request.form.get("CallStatus", ""), "duration": request.form.get("CallDuration", "")})])
+    record_events(
+        h.sessions,
+        h.spool,
+        [
+            _event(
+                "call.status",
+                {
+                    "status": request.form.get("CallStatus", ""),
+                    "duration": request.form.get("CallDuration", ""),
+                },
+            )
+        ],
+    )
     return _xml(VoiceResponse())
 
 
@@ -223,9 +304,11 @@ def fallback() -> Response:
     """The number's fallback URL: answers without the database (the event goes to the spool file)."""
     h = hotline()
     error_url = request.form.get("ErrorUrl", "")
-    h.spool.put([_event("call.rescued", {"error": request.form.get("ErrorCode", ""), "url": error_url[:300]})])
+    h.spool.put(
+        [_event("call.rescued", {"error": request.form.get("ErrorCode", ""), "url": error_url[:300]})]
+    )
     query = parse_qs(urlparse(error_url).query)
-    language = _language(h, (query.get("l") or [None])[0])
+    language = _language(h, (query.get("l") or [""])[0])
     on_safety_path = (query.get("e") or ["0"])[0] == "1" or "/dial-result" in error_url
     return _xml(rescue_response(h, language, on_safety_path, known_language=bool(query.get("l"))))
 
@@ -242,7 +325,9 @@ def rescue_choice() -> Response:
     return _xml(_general_queue(h, language))
 
 
-def rescue_response(h: Hotline, language: str, on_safety_path: bool, known_language: bool = True) -> VoiceResponse:
+def rescue_response(
+    h: Hotline, language: str, on_safety_path: bool, known_language: bool = True
+) -> VoiceResponse:
     """What a caller hears when something failed: an apology and the way to a person, never silence."""
     if on_safety_path:
         return _dial_duty(h, language, attempt=1)
@@ -257,7 +342,9 @@ def rescue_response(h: Hotline, language: str, on_safety_path: bool, known_langu
 
 def _general_queue(h: Hotline, language: str) -> VoiceResponse:
     flags = {"q": "general", "l": language, "e": 0}
-    return twiml.enqueue(h.voice, [], "general", _url("voice.wait", **flags), _url("voice.queue_exit", **flags))
+    return twiml.enqueue(
+        h.voice, [], "general", _url("voice.wait", **flags), _url("voice.queue_exit", **flags)
+    )
 
 
 @bp.errorhandler(Exception)
@@ -271,11 +358,23 @@ def _any_failure(error: Exception) -> Response:
         language = _language(h, request.args.get("l"))
         on_safety_path = request.args.get("e") == "1" or request.path.endswith("/dial-result")
         node = request.args.get("n", "")
-        record_events(h.sessions, h.spool, [_event("call.rescued", {
-            "node": node, "error": type(error).__name__, "language": language,
-            # what the caller gave is kept even though the turn itself failed
-            "digits": _clean_digits(request.form.get("Digits", "")),
-            "speech": request.form.get("SpeechResult", "")[:MAX_SPEECH_CHARS]})])
+        record_events(
+            h.sessions,
+            h.spool,
+            [
+                _event(
+                    "call.rescued",
+                    {
+                        "node": node,
+                        "error": type(error).__name__,
+                        "language": language,
+                        # what the caller gave is kept even though the turn itself failed
+                        "digits": _clean_digits(request.form.get("Digits", "")),
+                        "speech": request.form.get("SpeechResult", "")[:MAX_SPEECH_CHARS],
+                    },
+                )
+            ],
+        )
         return _xml(rescue_response(h, language, on_safety_path, known_language="l" in request.args))
     except Exception:  # even the rescue failed: a fixed document that needs nothing
         log.exception("rescue failed too")
@@ -296,8 +395,13 @@ LAST_RESORT_TWIML = (
 def _event(kind: str, data: dict[str, object]) -> EventRecord:
     form = request.form
     call_sid = form.get("CallSid", "")[:64] or "unknown"
-    key = event_key(call_sid, kind, public_url(request, hotline().settings.public_base_url), form.to_dict(),
-                    request.headers.get("I-Twilio-Idempotency-Token", "")[:100])
+    key = event_key(
+        call_sid,
+        kind,
+        public_url(request, hotline().settings.public_base_url),
+        form.to_dict(),
+        request.headers.get("I-Twilio-Idempotency-Token", "")[:100],
+    )
     payload = {"from": form.get("From", "")[:40], "to": form.get("To", "")[:40], **data}
     return new_event(call_sid, kind, key, payload)
 
@@ -321,7 +425,7 @@ def _state_args(state: CallState) -> dict[str, object]:
     return {"v": state.version, "n": state.node, "l": state.language, "t": state.tries, "s": state.step}
 
 
-def _url(endpoint: str, **params: object) -> str:
+def _url(endpoint: str, **params: Any) -> str:
     base = hotline().settings.public_base_url
     if base:
         return base + url_for(endpoint, **params)

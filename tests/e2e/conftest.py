@@ -27,8 +27,9 @@ class Phone:
 
     def call(self, *script: str, caller: str = "+8613800000001", wait_loops: int = 1):  # type: ignore[no-untyped-def]
         """One whole call; the scripted caller hangs up when the script runs out."""
-        return self.simulator.place_call(caller, HOTLINE_NUMBER, ScriptedCaller(list(script),
-                                                                              max_queue_loops=wait_loops))
+        return self.simulator.place_call(
+            caller, HOTLINE_NUMBER, ScriptedCaller(list(script), max_queue_loops=wait_loops)
+        )
 
 
 @pytest.fixture

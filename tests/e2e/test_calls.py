@@ -78,7 +78,9 @@ def test_report_a_fault_reads_back_the_work_order(phone, hotline):
 
 def test_work_order_status_says_the_promised_time(phone):
     result = phone.call(ENGLISH, "3", "2", "1000002#")
-    assert "Work order 1 0 0 0 0 0 2 is dispatched. A technician is expected within 1 hours" in result.spoken()
+    assert (
+        "Work order 1 0 0 0 0 0 2 is dispatched. A technician is expected within 1 hours" in result.spoken()
+    )
 
 
 @pytest.mark.parametrize("phrase", ["speech:燃气泄漏", "speech:我家漏气了", "speech:I can smell gas"])
@@ -90,8 +92,10 @@ def test_gas_leak_by_speech_from_a_submenu(phone, hotline, phrase):
     assert record_of(hotline, result.call_sid).emergency
 
 
-@pytest.mark.parametrize(("speech", "queue"), [("speech:我要投诉", None), ("speech:转人工", "general"),
-                                               ("speech:agent please", "general")])
+@pytest.mark.parametrize(
+    ("speech", "queue"),
+    [("speech:我要投诉", None), ("speech:转人工", "general"), ("speech:agent please", "general")],
+)
 def test_speech_picks_menu_choices(phone, speech, queue):
     result = phone.call(speech, "1") if queue is None else phone.call(speech)
     if queue is None:
@@ -143,7 +147,9 @@ def test_twilio_retries_do_not_double_anything(app, hotline):
     with hotline.sessions() as session:
         assert count(session, WorkOrder, WorkOrder.call_sid == result.call_sid) == 1
         events = count(session, CallEvent, CallEvent.call_sid == result.call_sid)
-        queued = count(session, CallEvent, CallEvent.call_sid == result.call_sid, CallEvent.kind == "call.queued")
+        queued = count(
+            session, CallEvent, CallEvent.call_sid == result.call_sid, CallEvent.kind == "call.queued"
+        )
     posted = {(r.url, tuple(sorted(r.params.items()))) for r in result.requests}
     assert len(result.requests) == 2 * len(posted), "every request was sent twice"
     # One event per distinct request, plus the queueing that the choosing request also writes.

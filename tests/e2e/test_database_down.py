@@ -12,7 +12,7 @@ from tests.helpers import count
 
 
 class CallerWithHooks(ScriptedCaller):
-    """A scripted caller that runs a hook just before giving its n-th input (to stop the database mid-call)."""
+    """A scripted caller that runs a hook before its n-th input (to stop the database mid-call)."""
 
     def __init__(self, script, hooks):  # type: ignore[no-untyped-def]
         super().__init__(script, max_queue_loops=1)
@@ -32,10 +32,16 @@ def test_calls_in_flight_when_the_database_stops_lose_nothing(outage_hotline):
     results = [
         sim.place_call("+8613800000001", HOTLINE_NUMBER, ScriptedCaller(["1", "1", "0"], max_queue_loops=1)),
         # stops the database after its first key: the rest of this call and the next ones run without it
-        sim.place_call("+8613800000002", HOTLINE_NUMBER, CallerWithHooks(["1", "2", "1", "0"], {2: outage.stop})),
-        sim.place_call("+8613800000004", HOTLINE_NUMBER, ScriptedCaller(["speech:煤气泄漏"], max_queue_loops=1)),
+        sim.place_call(
+            "+8613800000002", HOTLINE_NUMBER, CallerWithHooks(["1", "2", "1", "0"], {2: outage.stop})
+        ),
+        sim.place_call(
+            "+8613800000004", HOTLINE_NUMBER, ScriptedCaller(["speech:煤气泄漏"], max_queue_loops=1)
+        ),
         sim.place_call("+8613800000005", HOTLINE_NUMBER, ScriptedCaller(["3", "2", "1000001#", "0"])),
-        sim.place_call("+8613800000003", HOTLINE_NUMBER, ScriptedCaller(["7", "silence", "9"], max_queue_loops=1)),
+        sim.place_call(
+            "+8613800000003", HOTLINE_NUMBER, ScriptedCaller(["7", "silence", "9"], max_queue_loops=1)
+        ),
         # the database comes back while this caller is in the menu
         sim.place_call("+8613800000001", HOTLINE_NUMBER, CallerWithHooks(["4", "1"], {2: outage.start})),
     ]
@@ -62,6 +68,7 @@ def test_calls_in_flight_when_the_database_stops_lose_nothing(outage_hotline):
         assert order.kind == "gas_leak" and order.caller_number == "+8613800000004"
         for result in results:
             distinct = {(r.url, tuple(sorted(r.params.items()))) for r in result.requests}
-            written = count(session, CallEvent, CallEvent.call_sid == result.call_sid,
-                            CallEvent.kind != "call.queued")
+            written = count(
+                session, CallEvent, CallEvent.call_sid == result.call_sid, CallEvent.kind != "call.queued"
+            )
             assert written == len(distinct), f"{result.call_sid}: one event per webhook, none lost"

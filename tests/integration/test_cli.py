@@ -47,8 +47,10 @@ def test_serve_refuses_an_invalid_live_menu(env):
         session.add(MenuVersion(version=2, schema_version=1, name="broken", document=document, checksum="x"))
     result = CliRunner().invoke(cli, ["serve", "--port", "0"])
     assert result.exit_code == 1
-    assert "refusing to start: live menu version 2: nodes.main: the gas-leak choice must be one key from the root" \
-        in result.output
+    assert (
+        "refusing to start: live menu version 2: nodes.main: "
+        "the gas-leak choice must be one key from the root" in result.output
+    )
 
 
 def test_calls_lists_records_with_filters(env, twilio):
@@ -61,8 +63,9 @@ def test_calls_lists_records_with_filters(env, twilio):
 
 
 def test_call_command_phones_the_hotline_with_a_script(env):
-    result = CliRunner().invoke(cli, ["call", "--keys", "9,s:I smell gas", "--from", "+8613800000004",
-                                      "--wait-loops", "1"])
+    result = CliRunner().invoke(
+        cli, ["call", "--keys", "9,s:I smell gas", "--from", "+8613800000004", "--wait-loops", "1"]
+    )
     assert result.exit_code == 0, result.output
     assert "[say en-US/Polly.Joanna-Neural] Close the gas valve now." in result.output
     assert "queued in 'safety'" in result.output

@@ -68,13 +68,20 @@ def test_fallback_url_answers_without_the_database(outage_hotline):
     client = SignedClient(create_app(hotline=hotline))
     outage.stop()
     try:
-        root = _timed(client, "/voice/fallback", {"ErrorCode": "11200", "ErrorUrl": "http://hotline.test/voice/step"},
-                      new_call_sid())
+        root = _timed(
+            client,
+            "/voice/fallback",
+            {"ErrorCode": "11200", "ErrorUrl": "http://hotline.test/voice/step"},
+            new_call_sid(),
+        )
         assert root.find("Gather") is not None and root.find("Enqueue").text == "general"
         assert "燃气" in spoken(root) and "gas" in spoken(root), "language unknown: both languages"
-        safety = _timed(client, "/voice/fallback",
-                        {"ErrorCode": "11200", "ErrorUrl": "http://hotline.test/voice/wait?q=safety&l=en-US&e=1"},
-                        new_call_sid())
+        safety = _timed(
+            client,
+            "/voice/fallback",
+            {"ErrorCode": "11200", "ErrorUrl": "http://hotline.test/voice/wait?q=safety&l=en-US&e=1"},
+            new_call_sid(),
+        )
         assert safety.find("Dial/Number").text == "+8613900000000"
         choice = _timed(client, "/voice/rescue?l=zh-CN", {"Digits": "2"}, new_call_sid())
         assert choice.find("Dial/Number").text == "+8613900000000"

@@ -13,7 +13,9 @@ def _walk(twilio, call_sid, *inputs, caller="+8613800000001"):
     """Start a call and give each input at the next Gather; returns the last TwiML."""
     root = twiml(twilio.post("/voice/incoming", call_sid=call_sid, caller=caller))
     for given in inputs:
-        params = {"SpeechResult": given[2:]} if given.startswith("s:") else ({"Digits": given} if given else {})
+        params = (
+            {"SpeechResult": given[2:]} if given.startswith("s:") else ({"Digits": given} if given else {})
+        )
         root = twiml(twilio.post(action_of(root), params, call_sid=call_sid, caller=caller))
     return root
 
@@ -52,8 +54,9 @@ def test_bad_or_missing_signature_is_403_and_writes_nothing(twilio, hotline, sig
 def test_signature_for_another_url_is_refused(twilio):
     form = {"CallSid": new_call_sid(), "From": "+8613800000001"}
     signature = twilio.validator.compute_signature(PUBLIC_BASE_URL + "/voice/status", form)
-    response = twilio.client.post("/voice/incoming", data=form, headers={"X-Twilio-Signature": signature},
-                                  base_url=PUBLIC_BASE_URL)
+    response = twilio.client.post(
+        "/voice/incoming", data=form, headers={"X-Twilio-Signature": signature}, base_url=PUBLIC_BASE_URL
+    )
     assert response.status_code == 403
 
 
@@ -69,8 +72,10 @@ def test_huge_body_is_413_and_writes_nothing(twilio, hotline):
         assert count(session, CallEvent) == 0
 
 
-@pytest.mark.parametrize("digits", ["7", "12345678901234567890123456789012345678901234567890", "１",
-                                    "1' OR '1'='1", "<Say>", "燃气"])
+@pytest.mark.parametrize(
+    "digits",
+    ["7", "12345678901234567890123456789012345678901234567890", "１", "1' OR '1'='1", "<Say>", "燃气"],
+)
 def test_wrong_or_garbage_keys_say_so_and_repeat_the_menu(twilio, digits):
     sid = new_call_sid()
     first = twiml(twilio.post("/voice/incoming", call_sid=sid))
@@ -94,8 +99,10 @@ def test_three_failures_reach_the_general_queue_never_a_hangup(twilio):
     assert root.find("Hangup") is None
 
 
-@pytest.mark.parametrize("query", ["v=99&n=main&l=zh-CN&t=0&s=1", "v=1&n=nowhere&l=zh-CN&t=0&s=1",
-                                   "v=abc&n=main&l=xx-XX&t=0&s=1", ""])
+@pytest.mark.parametrize(
+    "query",
+    ["v=99&n=main&l=zh-CN&t=0&s=1", "v=1&n=nowhere&l=zh-CN&t=0&s=1", "v=abc&n=main&l=xx-XX&t=0&s=1", ""],
+)
 def test_unknown_version_node_or_state_still_answers_twiml(twilio, query):
     root = twiml(twilio.post(f"/voice/step?{query}" if query else "/voice/step", {"Digits": "1"}))
     assert root.find("Gather") is not None or root.find("Enqueue") is not None
@@ -151,8 +158,9 @@ def test_balance_for_known_caller_and_by_account_number(twilio):
     assert "欠费46.20元" in spoken(unknown)
 
 
-@pytest.mark.parametrize("route", [("2",), ("s:燃气泄漏",), ("1", "s:家里漏气了"), ("9", "3", "s:I smell gas"),
-                                   ("4", "3")])
+@pytest.mark.parametrize(
+    "route", [("2",), ("s:燃气泄漏",), ("1", "s:家里漏气了"), ("9", "3", "s:I smell gas"), ("4", "3")]
+)
 def test_gas_leak_gets_instructions_then_safety_queue_and_emergency_order(twilio, hotline, route):
     sid = new_call_sid()
     root = _walk(twilio, sid, *route, caller="+8613800000004")
@@ -179,8 +187,13 @@ def test_complaint_records_class_and_reply_deadline(twilio, hotline):
 def test_status_callback_closes_the_record(twilio, hotline):
     sid = new_call_sid()
     _walk(twilio, sid, "0")
-    twiml(twilio.post("/voice/queue-exit?q=general&l=zh-CN&e=0", {"QueueResult": "hangup", "QueueTime": "42"},
-                      call_sid=sid))
+    twiml(
+        twilio.post(
+            "/voice/queue-exit?q=general&l=zh-CN&e=0",
+            {"QueueResult": "hangup", "QueueTime": "42"},
+            call_sid=sid,
+        )
+    )
     twiml(twilio.post("/voice/status", {"CallStatus": "completed", "CallDuration": "75"}, call_sid=sid))
     with hotline.sessions() as session:
         call = session.scalar(select(Call).where(Call.call_sid == sid))
@@ -194,9 +207,13 @@ def test_wait_url_speaks_position_in_the_callers_language(twilio):
 
 
 def test_safety_caller_leaves_queue_after_limit_and_duty_engineer_is_dialled(twilio):
-    waiting = twiml(twilio.post("/voice/wait?q=safety&l=zh-CN&e=1", {"QueuePosition": "1", "QueueTime": "59"}))
+    waiting = twiml(
+        twilio.post("/voice/wait?q=safety&l=zh-CN&e=1", {"QueuePosition": "1", "QueueTime": "59"})
+    )
     assert waiting.find("Leave") is None
-    leaving = twiml(twilio.post("/voice/wait?q=safety&l=zh-CN&e=1", {"QueuePosition": "1", "QueueTime": "60"}))
+    leaving = twiml(
+        twilio.post("/voice/wait?q=safety&l=zh-CN&e=1", {"QueuePosition": "1", "QueueTime": "60"})
+    )
     assert leaving.find("Leave") is not None
     dial = twiml(twilio.post("/voice/queue-exit?q=safety&l=zh-CN&e=1", {"QueueResult": "leave"}))
     assert dial.find("Dial/Number").text == "+8613900000000"

@@ -582,7 +582,9 @@ def test_praise_is_not_a_meter_complaint() -> None:
     assert asked_at(turn).node == "complaint" and turn.reason == "invalid"
 
 
-@pytest.mark.parametrize("phrase", ["煤气漏了", "家里有股煤气味儿", "it smells like gas in here", "the gas is leaking"])
+@pytest.mark.parametrize(
+    "phrase", ["煤气漏了", "家里有股煤气味儿", "it smells like gas in here", "the gas is leaking"]
+)
 def test_everyday_wordings_of_a_leak_reach_the_emergency(phrase: str) -> None:
     assert_emergency(say(at("repair_status"), phrase))
 

@@ -68,8 +68,7 @@ def make_sim(app: Flask, **options) -> Simulator:
 
 
 MENU = (
-    '<Gather numDigits="1" action="/menu"><Say language="zh-CN">燃气请按1</Say></Gather>'
-    "<Say>No input</Say>"
+    '<Gather numDigits="1" action="/menu"><Say language="zh-CN">燃气请按1</Say></Gather><Say>No input</Say>'
 )
 
 
@@ -176,12 +175,14 @@ def test_finish_on_key_ends_the_digits_and_is_not_included():
 
 
 def test_num_digits_stops_collecting_and_custom_finish_key():
-    app = make_app({
-        "voice": '<Gather numDigits="2" action="/menu"/>',
-        "menu": "<Redirect>/again</Redirect>",
-        "again": '<Gather finishOnKey="*" action="/last"/>',
-        "last": "",
-    })
+    app = make_app(
+        {
+            "voice": '<Gather numDigits="2" action="/menu"/>',
+            "menu": "<Redirect>/again</Redirect>",
+            "again": '<Gather finishOnKey="*" action="/last"/>',
+            "last": "",
+        }
+    )
     make_sim(app).place_call(CALLER, HOTLINE, ScriptedCaller(["1234", "56*"]))
     assert seen(app, "menu")[0].values["Digits"] == "12"
     assert seen(app, "last")[0].values["Digits"] == "56"
@@ -197,8 +198,7 @@ def test_gather_without_action_posts_back_to_the_same_document():
 
 def test_barge_in_cuts_the_nested_prompts_short():
     voice = (
-        '<Gather numDigits="1" action="/menu">'
-        '<Say>first</Say><Pause length="2"/><Say>second</Say></Gather>'
+        '<Gather numDigits="1" action="/menu"><Say>first</Say><Pause length="2"/><Say>second</Say></Gather>'
     )
     app = make_app({"voice": voice, "menu": menu_choice})
     interrupted = make_sim(app).place_call(CALLER, HOTLINE, ScriptedCaller(["!5"]))
@@ -224,11 +224,13 @@ QUEUE = '<Enqueue waitUrl="/wait" action="/queue-done">safety</Enqueue><Say>afte
 
 
 def test_enqueue_wait_loop_reports_queue_position_and_hangup():
-    app = make_app({
-        "voice": QUEUE,
-        "wait": lambda v: f'<Say>You are number {v["QueuePosition"]}</Say><Play>/hold.mp3</Play>',
-        "queue-done": "<Say>ignored</Say>",
-    })
+    app = make_app(
+        {
+            "voice": QUEUE,
+            "wait": lambda v: f"<Say>You are number {v['QueuePosition']}</Say><Play>/hold.mp3</Play>",
+            "queue-done": "<Say>ignored</Say>",
+        }
+    )
     sim = make_sim(app)
     result = sim.place_call(CALLER, HOTLINE, ScriptedCaller(max_queue_loops=2))
 
@@ -254,7 +256,7 @@ def test_enqueue_wait_loop_reports_queue_position_and_hangup():
 
 
 def test_second_caller_sees_position_two_and_average_wait():
-    app = make_app({"voice": QUEUE, "wait": "<Pause length=\"10\"/>", "queue-done": ""})
+    app = make_app({"voice": QUEUE, "wait": '<Pause length="10"/>', "queue-done": ""})
     sim = make_sim(app)
     first = sim.start_call(CALLER, HOTLINE, ScriptedCaller(max_queue_loops=0))
     assert first.run_until_waiting()
@@ -270,12 +272,14 @@ def test_second_caller_sees_position_two_and_average_wait():
 
 
 def test_leave_in_the_wait_document_posts_the_action_with_leave():
-    app = make_app({
-        "voice": QUEUE,
-        "wait": '<Gather numDigits="1" action="/wait-choice"><Say>Press 0 for voicemail</Say></Gather>',
-        "wait-choice": lambda v: "<Leave/>" if v.get("Digits") == "0" else "<Say>keep holding</Say>",
-        "queue-done": lambda v: f"<Say>left with {v['QueueResult']}</Say>",
-    })
+    app = make_app(
+        {
+            "voice": QUEUE,
+            "wait": '<Gather numDigits="1" action="/wait-choice"><Say>Press 0 for voicemail</Say></Gather>',
+            "wait-choice": lambda v: "<Leave/>" if v.get("Digits") == "0" else "<Say>keep holding</Say>",
+            "queue-done": lambda v: f"<Say>left with {v['QueueResult']}</Say>",
+        }
+    )
     result = make_sim(app).place_call(CALLER, HOTLINE, ScriptedCaller(["5", "0"]))
     done = seen(app, "queue-done")[0].values
     assert done["QueueResult"] == "leave"
@@ -294,12 +298,14 @@ def test_leave_without_action_continues_after_enqueue():
 
 
 def test_redirect_of_a_queued_live_call_pulls_it_out_of_the_queue():
-    app = make_app({
-        "voice": QUEUE,
-        "wait": "<Say>please hold</Say>",
-        "queue-done": "<Say>ignored</Say>",
-        "agent": "<Say>agent ready</Say><Hangup/>",
-    })
+    app = make_app(
+        {
+            "voice": QUEUE,
+            "wait": "<Say>please hold</Say>",
+            "queue-done": "<Say>ignored</Say>",
+            "agent": "<Say>agent ready</Say><Hangup/>",
+        }
+    )
     sim = make_sim(app)
     call = sim.start_call(CALLER, HOTLINE, ScriptedCaller())
     assert call.run_until_waiting() is True
@@ -317,14 +323,16 @@ def test_redirect_of_a_queued_live_call_pulls_it_out_of_the_queue():
 
 
 def test_dial_queue_bridges_the_longest_waiting_caller():
-    app = make_app({
-        "voice": QUEUE,
-        "wait": "<Say>please hold</Say>",
-        "queue-done": lambda v: f"<Say>bridged {v['QueueResult']}</Say>",
-        "agent": '<Dial action="/agent-done"><Queue url="/whisper">safety</Queue></Dial>',
-        "whisper": "<Say>connecting you now</Say>",
-        "agent-done": "",
-    })
+    app = make_app(
+        {
+            "voice": QUEUE,
+            "wait": "<Say>please hold</Say>",
+            "queue-done": lambda v: f"<Say>bridged {v['QueueResult']}</Say>",
+            "agent": '<Dial action="/agent-done"><Queue url="/whisper">safety</Queue></Dial>',
+            "whisper": "<Say>connecting you now</Say>",
+            "agent-done": "",
+        }
+    )
     sim = make_sim(app)
     caller = sim.start_call(CALLER, HOTLINE, ScriptedCaller())
     assert caller.run_until_waiting()
@@ -356,15 +364,21 @@ def test_rest_hangup_of_a_queued_call():
 
 @pytest.mark.parametrize(
     ("outcome", "status", "answered"),
-    [("answer", "completed", True), ("busy", "busy", False), ("no-answer", "no-answer", False),
-     ("failed", "failed", False)],
+    [
+        ("answer", "completed", True),
+        ("busy", "busy", False),
+        ("no-answer", "no-answer", False),
+        ("failed", "failed", False),
+    ],
 )
 def test_dial_outcomes_reach_the_action_url(outcome, status, answered):
     engineer = "+8613800000000"
-    app = make_app({
-        "voice": f'<Dial action="/dialled" timeout="20"><Number>{engineer}</Number></Dial><Say>no</Say>',
-        "dialled": lambda v: f"<Say>{v['DialCallStatus']}</Say>",
-    })
+    app = make_app(
+        {
+            "voice": f'<Dial action="/dialled" timeout="20"><Number>{engineer}</Number></Dial><Say>no</Say>',
+            "dialled": lambda v: f"<Say>{v['DialCallStatus']}</Say>",
+        }
+    )
     sim = make_sim(app, dial_endpoints={engineer: (outcome, 42)})
     result = sim.place_call(CALLER, HOTLINE, ScriptedCaller())
     values = seen(app, "dialled")[0].values
@@ -377,7 +391,7 @@ def test_dial_outcomes_reach_the_action_url(outcome, status, answered):
 
 
 def test_dial_without_action_continues_the_document_and_bare_numbers_dial():
-    app = make_app({"voice": '<Dial>+8613800000000</Dial><Say>after dial</Say>'})
+    app = make_app({"voice": "<Dial>+8613800000000</Dial><Say>after dial</Say>"})
     sim = make_sim(app, dial_endpoints={"+8613800000000": "busy"})
     result = sim.place_call(CALLER, HOTLINE, ScriptedCaller())
     assert result.dialled == ["+8613800000000"]
@@ -385,14 +399,17 @@ def test_dial_without_action_continues_the_document_and_bare_numbers_dial():
 
 
 def test_recorded_dial_posts_the_recording_status_callback():
-    app = make_app({
-        "voice": (
-            '<Dial record="record-from-answer-dual" recordingStatusCallback="/recording" action="/dialled">'
-            "<Number>+8613800000000</Number><Client>engineer-7</Client></Dial>"
-        ),
-        "dialled": "<Hangup/>",
-        "recording": "",
-    })
+    app = make_app(
+        {
+            "voice": (
+                '<Dial record="record-from-answer-dual" recordingStatusCallback="/recording" '
+                'action="/dialled">'
+                "<Number>+8613800000000</Number><Client>engineer-7</Client></Dial>"
+            ),
+            "dialled": "<Hangup/>",
+            "recording": "",
+        }
+    )
     sim = make_sim(app, dial_endpoints={"+8613800000000": "no-answer", "client:engineer-7": ("answer", 12)})
     result = sim.place_call(CALLER, HOTLINE, ScriptedCaller())
     recording = seen(app, "recording")[0].values
@@ -412,10 +429,12 @@ def test_recorded_dial_posts_the_recording_status_callback():
 
 
 def test_record_posts_recording_to_action_and_empty_recording_falls_through():
-    app = make_app({
-        "voice": '<Say>Speak</Say><Record maxLength="30" action="/recorded"/><Say>nothing recorded</Say>',
-        "recorded": lambda v: f"<Say>got {v['RecordingDuration']} seconds</Say>",
-    })
+    app = make_app(
+        {
+            "voice": '<Say>Speak</Say><Record maxLength="30" action="/recorded"/><Say>nothing recorded</Say>',
+            "recorded": lambda v: f"<Say>got {v['RecordingDuration']} seconds</Say>",
+        }
+    )
     sim = make_sim(app)
     spoken = sim.place_call(CALLER, HOTLINE, ScriptedCaller(["record:12"]))
     values = seen(app, "recorded")[0].values
@@ -487,11 +506,13 @@ def test_wait_document_may_only_use_wait_verbs():
 
 
 def test_http_error_uses_the_fallback_url():
-    app = make_app({
-        "voice": MENU,
-        "menu": Response("boom", status=500),
-        "fallback": lambda v: f"<Say>Sorry, error {v['ErrorCode']}</Say>",
-    })
+    app = make_app(
+        {
+            "voice": MENU,
+            "menu": Response("boom", status=500),
+            "fallback": lambda v: f"<Say>Sorry, error {v['ErrorCode']}</Say>",
+        }
+    )
     result = make_sim(app, fallback_url=f"{BASE}/fallback").place_call(CALLER, HOTLINE, ScriptedCaller(["1"]))
     values = seen(app, "fallback")[0].values
     assert values["ErrorCode"] == "11200"
@@ -517,10 +538,12 @@ def test_transport_exception_is_a_connection_failure():
 
 
 def test_http_redirects_are_followed_like_twilio():
-    app = make_app({
-        "voice": Response("", status=302, headers={"Location": "/moved"}),
-        "moved": "<Say>moved here</Say>",
-    })
+    app = make_app(
+        {
+            "voice": Response("", status=302, headers={"Location": "/moved"}),
+            "moved": "<Say>moved here</Say>",
+        }
+    )
     result = make_sim(app).place_call(CALLER, HOTLINE, ScriptedCaller())
     assert result.said() == ["moved here"]
     assert seen(app, "moved")[0].values["CallSid"] == result.call_sid  # GET with the parameters
@@ -562,19 +585,27 @@ def test_retry_every_request_sends_identical_duplicates():
 
 
 def test_simulator_telephony_places_outbound_calls_with_machine_detection():
-    app = make_app({
-        "outbound": lambda v: f'<Say>answered by {v["AnsweredBy"]}</Say><Gather action="/ack"/>',
-        "ack": "<Say>thanks</Say>",
-        "outbound-status": "",
-    })
+    app = make_app(
+        {
+            "outbound": lambda v: f'<Say>answered by {v["AnsweredBy"]}</Say><Gather action="/ack"/>',
+            "ack": "<Say>thanks</Say>",
+            "outbound-status": "",
+        }
+    )
     sim = make_sim(app)
     sim.callee_for("+8613900000000", ScriptedCaller(["1"]), answered_by="machine_start")
     sim.callee_for("+8613900000001", ScriptedCaller(), outcome="busy")
     telephony = SimulatorTelephony(sim)
-    sid = telephony.create_call(to="+8613900000000", from_=HOTLINE, url=f"{BASE}/outbound",
-                                status_callback=f"{BASE}/outbound-status", machine_detection=True)
-    busy_sid = telephony.create_call(to="+8613900000001", from_=HOTLINE, url=f"{BASE}/outbound",
-                                     status_callback=f"{BASE}/outbound-status")
+    sid = telephony.create_call(
+        to="+8613900000000",
+        from_=HOTLINE,
+        url=f"{BASE}/outbound",
+        status_callback=f"{BASE}/outbound-status",
+        machine_detection=True,
+    )
+    busy_sid = telephony.create_call(
+        to="+8613900000001", from_=HOTLINE, url=f"{BASE}/outbound", status_callback=f"{BASE}/outbound-status"
+    )
     assert [c.sid for c in sim.pending_calls()] == [sid, busy_sid]
     answered, busy = sim.run_pending_calls()
     first = seen(app, "outbound")[0].values
@@ -599,10 +630,12 @@ def test_scripted_caller_rejects_unknown_items():
 
 
 def test_interactive_caller_reads_keys_speech_and_hangup():
-    app = make_app({
-        "voice": '<Gather input="dtmf speech" action="/menu"><Say>Speak or press</Say></Gather>',
-        "menu": lambda v: f"<Say>heard {v.get('SpeechResult') or v.get('Digits')}</Say>" + MENU,
-    })
+    app = make_app(
+        {
+            "voice": '<Gather input="dtmf speech" action="/menu"><Say>Speak or press</Say></Gather>',
+            "menu": lambda v: f"<Say>heard {v.get('SpeechResult') or v.get('Digits')}</Say>" + MENU,
+        }
+    )
     answers = iter(["what?", "s:燃气泄漏", "q"])
     printed: list[str] = []
     caller = InteractiveCaller(input_fn=lambda _prompt: next(answers), output_fn=printed.append)

@@ -1,6 +1,7 @@
 """Alembic environment: migrations run against the URL the caller configured."""
 
 from alembic import context
+
 from ivr.db.models import Base
 from ivr.db.session import make_engine
 
@@ -16,7 +17,7 @@ def run_migrations() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
