@@ -25,6 +25,7 @@ def cli() -> None:
     """Utility customer-service hotline on Twilio."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @cli.command("init-db")

@@ -12,6 +12,8 @@ from ivr.config import Settings
 from ivr.db.session import make_engine, make_session_factory
 from ivr.menus.store import MenuCache
 from ivr.services.spool import Spool
+from ivr.telephony.base import Telephony
+from ivr.telephony.factory import build_telephony
 from ivr.twiml import Voice
 
 
@@ -25,6 +27,7 @@ class Hotline:
     menus: MenuCache
     spool: Spool
     voice: Voice
+    telephony: Telephony | None = None  # redirect live calls, call out, fetch recordings
 
     @classmethod
     def build(cls, settings: Settings) -> Hotline:
@@ -38,6 +41,7 @@ class Hotline:
             menus=MenuCache(sessions),
             spool=Spool(settings.spool_dir),
             voice=Voice(settings),
+            telephony=build_telephony(settings),
         )
 
 

@@ -6,6 +6,7 @@ import click
 
 from ivr.config import load_settings
 from ivr.telephony.callers import InteractiveCaller, ScriptedCaller
+from ivr.telephony.sim_telephony import SimulatorTelephony
 from ivr.telephony.simulator import Simulator
 from ivr.telephony.transport import FlaskTransport, HttpTransport
 
@@ -54,6 +55,8 @@ def phone_call(*, caller: str, called: str, keys: str | None, url: str | None, w
             status_callback_url=f"{base}/voice/status",
             fallback_url=f"{base}/voice/fallback",
         )
+        if hotline is not None:
+            hotline.telephony = SimulatorTelephony(simulator)  # the server's REST side is the simulator
         result = simulator.place_call(caller, called, who)
     finally:
         close = getattr(transport, "close", None)

@@ -11,6 +11,7 @@ from ivr.db.session import unit_of_work
 from ivr.hotline import Hotline
 from ivr.menus.store import live_version, seed_default_menu
 from ivr.menus.validation import InvalidMenu, load_menu_file, validate_document
+from ivr.telephony.factory import telephony_problems
 
 
 def init_database(hotline: Hotline, *, demo: bool) -> list[str]:
@@ -41,6 +42,7 @@ def config_problems(hotline: Hotline | None = None, menu_file: str | None = None
     except (OSError, ValueError) as error:
         problems.append(f"menu file {path or 'default'}: cannot be read ({error})")
     if hotline is not None:
+        problems += [f"settings: {p}" for p in telephony_problems(hotline.settings)]
         problems += _live_menu_problems(hotline)
     return problems
 

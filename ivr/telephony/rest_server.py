@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from email.utils import format_datetime
 
-from flask.typing import ResponseReturnValue
 from flask import Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from ivr.telephony.audio import silent_mp3

@@ -77,3 +77,11 @@ def test_call_command_interactive_reads_keys_from_the_terminal(env):
     result = CliRunner().invoke(cli, ["call"], input="1\n1\nq\n")
     assert result.exit_code == 0, result.output
     assert "居民用气价格" in result.output and "caller hung up" in result.output
+
+
+def test_check_config_names_missing_twilio_account(env, monkeypatch):
+    monkeypatch.setenv("IVR_TELEPHONY", "twilio")
+    monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
+    result = CliRunner().invoke(cli, ["check-config"])
+    assert result.exit_code == 1
+    assert "IVR_TELEPHONY=twilio needs TWILIO_ACCOUNT_SID" in result.output

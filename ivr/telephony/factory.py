@@ -1,0 +1,26 @@
+"""Which telephony adapter a hotline uses, from its settings."""
+
+from __future__ import annotations
+
+from ivr.config import Settings
+from ivr.telephony.base import Telephony
+
+
+def build_telephony(settings: Settings) -> Telephony | None:
+    """Twilio's REST client for IVR_TELEPHONY=twilio; None for the simulator, which attaches its own."""
+    if settings.telephony != "twilio":
+        return None
+    from ivr.telephony.twilio_rest import TwilioTelephony
+
+    return TwilioTelephony(
+        settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_base_url or None
+    )
+
+
+def telephony_problems(settings: Settings) -> list[str]:
+    """Settings that would make REST calls to Twilio fail, in words."""
+    if settings.telephony not in ("twilio", "simulator"):
+        return [f"IVR_TELEPHONY must be 'twilio' or 'simulator', not {settings.telephony!r}"]
+    if settings.telephony == "twilio" and not settings.twilio_account_sid.startswith("AC"):
+        return ["IVR_TELEPHONY=twilio needs TWILIO_ACCOUNT_SID (it starts with AC)"]
+    return []
