@@ -21,6 +21,7 @@ def env(monkeypatch, settings, hotline):
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.setenv("IVR_SPOOL_DIR", str(settings.spool_dir))
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", settings.twilio_auth_token)
+    monkeypatch.setenv("IVR_TELEPHONY", "simulator")
     return hotline
 
 
