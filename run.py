@@ -126,12 +126,15 @@ def calls(day: datetime | None, intent: str | None, number: str | None, limit: i
         query = query.where(Call.intent == intent)
     if number:
         query = query.where(Call.from_number.contains(number))
+    from ivr.services.events import call_inputs
+
     with _hotline().sessions() as session:
         rows = session.scalars(query).all()
+        inputs = {row.call_sid: call_inputs(session, row.call_sid) for row in rows}
     if not rows:
         click.echo("no calls")
     for row in rows:
-        keys = " ".join(str(i.get("digits") or i.get("speech") or "·") for i in row.inputs)
+        keys = " ".join(str(i.get("digits") or i.get("speech") or "·") for i in inputs[row.call_sid])
         flag = " EMERGENCY" if row.emergency else ""
         click.echo(
             f"{row.started_at:%Y-%m-%d %H:%M:%S}  {row.call_sid[:14]}…  {row.from_number:<15} "

@@ -1,11 +1,9 @@
-"""Baseline WSGI apps served like the hotline, to put its webhook figures in proportion.
+"""Baseline WSGI apps served like the hotline, to put its webhook figures in proportion."""
 
-bare:     Flask answering every POST with a fixed TwiML document.
-sign+row: the same, plus the X-Twilio-Signature check and one SQLite row per request in its own transaction.
-
-Both read their settings from the environment, as the hotline does, so gunicorn can build them by factory:
-`gunicorn 'bench.baselines:bare_app()'` and `gunicorn 'bench.baselines:sign_row_app()'`.
-"""
+# bare:     Flask answering every POST with a fixed TwiML document.
+# sign+row: the same, plus the X-Twilio-Signature check and one SQLite row per request, own transaction.
+# Both read their settings from the environment, as the hotline does, so gunicorn builds them by factory:
+# gunicorn 'bench.baselines:bare_app()'  /  gunicorn 'bench.baselines:sign_row_app()'
 
 from __future__ import annotations
 
@@ -86,8 +84,11 @@ def sign_row_app() -> Flask:
         if not validator.validate(url, form, request.headers.get("X-Twilio-Signature", "")):
             abort(403)
         with engine.begin() as connection:  # one transaction per request, like one webhook's events
-            row = {"call_sid": form.get("CallSid", "")[:64], "path": request.path[:200],
-                   "at": datetime.now(UTC).replace(tzinfo=None)}
+            row = {
+                "call_sid": form.get("CallSid", "")[:64],
+                "path": request.path[:200],
+                "at": datetime.now(UTC).replace(tzinfo=None),
+            }
             connection.execute(hits.insert().values(**row))
         return _twiml()
 

@@ -50,8 +50,13 @@ def standard_params(call_sid: str) -> dict[str, str]:
 def call_steps(call_sid: str) -> list[tuple[str, str, dict[str, str]]]:
     """The three loaded webhooks of one simulated call: greeting, menu choice 1 (billing), queue wait."""
     std = standard_params(call_sid)
-    wait = {"QueuePosition": "3", "QueueTime": "40", "AvgQueueTime": "60", "CurrentQueueSize": "5",
-            "QueueSid": QUEUE_SID}
+    wait = {
+        "QueuePosition": "3",
+        "QueueTime": "40",
+        "AvgQueueTime": "60",
+        "CurrentQueueSize": "5",
+        "QueueSid": QUEUE_SID,
+    }
     return [
         ("greeting", GREETING, std),
         ("menu", MENU_CHOICE, {**std, "Digits": "1"}),
@@ -74,12 +79,10 @@ def _raw_request(host: str, target: str, params: dict[str, str], signature: str)
 
 
 def prepare_calls(base_url: str, host: str, token: str, calls: int, spacing: int = 64) -> list[Prepared]:
-    """Requests of `calls` simulated calls, each with its own CallSid, greeting/menu/wait in equal thirds.
-
-    The steps are pipelined: greeting of call c, menu of call c - spacing, wait of call c - 2 * spacing, ...
-    so that every stretch of the run has the same mix, while a call's own steps come in order and far
-    enough apart not to be in flight together (as with Twilio, where seconds pass between them).
-    """
+    """Requests of `calls` simulated calls, each with its own CallSid: greeting/menu/wait in equal thirds."""
+    # Pipelined: greeting of call c, menu of call c - spacing, wait of call c - 2 * spacing, ... so every
+    # stretch of the run has the same mix, while a call's own steps come in order and far enough apart
+    # not to be in flight together (as with Twilio, where seconds pass between them).
     validator = RequestValidator(token)
     # A fresh CallSid per call: the hotline de-duplicates a repeated (retried) webhook, which would
     # turn every later copy of a request into a cheap no-op and flatter the figures.

@@ -1,9 +1,8 @@
-"""A light asyncio load generator: closed loop (N clients) and open loop (fixed arrival schedule).
+"""A light asyncio load generator: closed loop (N clients) and open loop (fixed arrival schedule)."""
 
-It writes prepared request bytes to plain asyncio streams and reads just enough of each response to
-check it (status line, Content-Type, Content-Length), so its own CPU cost per request stays small on
-a 2-core machine that it shares with the server under test.
-"""
+# It writes prepared request bytes to plain asyncio streams and reads just enough of each answer to
+# check it (status line, Content-Type, Content-Length, a piece of the body): no HTTP client library,
+# so its own CPU per request stays small on the 2 cores it shares with the server under test.
 
 from __future__ import annotations
 
@@ -126,10 +125,11 @@ async def _timed(connections: Connections, request: Prepared, since: float, outc
         outcome.by_kind.setdefault(request.kind, []).append(latency)
 
 
-async def closed_loop(host: str, port: int, requests: Iterable[Prepared], clients: int,
-                      seconds: float) -> Outcome:
-    """`clients` clients each send a request as soon as their last one is answered; bounded by both
-    the (finite) requests given and the duration."""
+async def closed_loop(
+    host: str, port: int, requests: Iterable[Prepared], clients: int, seconds: float
+) -> Outcome:
+    """`clients` clients, each sending its next request when its last one is answered, until time is up."""
+    # Bounded twice: by the duration and by the finite `requests`, each sent once.
     outcome = Outcome()
     connections = Connections(host, port)
     feed = iter(requests)
@@ -150,10 +150,12 @@ async def closed_loop(host: str, port: int, requests: Iterable[Prepared], client
     return outcome
 
 
-async def open_loop(host: str, port: int, requests: Sequence[Prepared], rate: float,
-                    seconds: float) -> Outcome:
-    """Requests sent on a fixed schedule (`rate` a second) whatever the answers do; latency counts from
-    each request's slot, so a server that falls behind cannot hide it by slowing the sender."""
+async def open_loop(
+    host: str, port: int, requests: Sequence[Prepared], rate: float, seconds: float
+) -> Outcome:
+    """Requests sent on a fixed schedule, `rate` a second, whatever the answers do."""
+    # Latency counts from each request's slot, not from when it went out, so a server that falls
+    # behind cannot hide it by slowing the sender (coordinated omission).
     outcome = Outcome()
     connections = Connections(host, port)
     count = min(len(requests), int(rate * seconds))

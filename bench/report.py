@@ -38,9 +38,14 @@ class Figures:
             errors=outcome.error_count,
             error_kinds=dict(outcome.errors),
             seconds=round(outcome.elapsed, 2),
-            by_webhook={kind: {"answered": len(latencies), "p50_ms": _ms(outcome.percentile_ms(50, kind)),
-                               "p99_ms": _ms(outcome.percentile_ms(99, kind))}
-                        for kind, latencies in outcome.by_kind.items()},
+            by_webhook={
+                kind: {
+                    "answered": len(latencies),
+                    "p50_ms": _ms(outcome.percentile_ms(50, kind)),
+                    "p99_ms": _ms(outcome.percentile_ms(99, kind)),
+                }
+                for kind, latencies in outcome.by_kind.items()
+            },
         )
 
 
@@ -60,8 +65,13 @@ class TargetResult:
     peak: Figures
     open_loop: Figures
     open_rate: float
+    warmup_errors: dict[str, int] = field(default_factory=dict)
     late_starts: int = 0
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.warmup_errors.values()) + self.peak.errors + self.open_loop.errors
 
 
 def _ratio(a: float, b: float) -> float:
@@ -71,20 +81,26 @@ def _ratio(a: float, b: float) -> float:
 def ratios(results: dict[str, TargetResult]) -> dict[str, float]:
     """Throughput of the app and of the row-writing baseline relative to the bare one."""
     bare = results["bare"].peak.rate
-    return {"app/bare": _ratio(results["app"].peak.rate, bare),
-            "sign+row/bare": _ratio(results["sign+row"].peak.rate, bare)}
+    return {
+        "app/bare": _ratio(results["app"].peak.rate, bare),
+        "sign+row/bare": _ratio(results["sign+row"].peak.rate, bare),
+    }
 
 
 def table(results: dict[str, TargetResult], order: list[str]) -> str:
     """The printed table: one row per target, peak figures then the open-loop ones."""
-    head = (f"{'target':<10} {'peak req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  |"
-            f" {'open req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    head = (
+        f"{'target':<10} {'peak req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  |"
+        f" {'open req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+    )
     lines = [head, "-" * len(head)]
     for name in order:
         r = results[name]
         p, o = r.peak, r.open_loop
-        lines.append(f"{name:<10} {p.rate:>10.1f} {_cell(p.p50_ms)} {_cell(p.p99_ms)} {p.errors:>7}  |"
-                     f" {r.open_rate:>10.1f} {_cell(o.p50_ms)} {_cell(o.p99_ms)} {o.errors:>7}")
+        lines.append(
+            f"{name:<10} {p.rate:>10.1f} {_cell(p.p50_ms)} {_cell(p.p99_ms)} {p.errors:>7}  |"
+            f" {r.open_rate:>10.1f} {_cell(o.p50_ms)} {_cell(o.p99_ms)} {o.errors:>7}"
+        )
     return "\n".join(lines)
 
 
@@ -104,8 +120,10 @@ def summary(results: dict[str, TargetResult]) -> list[str]:
 
 def by_webhook(figures: Figures) -> str:
     """p50/p99 of each kind of webhook in one run, on one line."""
-    return ", ".join(f"{kind} {_cell(f['p50_ms']).strip()}/{_cell(f['p99_ms']).strip()} ms"
-                     for kind, f in figures.by_webhook.items())
+    return ", ".join(
+        f"{kind} {_cell(f['p50_ms']).strip()}/{_cell(f['p99_ms']).strip()} ms"
+        for kind, f in figures.by_webhook.items()
+    )
 
 
 def write_json(path: Path, settings: dict[str, object], results: dict[str, TargetResult]) -> None:
@@ -115,7 +133,10 @@ def write_json(path: Path, settings: dict[str, object], results: dict[str, Targe
         "settings": settings,
         "targets": {name: asdict(result) for name, result in results.items()},
         "ratios": ratios(results),
-        "goals": {"app/bare >=": APP_RATIO_TARGET, "app open-loop p99 ms <": APP_P99_TARGET_MS,
-                  "sign+row/bare about": ROW_RATIO_EXPECTED},
+        "goals": {
+            "app/bare >=": APP_RATIO_TARGET,
+            "app open-loop p99 ms <": APP_P99_TARGET_MS,
+            "sign+row/bare about": ROW_RATIO_EXPECTED,
+        },
     }
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")

@@ -28,8 +28,9 @@ def free_port() -> int:
 @cache
 def _control_socket_flags() -> tuple[str, ...]:
     """gunicorn 23+ opens a control socket in ~/.gunicorn by default: not wanted in a benchmark."""
-    helptext = subprocess.run([sys.executable, "-m", "gunicorn", "--help"], capture_output=True, text=True,
-                              timeout=30, check=False).stdout
+    helptext = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--help"], capture_output=True, text=True, timeout=30, check=False
+    ).stdout
     return ("--no-control-socket",) if "--no-control-socket" in helptext else ()
 
 
@@ -62,17 +63,24 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def gunicorn(app: str, port: int, workers: int, env: dict[str, str], cwd: Path, log: Path) -> Iterator[None]:
     """Serve `app` (a gunicorn factory spec) with sync workers on HOST:port for the duration of the block."""
     command = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"{HOST}:{port}",
-        "--workers", str(workers),
-        "--worker-class", "sync",
-        "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--log-level",
+        "warning",
         *_control_socket_flags(),
         app,
     ]
     with log.open("wb") as log_file:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         _wait_until_listening(process, port, log)
         yield

@@ -52,6 +52,7 @@ def environment(target: Target, base_url: str, workdir: Path) -> dict[str, str]:
             IVR_INSTANCE_DIR=str(workdir),
             IVR_SPOOL_DIR=str(workdir / "spool"),
             IVR_SCHEDULER_IN_PROCESS="0",  # gunicorn never starts it; said to be sure
+            IVR_TELEPHONY="simulator",  # a token alone would pick Twilio's REST client; nothing leaves here
         )
     elif target is SIGN_ROW:
         env["BENCH_ROW_DB_URL"] = f"sqlite:///{workdir / 'rows.db'}"
@@ -61,8 +62,14 @@ def environment(target: Target, base_url: str, workdir: Path) -> dict[str, str]:
 def prepare(target: Target, env: dict[str, str]) -> None:
     """Create the target's database before its workers start."""
     if target is APP:
-        subprocess.run([sys.executable, "run.py", "init-db", "--demo"], cwd=REPO, env=env, check=True,
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            [sys.executable, "run.py", "init-db", "--demo"],
+            cwd=REPO,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
     elif target is SIGN_ROW:
         baselines.prepare_row_db(env["BENCH_ROW_DB_URL"])
 
@@ -75,16 +82,19 @@ def app_findings(workdir: Path, log: Path, answered: int) -> list[str]:
         calls = db.execute("SELECT count(*) FROM calls").fetchone()[0]
     spooled = len(list((workdir / "spool").glob("*.json"))) if (workdir / "spool").exists() else 0
     # Each loaded webhook writes exactly one event, so the rows should match the good answers.
-    notes.append(f"{answered} good answers, {events} call events stored, {spooled} spooled,"
-                 f" {calls} call records")
+    notes.append(
+        f"{answered} good answers, {events} call events stored, {spooled} spooled, {calls} call records"
+    )
     if events + spooled < answered:
         notes.append(f"{answered - events - spooled} answered webhooks left no event")
     elif events + spooled > answered:
         # wrk stops its clock with requests in flight; the server still answers and records them.
-        notes.append(f"{events + spooled - answered} events more than counted answers (requests in flight at"
-                     " the end of a run: fine up to the concurrency)")
+        notes.append(
+            f"{events + spooled - answered} events more than counted answers (requests in flight at"
+            " the end of a run: fine up to the concurrency)"
+        )
     text = log.read_text(errors="replace") if log.exists() else ""
     for sign, meaning in _LOG_SIGNS.items():
-        if (count := text.count(sign)):
+        if count := text.count(sign):
             notes.append(f"{count} {meaning} (log: {sign!r})")
     return notes

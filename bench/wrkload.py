@@ -1,8 +1,7 @@
-"""Closed-loop load with wrk: a Lua script cycles through the prepared signed requests.
+"""Closed-loop load with wrk: a Lua script cycles through the prepared signed requests."""
 
-wrk is C and event-driven, so it takes far less of the shared 2 cores than any Python client would;
-that matters most for the bare baseline, whose figure is the denominator of every ratio.
-"""
+# wrk is C and event-driven, so it takes far less of the shared 2 cores than a Python client does;
+# that matters most for the bare baseline, whose figure is the denominator of every ratio.
 
 from __future__ import annotations
 
@@ -96,18 +95,33 @@ def ensure_wrk(log: list[str]) -> str | None:
     return None
 
 
-def closed_loop(wrk: str, url: str, requests: Sequence[Prepared], clients: int, seconds: float,
-                workdir: Path) -> tuple[Outcome, int]:
-    """Run wrk for `seconds` with `clients` connections; the Outcome (percentiles only, no latency list)
-    and how many requests had to be sent a second time because the prepared ones ran out."""
+def closed_loop(
+    wrk: str, url: str, requests: Sequence[Prepared], clients: int, seconds: float, workdir: Path
+) -> tuple[Outcome, int]:
+    """wrk's figures for `seconds` of `clients` connections, and how many prepared requests it repeated."""
     script, pool = workdir / "cycle.lua", workdir / "requests.bin"
     script.write_text(LUA)
     with pool.open("wb") as out:
         for request in requests:
             out.write(b"%d\n" % len(request.raw) + request.raw)
     markers = sorted({request.expect.decode() for request in requests})
-    command = [wrk, "--threads", "1", "--connections", str(clients), "--duration", f"{seconds:g}s",
-               "--timeout", "10s", "--script", str(script), url, "--", str(pool), *markers]
+    command = [
+        wrk,
+        "--threads",
+        "1",
+        "--connections",
+        str(clients),
+        "--duration",
+        f"{seconds:g}s",
+        "--timeout",
+        "10s",
+        "--script",
+        str(script),
+        url,
+        "--",
+        str(pool),
+        *markers,
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
     line = next((x for x in result.stdout.splitlines() if x.startswith("BENCH-JSON ")), None)
     if result.returncode != 0 or line is None:
@@ -139,8 +153,13 @@ def _outcome(figures: dict[str, int]) -> Outcome:
         p50_ms=figures["p50_us"] / 1000,
         p99_ms=figures["p99_us"] / 1000,
     )
-    names = {"bad": "not 200 text/xml with the expected TwiML", "connect": "connect", "read": "read",
-             "write": "write", "timeout": "timeout"}
+    names = {
+        "bad": "not 200 text/xml with the expected TwiML",
+        "connect": "connect",
+        "read": "read",
+        "write": "write",
+        "timeout": "timeout",
+    }
     for kind, name in names.items():
         if figures[kind]:
             outcome.errors[name] = figures[kind]

@@ -95,8 +95,8 @@ class Call(Base):
     language: Mapped[str] = mapped_column(String(10), default="zh-CN")
     menu_version: Mapped[int | None] = mapped_column(Integer)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
-    inputs: Mapped[list[Any]] = mapped_column(JSON, default=list)  # keys and phrases, in order
-    path: Mapped[list[Any]] = mapped_column(JSON, default=list)  # nodes visited, in order
+    # The keys and phrases given, and the nodes visited, are read from the call's events
+    # (ivr.services.events.call_inputs / call_path): the webhook appends, it never rewrites lists.
     intent: Mapped[str | None] = mapped_column(String(20), index=True)
     queue: Mapped[str | None] = mapped_column(String(64))
     priority: Mapped[int | None] = mapped_column(Integer)

@@ -1,7 +1,9 @@
 """Call events: every webhook appends one; the call record is projected from them.
 
 `apply_event` is used both live and when the spool is replayed, so a call whose webhooks arrived
-while the database was down ends up with exactly the record it would have had.
+while the database was down ends up with exactly the record it would have had. It is the hot path
+of every webhook, so it writes with at most one conflict-ignoring INSERT and one UPDATE, never a
+read first: the unique event key makes Twilio's retries a no-op.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ivr.db.models import Call, CallEvent, Customer, utcnow
 from ivr.services.work_orders import open_work_order
 
 EMERGENCY_ON_SITE = timedelta(hours=1)  # DOMAIN: a crew on site within 1 hour
+CALLBACK_REPLY = timedelta(hours=1)  # DOMAIN: a question not answered now is handed on within 1 hour
 
 
 @dataclass(frozen=True)
@@ -55,148 +59,189 @@ def new_event(
     return EventRecord(key=key, call_sid=call_sid, kind=kind, at=(at or utcnow()).isoformat(), data=data)
 
 
-def already_recorded(session: Session, key: str) -> bool:
-    """Whether an event with this key is already stored."""
-    return session.scalar(select(CallEvent.id).where(CallEvent.key == key)) is not None
-
-
 def apply_event(session: Session, event: EventRecord, *, replayed: bool = False) -> bool:
     """Append the event and update the call record; False if it was already there (a retry)."""
-    if already_recorded(session, event.key):
-        return False
     at = datetime.fromisoformat(event.at)
-    session.add(
-        CallEvent(
-            key=event.key, call_sid=event.call_sid, kind=event.kind, at=at, data=event.data, replayed=replayed
-        )
-    )
-    call = _call_for(session, event, at)
-    _PROJECTIONS.get(event.kind, _no_projection)(session, call, event, at)
-    session.flush()
+    row = {
+        "key": event.key,
+        "call_sid": event.call_sid,
+        "kind": event.kind,
+        "at": at,
+        "data": event.data,
+        "recorded_at": utcnow(),
+        "replayed": replayed,
+    }
+    if not _insert_ignoring_duplicates(session, CallEvent.__table__, row):  # type: ignore[arg-type]
+        return False
+    project = _PROJECTIONS.get(event.kind)
+    if project is not None:
+        project(session, event, at)
     return True
 
 
-def _call_for(session: Session, event: EventRecord, at: datetime) -> Call:
-    call = session.scalar(select(Call).where(Call.call_sid == event.call_sid))
-    if call is not None:
-        return call
-    # The first event seen for a call creates its record, whichever event it is: webhooks
-    # replayed from the spool or an unknown CallSid still leave a complete record.
+def call_inputs(session: Session, call_sid: str) -> list[dict[str, Any]]:
+    """The keys and phrases a caller gave, in order, with the node and what came of each."""
+    events = session.scalars(
+        select(CallEvent)
+        .where(CallEvent.call_sid == call_sid, CallEvent.kind.in_(("menu.turn", "call.rescued")))
+        .order_by(CallEvent.at, CallEvent.id)
+    )
+    inputs = []
+    for event in events:
+        data = event.data
+        reason = data.get("reason") if event.kind == "menu.turn" else "rescued"
+        given = {k: data[k] for k in ("digits", "speech", "choice") if data.get(k)}
+        inputs.append({"node": data.get("node"), "reason": reason, **given})
+    return inputs
+
+
+def call_path(session: Session, call_sid: str) -> list[str]:
+    """The menu nodes a call went through, in order."""
+    events = session.scalars(
+        select(CallEvent)
+        .where(CallEvent.call_sid == call_sid, CallEvent.kind.in_(("call.started", "menu.turn")))
+        .order_by(CallEvent.at, CallEvent.id)
+    )
+    return [node for event in events for node in event.data.get("visited", [])]
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _insert_ignoring_duplicates(session: Session, table: Table, row: dict[str, Any]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING; True if the row is new."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**row).on_conflict_do_nothing()
+    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def _update_call(session: Session, event: EventRecord, at: datetime, **values: Any) -> None:
+    """Update the call's record, creating it first if this is the first event seen for the call."""
+    statement = update(Call).where(Call.call_sid == event.call_sid).values(updated_at=utcnow(), **values)
+    if session.execute(statement).rowcount:  # type: ignore[attr-defined]
+        return
+    _create_call(session, event, at)
+    session.execute(statement)
+
+
+def _create_call(session: Session, event: EventRecord, at: datetime) -> None:
+    # Whichever event comes first creates the record: an unknown CallSid, or a spool replayed
+    # from the middle of a call, still gives a complete record.
     data = event.data
     caller = str(data.get("from", ""))
-    customer = session.scalar(select(Customer).where(Customer.phone == caller).limit(1)) if caller else None
-    call = Call(
-        call_sid=event.call_sid,
-        from_number=caller,
-        to_number=str(data.get("to", "")),
-        started_at=at,
-        language=str(data.get("language", "zh-CN")),
-        menu_version=data.get("menu_version"),
-        customer_id=customer.id if customer else None,
-        inputs=[],
-        path=[],
+    customer = select(Customer.id).where(Customer.phone == caller).order_by(Customer.id).limit(1)
+    row = {
+        "call_sid": event.call_sid,
+        "from_number": caller,
+        "to_number": str(data.get("to", "")),
+        "started_at": at,
+        "language": str(data.get("language") or "zh-CN"),
+        "menu_version": data.get("menu_version"),
+        "customer_id": customer.scalar_subquery() if caller else None,
+        "emergency": False,
+        "updated_at": utcnow(),
+    }
+    _insert_ignoring_duplicates(session, Call.__table__, row)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- projections, one per kind
+
+
+def _started(session: Session, event: EventRecord, at: datetime) -> None:
+    _update_call(
+        session,
+        event,
+        at,
+        started_at=case((Call.started_at > at, at), else_=Call.started_at),
+        menu_version=func.coalesce(Call.menu_version, event.data.get("menu_version")),
     )
-    session.add(call)
-    session.flush()
-    return call
 
 
-def _no_projection(session: Session, call: Call, event: EventRecord, at: datetime) -> None:
-    return None
-
-
-def _started(session: Session, call: Call, event: EventRecord, at: datetime) -> None:
-    call.started_at = min(call.started_at, at)
-    call.menu_version = call.menu_version or event.data.get("menu_version")
-    call.path = [*call.path, *event.data.get("visited", [])]
-
-
-def _turn(session: Session, call: Call, event: EventRecord, at: datetime) -> None:
+def _turn(session: Session, event: EventRecord, at: datetime) -> None:
     data = event.data
-    given = {k: v for k, v in (("digits", data.get("digits")), ("speech", data.get("speech"))) if v}
-    entry = {"node": data.get("node"), "reason": data.get("reason"), **given}
-    call.inputs = [*call.inputs, entry]
-    call.path = [*call.path, *data.get("visited", [])]
-    call.language = data.get("language", call.language)
+    values: dict[str, Any] = {"language": data.get("language") or Call.language}
     if data.get("intent"):
-        call.intent = data["intent"]
-    if call.menu_version is None:
-        call.menu_version = data.get("menu_version")
+        values["intent"] = data["intent"]
+    if data.get("menu_version"):
+        values["menu_version"] = func.coalesce(Call.menu_version, data["menu_version"])
+    _update_call(session, event, at, **values)
 
 
-def _queued(session: Session, call: Call, event: EventRecord, at: datetime) -> None:
+def _queued(session: Session, event: EventRecord, at: datetime) -> None:
     data = event.data
-    call.queue = data.get("queue")
-    call.intent = data.get("intent") or call.intent
-    call.priority = data.get("priority")
-    call.outcome = "queued"
+    values: dict[str, Any] = {
+        "queue": data.get("queue"),
+        "priority": data.get("priority"),
+        "outcome": "queued",
+    }
+    if data.get("intent"):
+        values["intent"] = data["intent"]
     if data.get("complaint_class"):
-        call.complaint_class = data["complaint_class"]
+        values["complaint_class"] = data["complaint_class"]
     if data.get("reply_within_hours"):
-        call.reply_due_at = at + timedelta(hours=int(data["reply_within_hours"]))
-    if data.get("emergency") and not call.emergency:
-        call.emergency = True
-        _open_emergency_order(session, call, event, at)
+        values["reply_due_at"] = at + timedelta(hours=int(data["reply_within_hours"]))
+    if data.get("emergency"):
+        values["emergency"] = True
+    _update_call(session, event, at, **values)
+    if data.get("emergency"):
+        _open_emergency_order(session, event, at)
 
 
-def _open_emergency_order(session: Session, call: Call, event: EventRecord, at: datetime) -> None:
-    customer = session.get(Customer, call.customer_id) if call.customer_id else None
+def _open_emergency_order(session: Session, event: EventRecord, at: datetime) -> None:
+    caller = str(event.data.get("from", ""))
+    customer = session.scalar(select(Customer).where(Customer.phone == caller).order_by(Customer.id).limit(1))
     open_work_order(
         session,
         kind="gas_leak",
         emergency=True,
-        caller_number=call.from_number,
+        caller_number=caller,
         customer=customer,
-        call_sid=call.call_sid,
-        source_key=f"emergency:{call.call_sid}",
+        call_sid=event.call_sid,
+        source_key=f"emergency:{event.call_sid}",  # one emergency order per call, however it got there
         promised_by=at + EMERGENCY_ON_SITE,
         description="Gas leak reported on the hotline",
         created_at=at,
     )
 
 
-def _queue_left(session: Session, call: Call, event: EventRecord, at: datetime) -> None:
-    result = event.data.get("result", "")
-    call.queue_seconds = _int(event.data.get("queue_time"))
-    call.outcome = {
-        "bridged": "answered",
-        "hangup": "abandoned",
-        "leave": "left-queue",
-        "redirected": "redirected",
-    }.get(result, f"queue-{result or 'error'}")
+_QUEUE_OUTCOMES = {
+    "bridged": "answered",
+    "hangup": "abandoned",
+    "leave": "left-queue",
+    "redirected": "redirected",
+}
 
 
-def _dialled(session: Session, call: Call, event: EventRecord, at: datetime) -> None:
+def _queue_left(session: Session, event: EventRecord, at: datetime) -> None:
+    result = str(event.data.get("result", ""))
+    outcome = _QUEUE_OUTCOMES.get(result, f"queue-{result or 'error'}")
+    _update_call(session, event, at, queue_seconds=_int(event.data.get("queue_time")), outcome=outcome)
+
+
+def _dialled(session: Session, event: EventRecord, at: datetime) -> None:
     status = event.data.get("status", "")
-    call.outcome = "duty-engineer-answered" if status == "completed" else f"dial-{status or 'failed'}"
+    outcome = "duty-engineer-answered" if status == "completed" else f"dial-{status or 'failed'}"
+    _update_call(session, event, at, outcome=outcome)
 
 
-def _callback_noted(session: Session, call: Call, event: EventRecord, at: datetime) -> None:
-    call.outcome = "callback-owed"
-    call.reply_due_at = call.reply_due_at or at + timedelta(hours=1)
+def _callback_noted(session: Session, event: EventRecord, at: datetime) -> None:
+    due = func.coalesce(Call.reply_due_at, at + CALLBACK_REPLY)
+    _update_call(session, event, at, outcome="callback-owed", reply_due_at=due)
 
 
-def _status(session: Session, call: Call, event: EventRecord, at: datetime) -> None:
+def _status(session: Session, event: EventRecord, at: datetime) -> None:
     status = event.data.get("status", "")
     if status not in ("completed", "busy", "failed", "no-answer", "canceled"):
         return  # ringing / in-progress updates do not close the record
-    call.status = status
-    call.ended_at = at
-    call.duration_seconds = _int(event.data.get("duration"))
-    if call.outcome in (None, "queued"):
-        call.outcome = "abandoned" if call.outcome == "queued" else "ended-in-menu"
+    outcome = case(
+        (Call.outcome.is_(None), "ended-in-menu"), (Call.outcome == "queued", "abandoned"), else_=Call.outcome
+    )
+    duration = _int(event.data.get("duration"))
+    _update_call(session, event, at, status=status, ended_at=at, duration_seconds=duration, outcome=outcome)
 
 
-def _rescued(session: Session, call: Call, event: EventRecord, at: datetime) -> None:
-    call.outcome = call.outcome or "rescued"
-    given = {k: event.data[k] for k in ("digits", "speech", "choice") if event.data.get(k)}
-    entry = {
-        "node": event.data.get("node"),
-        "reason": "rescued",
-        "error": event.data.get("error", ""),
-        **given,
-    }
-    call.inputs = [*call.inputs, entry]
+def _rescued(session: Session, event: EventRecord, at: datetime) -> None:
+    _update_call(session, event, at, outcome=func.coalesce(Call.outcome, "rescued"))
 
 
 def _int(value: Any) -> int | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Request
 from twilio.request_validator import RequestValidator
 
@@ -19,5 +21,10 @@ def is_signed_by_twilio(request: Request, auth_token: str, public_base_url: str)
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
         return False
-    validator = RequestValidator(auth_token)
+    validator = _validator(auth_token)
     return bool(validator.validate(public_url(request, public_base_url), request.form.to_dict(), signature))
+
+
+@lru_cache(maxsize=4)
+def _validator(auth_token: str) -> RequestValidator:
+    return RequestValidator(auth_token)

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from ivr.db.models import Call, CallEvent, WorkOrder
+from ivr.services.events import call_inputs
 from ivr.telephony.callers import ScriptedCaller
 from tests.e2e.conftest import HOTLINE_NUMBER, Phone
 from tests.helpers import count
@@ -108,8 +109,9 @@ def test_wrong_keys_and_silence_end_in_the_general_queue(phone, hotline):
     result = phone.call("7", "silence", "5")
     assert "抱歉，您的输入无效。" in result.spoken() and "没有听到您的选择" in result.spoken()
     assert result.final_queue == "general" and not result.errors
-    call = record_of(hotline, result.call_sid)
-    assert [entry.get("reason") for entry in call.inputs] == ["invalid", "silence", "invalid-too-many"]
+    with hotline.sessions() as session:
+        inputs = call_inputs(session, result.call_sid)
+    assert [entry.get("reason") for entry in inputs] == ["invalid", "silence", "invalid-too-many"]
 
 
 def test_safety_caller_reaches_the_duty_engineer_when_nobody_answers(phone, hotline):

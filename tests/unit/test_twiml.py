@@ -44,7 +44,9 @@ def test_placeholders_are_filled() -> None:
 
 def test_ask_has_no_finish_key_for_menus_and_a_redirect_for_silence() -> None:
     state = CallState(version=1, node="main", language="en-US", step=2)
-    document = twiml.ask(_voice(), [Said("main_menu", "en-US")], Ask(state, 1, "", 6, ("gas leak",)), "u", "u")
+    document = twiml.ask(
+        _voice(), [Said("main_menu", "en-US")], Ask(state, 1, "", 6, ("gas leak",)), "u", "u"
+    )
     root = ET.fromstring(twiml.render(document))
     gather = root.find("Gather")
     assert gather is not None and gather.get("finishOnKey") == "" and gather.get("numDigits") == "1"

@@ -78,8 +78,6 @@ def upgrade() -> None:
     sa.Column('language', sa.String(length=10), nullable=False),
     sa.Column('menu_version', sa.Integer(), nullable=True),
     sa.Column('customer_id', sa.Integer(), nullable=True),
-    sa.Column('inputs', sa.JSON(), nullable=False),
-    sa.Column('path', sa.JSON(), nullable=False),
     sa.Column('intent', sa.String(length=20), nullable=True),
     sa.Column('queue', sa.String(length=64), nullable=True),
     sa.Column('priority', sa.Integer(), nullable=True),
