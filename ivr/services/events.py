@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, case, func, select, update
+from sqlalchemy import Boolean, DateTime, Integer, String, Table, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -106,30 +106,94 @@ def call_path(session: Session, call_sid: str) -> list[str]:
 
 
 # ---------------------------------------------------------------- writing
+# Statements are built once and executed with parameters: building them per webhook cost more than
+# running them. Each UPDATE is keyed by :sid and leaves columns alone where its parameter is NULL.
+
+_calls: Table = Call.__table__  # type: ignore[assignment]
+_c = _calls.c
+
+
+def _param(name: str, type_: Any) -> Any:
+    return bindparam(name, type_=type_)
+
+
+def _update(**columns: Any) -> Any:
+    return (
+        update(_calls).where(_c.call_sid == bindparam("sid")).values(updated_at=bindparam("now"), **columns)
+    )
+
+
+_AT = _param("at", DateTime())
+_UPDATES = {
+    "call.started": _update(
+        started_at=case((_c.started_at > _AT, _AT), else_=_c.started_at),
+        menu_version=func.coalesce(_c.menu_version, _param("menu_version", Integer())),
+    ),
+    "menu.turn": _update(
+        language=func.coalesce(_param("language", String()), _c.language),
+        intent=func.coalesce(_param("intent", String()), _c.intent),
+        menu_version=func.coalesce(_c.menu_version, _param("menu_version", Integer())),
+    ),
+    "call.queued": _update(
+        queue=_param("queue", String()),
+        priority=_param("priority", Integer()),
+        outcome="queued",
+        intent=func.coalesce(_param("intent", String()), _c.intent),
+        complaint_class=func.coalesce(_param("complaint_class", String()), _c.complaint_class),
+        reply_due_at=func.coalesce(_param("reply_due_at", DateTime()), _c.reply_due_at),
+        emergency=or_(_param("emergency", Boolean()), _c.emergency),
+    ),
+    "queue.left": _update(
+        queue_seconds=_param("queue_seconds", Integer()), outcome=_param("outcome", String())
+    ),
+    "dial.result": _update(outcome=_param("outcome", String())),
+    "callback.noted": _update(
+        outcome="callback-owed",
+        reply_due_at=func.coalesce(_c.reply_due_at, _param("reply_due_at", DateTime())),
+    ),
+    "call.status": _update(
+        status=_param("status", String()),
+        ended_at=_AT,
+        duration_seconds=_param("duration", Integer()),
+        outcome=case(
+            (_c.outcome.is_(None), "ended-in-menu"), (_c.outcome == "queued", "abandoned"), else_=_c.outcome
+        ),
+    ),
+    "call.rescued": _update(outcome=func.coalesce(_c.outcome, "rescued")),
+}
+_INSERTS: dict[tuple[str, str], Any] = {}
 
 
 def _insert_ignoring_duplicates(session: Session, table: Table, row: dict[str, Any]) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING; True if the row is new."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**row).on_conflict_do_nothing()
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    connection = session.connection()
+    name = connection.dialect.name
+    statement = _INSERTS.get((name, table.name))
+    if statement is None:
+        dialect = postgresql if name == "postgresql" else sqlite
+        statement = _INSERTS[(name, table.name)] = dialect.insert(table).on_conflict_do_nothing()
+    return bool(connection.execute(statement, row).rowcount)
 
 
-def _update_call(session: Session, event: EventRecord, at: datetime, **values: Any) -> None:
+def _update_call(session: Session, event: EventRecord, at: datetime, values: dict[str, Any]) -> None:
     """Update the call's record, creating it first if this is the first event seen for the call."""
-    statement = update(Call).where(Call.call_sid == event.call_sid).values(updated_at=utcnow(), **values)
-    if session.execute(statement).rowcount:  # type: ignore[attr-defined]
+    statement = _UPDATES[event.kind]
+    params = {"sid": event.call_sid, "now": utcnow(), "at": at, **values}
+    connection = session.connection()
+    if connection.execute(statement, params).rowcount:
         return
     _create_call(session, event, at)
-    session.execute(statement)
+    connection.execute(statement, params)
 
 
-def _create_call(session: Session, event: EventRecord, at: datetime) -> None:
+def _create_call(session: Session, event: EventRecord, at: datetime) -> bool:
     # Whichever event comes first creates the record: an unknown CallSid, or a spool replayed
     # from the middle of a call, still gives a complete record.
     data = event.data
     caller = str(data.get("from", ""))
-    customer = select(Customer.id).where(Customer.phone == caller).order_by(Customer.id).limit(1)
+    customer = session.scalar(
+        select(Customer.id).where(Customer.phone == caller).order_by(Customer.id).limit(1)
+    )
     row = {
         "call_sid": event.call_sid,
         "from_number": caller,
@@ -137,52 +201,43 @@ def _create_call(session: Session, event: EventRecord, at: datetime) -> None:
         "started_at": at,
         "language": str(data.get("language") or "zh-CN"),
         "menu_version": data.get("menu_version"),
-        "customer_id": customer.scalar_subquery() if caller else None,
+        "customer_id": customer if caller else None,
         "emergency": False,
         "updated_at": utcnow(),
     }
-    _insert_ignoring_duplicates(session, Call.__table__, row)  # type: ignore[arg-type]
+    return _insert_ignoring_duplicates(session, _calls, row)
 
 
 # ---------------------------------------------------------------- projections, one per kind
 
 
 def _started(session: Session, event: EventRecord, at: datetime) -> None:
-    _update_call(
-        session,
-        event,
-        at,
-        started_at=case((Call.started_at > at, at), else_=Call.started_at),
-        menu_version=func.coalesce(Call.menu_version, event.data.get("menu_version")),
-    )
+    if not _create_call(session, event, at):  # another event of the call came first
+        _update_call(session, event, at, {"menu_version": event.data.get("menu_version")})
 
 
 def _turn(session: Session, event: EventRecord, at: datetime) -> None:
     data = event.data
-    values: dict[str, Any] = {"language": data.get("language") or Call.language}
-    if data.get("intent"):
-        values["intent"] = data["intent"]
-    if data.get("menu_version"):
-        values["menu_version"] = func.coalesce(Call.menu_version, data["menu_version"])
-    _update_call(session, event, at, **values)
+    values = {
+        "language": data.get("language"),
+        "intent": data.get("intent"),
+        "menu_version": data.get("menu_version"),
+    }
+    _update_call(session, event, at, values)
 
 
 def _queued(session: Session, event: EventRecord, at: datetime) -> None:
     data = event.data
-    values: dict[str, Any] = {
+    hours = data.get("reply_within_hours")
+    values = {
         "queue": data.get("queue"),
         "priority": data.get("priority"),
-        "outcome": "queued",
+        "intent": data.get("intent"),
+        "complaint_class": data.get("complaint_class"),
+        "reply_due_at": at + timedelta(hours=int(hours)) if hours else None,
+        "emergency": bool(data.get("emergency")),
     }
-    if data.get("intent"):
-        values["intent"] = data["intent"]
-    if data.get("complaint_class"):
-        values["complaint_class"] = data["complaint_class"]
-    if data.get("reply_within_hours"):
-        values["reply_due_at"] = at + timedelta(hours=int(data["reply_within_hours"]))
-    if data.get("emergency"):
-        values["emergency"] = True
-    _update_call(session, event, at, **values)
+    _update_call(session, event, at, values)
     if data.get("emergency"):
         _open_emergency_order(session, event, at)
 
@@ -215,33 +270,30 @@ _QUEUE_OUTCOMES = {
 def _queue_left(session: Session, event: EventRecord, at: datetime) -> None:
     result = str(event.data.get("result", ""))
     outcome = _QUEUE_OUTCOMES.get(result, f"queue-{result or 'error'}")
-    _update_call(session, event, at, queue_seconds=_int(event.data.get("queue_time")), outcome=outcome)
+    _update_call(
+        session, event, at, {"queue_seconds": _int(event.data.get("queue_time")), "outcome": outcome}
+    )
 
 
 def _dialled(session: Session, event: EventRecord, at: datetime) -> None:
     status = event.data.get("status", "")
     outcome = "duty-engineer-answered" if status == "completed" else f"dial-{status or 'failed'}"
-    _update_call(session, event, at, outcome=outcome)
+    _update_call(session, event, at, {"outcome": outcome})
 
 
 def _callback_noted(session: Session, event: EventRecord, at: datetime) -> None:
-    due = func.coalesce(Call.reply_due_at, at + CALLBACK_REPLY)
-    _update_call(session, event, at, outcome="callback-owed", reply_due_at=due)
+    _update_call(session, event, at, {"reply_due_at": at + CALLBACK_REPLY})
 
 
 def _status(session: Session, event: EventRecord, at: datetime) -> None:
     status = event.data.get("status", "")
     if status not in ("completed", "busy", "failed", "no-answer", "canceled"):
         return  # ringing / in-progress updates do not close the record
-    outcome = case(
-        (Call.outcome.is_(None), "ended-in-menu"), (Call.outcome == "queued", "abandoned"), else_=Call.outcome
-    )
-    duration = _int(event.data.get("duration"))
-    _update_call(session, event, at, status=status, ended_at=at, duration_seconds=duration, outcome=outcome)
+    _update_call(session, event, at, {"status": status, "duration": _int(event.data.get("duration"))})
 
 
 def _rescued(session: Session, event: EventRecord, at: datetime) -> None:
-    _update_call(session, event, at, outcome=func.coalesce(Call.outcome, "rescued"))
+    _update_call(session, event, at, {})
 
 
 def _int(value: Any) -> int | None:
