@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, DateTime, Integer, String, Table, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ivr.db.models import Call, CallEvent, Customer, utcnow
@@ -59,7 +60,7 @@ def new_event(
     return EventRecord(key=key, call_sid=call_sid, kind=kind, at=(at or utcnow()).isoformat(), data=data)
 
 
-def apply_event(session: Session, event: EventRecord, *, replayed: bool = False) -> bool:
+def apply_event(connection: Connection, event: EventRecord, *, replayed: bool = False) -> bool:
     """Append the event and update the call record; False if it was already there (a retry)."""
     at = datetime.fromisoformat(event.at)
     row = {
@@ -71,11 +72,11 @@ def apply_event(session: Session, event: EventRecord, *, replayed: bool = False)
         "recorded_at": utcnow(),
         "replayed": replayed,
     }
-    if not _insert_ignoring_duplicates(session, CallEvent.__table__, row):  # type: ignore[arg-type]
+    if not _insert_ignoring_duplicates(connection, CallEvent.__table__, row):  # type: ignore[arg-type]
         return False
     project = _PROJECTIONS.get(event.kind)
     if project is not None:
-        project(session, event, at)
+        project(connection, event, at)
     return True
 
 
@@ -162,38 +163,39 @@ _UPDATES = {
     "call.rescued": _update(outcome=func.coalesce(_c.outcome, "rescued")),
 }
 _INSERTS: dict[tuple[str, str], Any] = {}
+_CUSTOMER_BY_PHONE = (
+    select(Customer.id).where(Customer.phone == bindparam("phone")).order_by(Customer.id).limit(1)
+)
 
 
-def _insert_ignoring_duplicates(session: Session, table: Table, row: dict[str, Any]) -> bool:
+def _insert_ignoring_duplicates(connection: Connection, table: Table, row: dict[str, Any]) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING; True if the row is new."""
-    connection = session.connection()
     name = connection.dialect.name
     statement = _INSERTS.get((name, table.name))
     if statement is None:
         dialect = postgresql if name == "postgresql" else sqlite
-        statement = _INSERTS[(name, table.name)] = dialect.insert(table).on_conflict_do_nothing()
-    return bool(connection.execute(statement, row).rowcount)
+        # RETURNING tells a new row from a skipped one on every driver (psycopg reports rowcount -1 here).
+        inserting = dialect.insert(table).on_conflict_do_nothing().returning(table.c.id)
+        statement = _INSERTS[(name, table.name)] = inserting
+    return connection.execute(statement, row).first() is not None
 
 
-def _update_call(session: Session, event: EventRecord, at: datetime, values: dict[str, Any]) -> None:
+def _update_call(connection: Connection, event: EventRecord, at: datetime, values: dict[str, Any]) -> None:
     """Update the call's record, creating it first if this is the first event seen for the call."""
     statement = _UPDATES[event.kind]
     params = {"sid": event.call_sid, "now": utcnow(), "at": at, **values}
-    connection = session.connection()
     if connection.execute(statement, params).rowcount:
         return
-    _create_call(session, event, at)
+    _create_call(connection, event, at)
     connection.execute(statement, params)
 
 
-def _create_call(session: Session, event: EventRecord, at: datetime) -> bool:
+def _create_call(connection: Connection, event: EventRecord, at: datetime) -> bool:
     # Whichever event comes first creates the record: an unknown CallSid, or a spool replayed
     # from the middle of a call, still gives a complete record.
     data = event.data
     caller = str(data.get("from", ""))
-    customer = session.scalar(
-        select(Customer.id).where(Customer.phone == caller).order_by(Customer.id).limit(1)
-    )
+    customer = connection.execute(_CUSTOMER_BY_PHONE, {"phone": caller}).scalar() if caller else None
     row = {
         "call_sid": event.call_sid,
         "from_number": caller,
@@ -201,32 +203,32 @@ def _create_call(session: Session, event: EventRecord, at: datetime) -> bool:
         "started_at": at,
         "language": str(data.get("language") or "zh-CN"),
         "menu_version": data.get("menu_version"),
-        "customer_id": customer if caller else None,
+        "customer_id": customer,
         "emergency": False,
         "updated_at": utcnow(),
     }
-    return _insert_ignoring_duplicates(session, _calls, row)
+    return _insert_ignoring_duplicates(connection, _calls, row)
 
 
 # ---------------------------------------------------------------- projections, one per kind
 
 
-def _started(session: Session, event: EventRecord, at: datetime) -> None:
-    if not _create_call(session, event, at):  # another event of the call came first
-        _update_call(session, event, at, {"menu_version": event.data.get("menu_version")})
+def _started(connection: Connection, event: EventRecord, at: datetime) -> None:
+    if not _create_call(connection, event, at):  # another event of the call came first
+        _update_call(connection, event, at, {"menu_version": event.data.get("menu_version")})
 
 
-def _turn(session: Session, event: EventRecord, at: datetime) -> None:
+def _turn(connection: Connection, event: EventRecord, at: datetime) -> None:
     data = event.data
     values = {
         "language": data.get("language"),
         "intent": data.get("intent"),
         "menu_version": data.get("menu_version"),
     }
-    _update_call(session, event, at, values)
+    _update_call(connection, event, at, values)
 
 
-def _queued(session: Session, event: EventRecord, at: datetime) -> None:
+def _queued(connection: Connection, event: EventRecord, at: datetime) -> None:
     data = event.data
     hours = data.get("reply_within_hours")
     values = {
@@ -237,13 +239,15 @@ def _queued(session: Session, event: EventRecord, at: datetime) -> None:
         "reply_due_at": at + timedelta(hours=int(hours)) if hours else None,
         "emergency": bool(data.get("emergency")),
     }
-    _update_call(session, event, at, values)
+    _update_call(connection, event, at, values)
     if data.get("emergency"):
-        _open_emergency_order(session, event, at)
+        _open_emergency_order(connection, event, at)
 
 
-def _open_emergency_order(session: Session, event: EventRecord, at: datetime) -> None:
+def _open_emergency_order(connection: Connection, event: EventRecord, at: datetime) -> None:
     caller = str(event.data.get("from", ""))
+    # Rare and not on the hot path: the ORM, inside the webhook's own transaction.
+    session = Session(bind=connection)
     customer = session.scalar(select(Customer).where(Customer.phone == caller).order_by(Customer.id).limit(1))
     open_work_order(
         session,
@@ -257,6 +261,8 @@ def _open_emergency_order(session: Session, event: EventRecord, at: datetime) ->
         description="Gas leak reported on the hotline",
         created_at=at,
     )
+    session.flush()
+    session.close()
 
 
 _QUEUE_OUTCOMES = {
@@ -267,33 +273,33 @@ _QUEUE_OUTCOMES = {
 }
 
 
-def _queue_left(session: Session, event: EventRecord, at: datetime) -> None:
+def _queue_left(connection: Connection, event: EventRecord, at: datetime) -> None:
     result = str(event.data.get("result", ""))
     outcome = _QUEUE_OUTCOMES.get(result, f"queue-{result or 'error'}")
     _update_call(
-        session, event, at, {"queue_seconds": _int(event.data.get("queue_time")), "outcome": outcome}
+        connection, event, at, {"queue_seconds": _int(event.data.get("queue_time")), "outcome": outcome}
     )
 
 
-def _dialled(session: Session, event: EventRecord, at: datetime) -> None:
+def _dialled(connection: Connection, event: EventRecord, at: datetime) -> None:
     status = event.data.get("status", "")
     outcome = "duty-engineer-answered" if status == "completed" else f"dial-{status or 'failed'}"
-    _update_call(session, event, at, {"outcome": outcome})
+    _update_call(connection, event, at, {"outcome": outcome})
 
 
-def _callback_noted(session: Session, event: EventRecord, at: datetime) -> None:
-    _update_call(session, event, at, {"reply_due_at": at + CALLBACK_REPLY})
+def _callback_noted(connection: Connection, event: EventRecord, at: datetime) -> None:
+    _update_call(connection, event, at, {"reply_due_at": at + CALLBACK_REPLY})
 
 
-def _status(session: Session, event: EventRecord, at: datetime) -> None:
+def _status(connection: Connection, event: EventRecord, at: datetime) -> None:
     status = event.data.get("status", "")
     if status not in ("completed", "busy", "failed", "no-answer", "canceled"):
         return  # ringing / in-progress updates do not close the record
-    _update_call(session, event, at, {"status": status, "duration": _int(event.data.get("duration"))})
+    _update_call(connection, event, at, {"status": status, "duration": _int(event.data.get("duration"))})
 
 
-def _rescued(session: Session, event: EventRecord, at: datetime) -> None:
-    _update_call(session, event, at, {})
+def _rescued(connection: Connection, event: EventRecord, at: datetime) -> None:
+    _update_call(connection, event, at, {})
 
 
 def _int(value: Any) -> int | None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.db.session import unit_of_work
 from ivr.services.events import EventRecord, apply_event
 from ivr.services.spool import Spool
 
@@ -23,13 +23,17 @@ def record_events(factory: sessionmaker[Session], spool: Spool, events: list[Eve
         spool.put(events)
         return "spooled"
     try:
-        with unit_of_work(factory) as session:
-            applied = [apply_event(session, event) for event in events]
+        with _engine(factory).begin() as connection:
+            applied = [apply_event(connection, event) for event in events]
         return "written" if any(applied) else "duplicate"
     except IntegrityError:
         return _one_by_one(factory, spool, events)
-    except Exception as error:  # the database is away: the spool keeps the events
+    except (OperationalError, InterfaceError) as error:  # the database is away: the spool keeps the events
         log.warning("database unavailable (%s); spooling %d events", type(error).__name__, len(events))
+        spool.put(events)
+        return "spooled"
+    except Exception:  # a defect: say so loudly, but keep the events all the same
+        log.exception("writing %d events failed; spooled for a human to look at", len(events))
         spool.put(events)
         return "spooled"
 
@@ -38,10 +42,15 @@ def _one_by_one(factory: sessionmaker[Session], spool: Spool, events: list[Event
     """A retry raced its twin: write whichever events are still missing."""
     for event in events:
         try:
-            with unit_of_work(factory) as session:
-                apply_event(session, event)
+            with _engine(factory).begin() as connection:
+                apply_event(connection, event)
         except IntegrityError:
             continue
         except Exception:
             spool.put([event])
     return "duplicate"
+
+
+def _engine(factory: sessionmaker[Session]) -> Engine:
+    # Event writes are plain statements: a Core transaction, without the ORM session's bookkeeping.
+    return factory.kw["bind"]  # type: ignore[no-any-return]

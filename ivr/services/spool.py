@@ -7,9 +7,9 @@ import os
 import uuid
 from pathlib import Path
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.db.session import unit_of_work
 from ivr.services.events import EventRecord, apply_event
 
 log = logging.getLogger(__name__)
@@ -64,12 +64,17 @@ class Spool:
                 log.error("unreadable spool file %s set aside", path.name)
                 continue
             try:
-                with unit_of_work(factory) as session:
-                    if apply_event(session, event, replayed=True):
+                with factory.kw["bind"].begin() as connection:
+                    if apply_event(connection, event, replayed=True):
                         written += 1
-            except Exception:
+            except (OperationalError, InterfaceError):
                 path.rename(spooled)  # back in line for the next replay
                 log.warning("database still unavailable; %d spooled events wait", len(self.pending()))
                 break
+            except Exception:
+                # A poison event must not block the ones behind it: set it aside for a human.
+                path.rename(spooled.with_suffix(".failed"))
+                log.exception("spooled event %s could not be written; kept as .failed", spooled.name)
+                continue
             path.unlink()
         return written
