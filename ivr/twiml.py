@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 
 from twilio.twiml.voice_response import Dial, Enqueue, Gather, VoiceResponse
 
@@ -11,6 +11,7 @@ from ivr.callflow import Ask, Said
 from ivr.config import Settings
 
 TWIML_CONTENT_TYPE = "text/xml; charset=utf-8"
+MAX_CACHED_DOCUMENTS = 20_000
 
 
 class Voice:
@@ -19,6 +20,17 @@ class Voice:
     def __init__(self, settings: Settings, catalogues: dict[str, prompt_catalogues.Catalogue] | None = None):
         self.catalogues = catalogues or prompt_catalogues.load_catalogues()
         self.settings = settings
+        self._documents: dict[Hashable, str] = {}
+
+    def cached(self, key: Hashable, build: Callable[[], VoiceResponse]) -> str:
+        """The rendered document for `key`, built once: a document depends only on its inputs, and
+        most calls hear the same ones (the greeting, the main menu), so rendering XML each time is waste."""
+        text = self._documents.get(key)
+        if text is None:
+            text = render(build())
+            if len(self._documents) < MAX_CACHED_DOCUMENTS:
+                self._documents[key] = text
+        return text
 
     def speech_language(self, language: str) -> str:
         """The <Gather language=...> for speech input in `language`."""

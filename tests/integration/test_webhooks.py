@@ -229,3 +229,13 @@ def test_unanswered_duty_engineer_puts_safety_caller_back_in_the_safety_queue(tw
 def test_safety_queue_failure_dials_the_duty_engineer(twilio, result):
     root = twiml(twilio.post("/voice/queue-exit?q=safety&l=zh-CN&e=1", {"QueueResult": result}))
     assert root.find("Dial/Number").text == "+8613900000000"
+
+
+def test_action_urls_are_the_routes_that_serve_them(app):
+    # _url builds URLs by hand for speed: every path it knows must be a real POST route.
+    from ivr.web.voice import _PATHS
+
+    rules = {rule.rule: rule.methods for rule in app.url_map.iter_rules()}
+    for endpoint, path in _PATHS.items():
+        assert "POST" in rules[path], endpoint
+        assert app.url_map._rules_by_endpoint[endpoint][0].rule == path
