@@ -163,9 +163,7 @@ _UPDATES = {
     "call.rescued": _update(outcome=func.coalesce(_c.outcome, "rescued")),
 }
 _INSERTS: dict[tuple[str, str], Any] = {}
-_CUSTOMER_BY_PHONE = (
-    select(Customer.id).where(Customer.phone == bindparam("phone")).order_by(Customer.id).limit(1)
-)
+_CUSTOMER_BY_PHONE = select(Customer.id).order_by(Customer.id).limit(1)
 
 
 def _insert_ignoring_duplicates(connection: Connection, table: Table, row: dict[str, Any]) -> bool:
@@ -195,19 +193,26 @@ def _create_call(connection: Connection, event: EventRecord, at: datetime) -> bo
     # from the middle of a call, still gives a complete record.
     data = event.data
     caller = str(data.get("from", ""))
-    customer = connection.execute(_CUSTOMER_BY_PHONE, {"phone": caller}).scalar() if caller else None
     row = {
         "call_sid": event.call_sid,
         "from_number": caller,
+        "caller": caller,
         "to_number": str(data.get("to", "")),
         "started_at": at,
         "language": str(data.get("language") or "zh-CN"),
         "menu_version": data.get("menu_version"),
-        "customer_id": customer,
         "emergency": False,
         "updated_at": utcnow(),
     }
-    return _insert_ignoring_duplicates(connection, _calls, row)
+    name = connection.dialect.name
+    statement = _INSERTS.get((name, "new-call"))
+    if statement is None:
+        dialect = postgresql if name == "postgresql" else sqlite
+        # The customer is matched by the caller's number inside the INSERT: one statement, not two.
+        customer = _CUSTOMER_BY_PHONE.where(Customer.phone == bindparam("caller")).scalar_subquery()
+        inserting = dialect.insert(_calls).values(customer_id=customer).on_conflict_do_nothing()
+        statement = _INSERTS[(name, "new-call")] = inserting.returning(_c.id)
+    return connection.execute(statement, row).first() is not None
 
 
 # ---------------------------------------------------------------- projections, one per kind
