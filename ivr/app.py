@@ -28,6 +28,10 @@ def create_app(settings: Settings | None = None, hotline: Hotline | None = None)
     app.register_blueprint(voice_bp)
     app.register_blueprint(health_bp)
 
+    from ivr.admin import init_admin
+
+    init_admin(app)
+
     app.register_error_handler(HTTPException, plain_http_error)
 
     @app.errorhandler(500)

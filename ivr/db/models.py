@@ -51,7 +51,7 @@ class Customer(Base):
 
 
 class Agent(Base):
-    """A front-line agent (seat); routing and states come with the routing issue."""
+    """A front-line agent (seat): how Twilio reaches them, skills, languages, and their current state."""
 
     __tablename__ = "agents"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,6 +60,43 @@ class Agent(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     skills: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # skill -> proficiency 1-5
     languages: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    groups: Mapped[list[Any]] = mapped_column(JSON, default=list)  # agent groups (for hours and wrap-up)
+    # available, ringing, on_call, wrap_up, break, offline; every change is also kept in agent_state_changes
+    state: Mapped[str] = mapped_column(String(20), default="offline", index=True)
+    state_reason: Mapped[str] = mapped_column(String(100), default="")
+    state_since: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    idle_since: Mapped[datetime | None] = mapped_column(DateTime)  # last became available
+    wrap_up_until: Mapped[datetime | None] = mapped_column(DateTime)
+    call_sid: Mapped[str | None] = mapped_column(String(64))  # the caller they are ringing for or talking to
+    misses: Mapped[int] = mapped_column(Integer, default=0)  # unanswered offers in a row
+
+
+class AgentStateChange(Base):
+    """One change of an agent's state, appended, never altered."""
+
+    __tablename__ = "agent_state_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(100), default="")
+    previous: Mapped[str] = mapped_column(String(20), default="")
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    by: Mapped[str] = mapped_column(String(100), default="system")  # a username, or "system"
+    call_sid: Mapped[str | None] = mapped_column(String(64))
+
+
+class User(Base):
+    """Someone who logs in: admin, supervisor, shift_lead, quality or agent."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), unique=True)
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 of the bearer token
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class WorkOrder(Base):
@@ -122,3 +159,57 @@ class CallEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     replayed: Mapped[bool] = mapped_column(Boolean, default=False)  # written from the spool afterwards
+
+
+class RulesVersion(Base):
+    """One published routing rules document (filters, steps, calendars); never changed, only added."""
+
+    __tablename__ = "routing_rules_versions"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    checksum: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100), default="system")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class QueueEntry(Base):
+    """A caller (or a call-back) waiting for an agent; the dispatcher claims it by a conditional update."""
+
+    __tablename__ = "queue_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)  # one entry per call, reused on requeue
+    queue: Mapped[str] = mapped_column(String(64))
+    intent: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(10))
+    priority: Mapped[int] = mapped_column(Integer, default=5)
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    customer_class: Mapped[str | None] = mapped_column(String(20))
+    caller: Mapped[str] = mapped_column(String(40), default="")
+    # waiting, offered (an agent is ringing), connected, callback (waiting for its turn, caller hung up),
+    # done, abandoned
+    status: Mapped[str] = mapped_column(String(20), default="waiting", index=True)
+    waiting_since: Mapped[datetime] = mapped_column(DateTime, default=utcnow)  # kept across requeues
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # agents offered so far
+    callback_number: Mapped[str | None] = mapped_column(String(40))
+    callback_call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)  # the outbound call placed
+    callback_offered: Mapped[bool] = mapped_column(Boolean, default=False)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class RoutingDecision(Base):
+    """Why a caller went where they went: inputs, rules version, filter, step and reason. Append-only."""
+
+    __tablename__ = "routing_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    rules_version: Mapped[int] = mapped_column(Integer)
+    filter: Mapped[str] = mapped_column(String(100))
+    step: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)  # the call and the candidate agents considered
+    outcome: Mapped[str] = mapped_column(String(20), default="claimed")  # claimed, lost-race, failed
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
