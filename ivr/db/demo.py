@@ -86,9 +86,10 @@ def load_demo_data(session: Session) -> bool:
         session.add(customer)
         customers.append(customer)
     for name, identity, phone, skills, languages in AGENTS:
-        session.add(
-            Agent(name=name, client_identity=identity, phone=phone, skills=skills, languages=languages)
-        )
+        # Demo agents start available, so a demo call is routed at once; real agents log in to go available.
+        agent = Agent(name=name, client_identity=identity, phone=phone, skills=skills, languages=languages)
+        agent.groups, agent.state, agent.idle_since = sorted(skills), "available", utcnow()
+        session.add(agent)
     session.flush()
     now = utcnow()
     orders = [
