@@ -154,5 +154,34 @@ def spool_replay() -> None:
     click.echo(f"{written} events written; {len(hotline.spool.pending())} still waiting")
 
 
+@cli.command("create-user")
+@click.option("--username", required=True)
+@click.option("--role", required=True, help="admin, supervisor, shift_lead, quality or agent.")
+@click.option("--agent-id", type=int, default=None, help="The agent (seat) an agent user works as.")
+@click.option(
+    "--password", default=None, help="Asked for (twice, hidden) when not given; avoid shell history."
+)
+def create_user_command(username: str, role: str, agent_id: int | None, password: str | None) -> None:
+    """Add a user who can log in; prints their API token once."""
+    from ivr.db.session import unit_of_work
+    from ivr.services.users import UserRefused, check_new_user, create_user
+
+    try:
+        with unit_of_work(_hotline().sessions) as session:
+            # Checked before asking for a password nobody will use.
+            check_new_user(session, username=username, role=role, agent_id=agent_id)
+            if password is None:
+                password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+            user, token = create_user(
+                session, username=username, role=role, password=password, agent_id=agent_id
+            )
+    except UserRefused as refused:
+        click.echo(f"refused: {refused}", err=True)
+        sys.exit(1)
+    seat = f", agent {user.agent_id}" if user.agent_id else ""
+    click.echo(f"user {user.username} created (role {user.role}{seat})")
+    click.echo(f"API token (shown only now; keep it safe): {token}")
+
+
 if __name__ == "__main__":
     cli()

@@ -36,6 +36,13 @@ class Settings:
     say_languages: dict[str, str] = field(default_factory=dict)  # language -> <Say language=...>
     local_timezone: str = "Asia/Shanghai"
     default_language: str = "zh-CN"  # for a failure before the menu is known
+    hotline_number: str = "+864008888888"  # the caller ID of call-backs
+    agent_ring_seconds: int = 20  # how long an agent's phone rings before the offer counts as missed
+    max_missed_offers: int = 2  # missed offers in a row before an agent goes to break "not answering"
+    stale_claim_seconds: int = 90  # a ringing agent or offered caller with no outcome by then is released
+    callback_offer_seconds: int = 180  # estimated wait above which a caller is offered a call-back
+    default_handle_seconds: int = 180  # handling time assumed before there is history
+    dispatch_seconds: float = 1.0  # how often the dispatcher pairs waiting callers with free agents
     max_request_bytes: int = 64 * 1024
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -74,4 +81,11 @@ def load_settings() -> Settings:
         voices=_language_map("IVR_VOICE_"),
         say_languages=_language_map("IVR_SAY_LANGUAGE_"),
         local_timezone=_env("IVR_TIMEZONE", defaults.local_timezone),
+        hotline_number=_env("IVR_HOTLINE_NUMBER", defaults.hotline_number),
+        agent_ring_seconds=int(_env("IVR_AGENT_RING_SECONDS", str(defaults.agent_ring_seconds))),
+        max_missed_offers=int(_env("IVR_MAX_MISSED_OFFERS", str(defaults.max_missed_offers))),
+        stale_claim_seconds=int(_env("IVR_STALE_CLAIM_SECONDS", str(defaults.stale_claim_seconds))),
+        callback_offer_seconds=int(_env("IVR_CALLBACK_OFFER_SECONDS", str(defaults.callback_offer_seconds))),
+        default_handle_seconds=int(_env("IVR_DEFAULT_HANDLE_SECONDS", str(defaults.default_handle_seconds))),
+        dispatch_seconds=float(_env("IVR_DISPATCH_SECONDS", str(defaults.dispatch_seconds))),
     )

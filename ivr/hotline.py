@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.config import Settings
 from ivr.db.session import make_engine, make_session_factory
 from ivr.menus.store import MenuCache
+from ivr.routes.store import RulesCache
 from ivr.services.spool import Spool
 from ivr.telephony.base import Telephony
 from ivr.telephony.factory import build_telephony
@@ -27,6 +28,7 @@ class Hotline:
     menus: MenuCache
     spool: Spool
     voice: Voice
+    rules: RulesCache
     telephony: Telephony | None = None  # redirect live calls, call out, fetch recordings
 
     @classmethod
@@ -41,6 +43,7 @@ class Hotline:
             menus=MenuCache(sessions),
             spool=Spool(settings.spool_dir),
             voice=Voice(settings),
+            rules=RulesCache(sessions),
             telephony=build_telephony(settings),
         )
 

@@ -57,7 +57,14 @@ def phone_call(*, caller: str, called: str, keys: str | None, url: str | None, w
         )
         if hotline is not None:
             hotline.telephony = SimulatorTelephony(simulator)  # the server's REST side is the simulator
-        result = simulator.place_call(caller, called, who)
+        call = simulator.start_call(caller, called, who)
+        while call.run_until_waiting():
+            if hotline is not None:
+                # In-process there is no scheduler: run its dispatcher each time the caller holds.
+                from ivr.services.dispatch import dispatch
+
+                dispatch(hotline)
+        result = call.run()
     finally:
         close = getattr(transport, "close", None)
         if close:

@@ -11,6 +11,7 @@ from ivr.db.session import unit_of_work
 from ivr.hotline import Hotline
 from ivr.menus.store import live_version, seed_default_menu
 from ivr.menus.validation import InvalidMenu, load_menu_file, validate_document
+from ivr.routes.store import seed_default_rules
 from ivr.telephony.factory import telephony_problems
 
 
@@ -22,6 +23,8 @@ def init_database(hotline: Hotline, *, demo: bool) -> list[str]:
     with unit_of_work(hotline.sessions) as session:
         if seed_default_menu(session):
             done.append("default menu stored as version 1")
+        if seed_default_rules(session):
+            done.append("default routing rules stored as version 1")
         if demo and load_demo_data(session):
             done.append("demo customers, agents and work orders loaded")
     return done

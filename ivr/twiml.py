@@ -108,6 +108,17 @@ def wait_document(
     return response
 
 
+def gather_in_wait(voice: Voice, said: Iterable[Said], action_url: str, pause_seconds: int) -> VoiceResponse:
+    """A waitUrl document that accepts one key (the call-back offer), then holds as usual."""
+    response = VoiceResponse()
+    gather = Gather(input="dtmf", action=action_url, method="POST", timeout=5)
+    gather.attrs["numDigits"] = "1"
+    voice.add(gather, said)
+    response.append(gather)
+    response.pause(length=max(1, pause_seconds))
+    return response
+
+
 def speak_and_hang_up(voice: Voice, said: Iterable[Said]) -> VoiceResponse:
     """Prompts, then hang up."""
     response = VoiceResponse()

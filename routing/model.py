@@ -53,7 +53,7 @@ class Step:
 class AfterHours:
     """What happens to a filter's calls when its group is closed."""
 
-    action: str  # "step" (route by `step`, e.g. another group) or "voicemail" (message, call-back next morning)
+    action: str  # "step" (route by `step`, e.g. another group) or "voicemail" (take a message, call back)
     step: Step | None = None
 
 
@@ -117,6 +117,7 @@ class Pairing:
     step: int  # index into the filter's steps; -1 for the safety widening
     reason: str  # in words, for a supervisor
     candidates: tuple[Candidate, ...] = ()  # eligible agents, best first (capped)
+    after_hours: bool = False  # served by the filter's after-hours step because its own group is closed
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from ivr.db.models import Base
 from ivr.db.session import make_engine, unit_of_work
 from ivr.hotline import Hotline
 from ivr.menus.store import seed_default_menu
-from tests.helpers import PUBLIC_BASE_URL, TEST_AUTH_TOKEN, SignedClient
+from ivr.routes.store import publish_rules
+from tests.helpers import PUBLIC_BASE_URL, TEST_AUTH_TOKEN, SignedClient, open_all_day_rules
 from tests.outage import PostgresProxy, SqliteOutage
 
 POSTGRES_URL = os.environ.get("IVR_TEST_POSTGRES_URL", "")
@@ -86,6 +87,7 @@ def hotline(settings: Settings) -> Iterator[Hotline]:
     built = Hotline.build(settings)
     with unit_of_work(built.sessions) as session:
         seed_default_menu(session)
+        publish_rules(session, open_all_day_rules(), note="tests: the default rules, open all day")
         load_demo_data(session)
     yield built
     built.engine.dispose()
@@ -117,6 +119,7 @@ def outage_hotline(database_url, settings):  # type: ignore[no-untyped-def]
         outage = proxy
     with unit_of_work(built.sessions) as session:
         seed_default_menu(session)
+        publish_rules(session, open_all_day_rules(), note="tests: the default rules, open all day")
         load_demo_data(session)
     yield built, outage
     built.engine.dispose()

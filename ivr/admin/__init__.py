@@ -1,10 +1,63 @@
-"""Web pages and JSON API for people: login, roles, the agent page (filled in by the users work)."""
+"""Web pages and JSON API for people: login, roles, the agent page, the agent API."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from ivr.admin.labels import (
+    INTENTS,
+    LANGUAGES,
+    ROLE_LABELS,
+    STATE_LABELS,
+    WORK_ORDER_KINDS,
+    WORK_ORDER_STATUSES,
+    label,
+    local_time,
+)
+from ivr.admin.secret import KeyOnFirstUse, secret_key_from_env
+
+# Paths that never use the login session, so never need the secret key.
+_SESSIONLESS = ("/voice/", "/api/", "/health")
 
 
 def init_admin(app: Flask) -> None:
     """Register login, the agent page and the agent API on `app`."""
-    return None
+    from ivr.admin import agent_page, api, pages
+    from ivr.admin.auth import init_login
+
+    app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or secret_key_from_env()
+    app.session_interface = KeyOnFirstUse(_SESSIONLESS)
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    # Login cookies travel only over https once the site is served over https.
+    https = app.extensions["hotline"].settings.public_base_url.startswith("https://")
+    app.config["SESSION_COOKIE_SECURE"] = https
+
+    csrf = CSRFProtect(app)
+    # Twilio's webhooks are signature-checked and the API takes bearer tokens: neither has a CSRF token.
+    csrf.exempt(app.blueprints["voice"])
+    csrf.exempt(api.bp)
+    app.register_error_handler(CSRFError, _csrf_refused)
+
+    init_login(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(agent_page.bp)
+    app.register_blueprint(api.bp)
+    app.jinja_env.globals.update(
+        label=label,
+        INTENTS=INTENTS,
+        LANGUAGES=LANGUAGES,
+        ROLE_LABELS=ROLE_LABELS,
+        STATE_LABELS=STATE_LABELS,
+        WORK_ORDER_KINDS=WORK_ORDER_KINDS,
+        WORK_ORDER_STATUSES=WORK_ORDER_STATUSES,
+    )
+    timezone = app.extensions["hotline"].settings.local_timezone
+    app.jinja_env.filters["local_time"] = lambda value: local_time(value, timezone)
+
+
+def _csrf_refused(error: CSRFError) -> tuple[str, int]:
+    message = (
+        "表单已过期或来自别处，请刷新页面再试 / The form expired or came from elsewhere: reload and retry"
+    )
+    return render_template("admin/error.html", title="400", message=message, detail=error.description), 400

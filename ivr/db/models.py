@@ -196,6 +196,9 @@ class QueueEntry(Base):
     callback_number: Mapped[str | None] = mapped_column(String(40))
     callback_call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)  # the outbound call placed
     callback_offered: Mapped[bool] = mapped_column(Boolean, default=False)
+    callback_after: Mapped[datetime | None] = mapped_column(DateTime)  # not before (e.g. next opening)
+    filter: Mapped[str] = mapped_column(String(100), default="")  # where the router last placed it
+    step: Mapped[int] = mapped_column(Integer, default=0)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ivr.db.models import Call, CallEvent, Customer, utcnow
+from ivr.services import queue_entries
 from ivr.services.work_orders import open_work_order
 
 EMERGENCY_ON_SITE = timedelta(hours=1)  # DOMAIN: a crew on site within 1 hour
@@ -245,6 +246,7 @@ def _queued(connection: Connection, event: EventRecord, at: datetime) -> None:
         "emergency": bool(data.get("emergency")),
     }
     _update_call(connection, event, at, values)
+    queue_entries.enqueue(connection, event.call_sid, data, at)
     if data.get("emergency"):
         _open_emergency_order(connection, event, at)
 
@@ -281,6 +283,10 @@ _QUEUE_OUTCOMES = {
 def _queue_left(connection: Connection, event: EventRecord, at: datetime) -> None:
     result = str(event.data.get("result", ""))
     outcome = _QUEUE_OUTCOMES.get(result, f"queue-{result or 'error'}")
+    if result == "hangup":
+        queue_entries.left(connection, event.call_sid, "abandoned", at)
+    elif result == "leave" and event.data.get("emergency"):
+        queue_entries.left(connection, event.call_sid, "duty", at)
     _update_call(
         connection, event, at, {"queue_seconds": _int(event.data.get("queue_time")), "outcome": outcome}
     )
@@ -301,6 +307,7 @@ def _status(connection: Connection, event: EventRecord, at: datetime) -> None:
     if status not in ("completed", "busy", "failed", "no-answer", "canceled"):
         return  # ringing / in-progress updates do not close the record
     _update_call(connection, event, at, {"status": status, "duration": _int(event.data.get("duration"))})
+    queue_entries.left(connection, event.call_sid, "abandoned", at)  # the call is over: nobody to route
 
 
 def _rescued(connection: Connection, event: EventRecord, at: datetime) -> None:

@@ -22,6 +22,7 @@ from ivr.telephony.flow_base import (
     media_entry,
     media_seconds,
     resolve,
+    voice_params,
 )
 
 if TYPE_CHECKING:
@@ -130,21 +131,7 @@ class SimulatedCall:
     def params(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         """Twilio's standard voice request parameters for this call, plus `extra`."""
         r = self.result
-        params = {
-            "AccountSid": self.sim.account_sid,
-            "ApiVersion": "2010-04-01",
-            "CallSid": self.sid,
-            "CallStatus": self.status,
-            "Direction": r.direction,
-            "From": r.from_,
-            "To": r.to,
-            "Caller": r.from_,
-            "Called": r.to,
-        }
-        for prefix, number in (("From", r.from_), ("Caller", r.from_), ("To", r.to), ("Called", r.to)):
-            params[f"{prefix}Country"] = _country(number)
-            for part in ("City", "State", "Zip"):
-                params[f"{prefix}{part}"] = ""
+        params = voice_params(self.sim.account_sid, self.sid, self.status, r.direction, r.from_, r.to)
         if self.answered_by:
             params["AnsweredBy"] = self.answered_by
             params["MachineDetectionDuration"] = "2500"
@@ -395,10 +382,3 @@ class SimulatedCall:
         if event == "completed":
             extra["CallDuration"] = str(self.result.duration)
         self.notify(Goto(self.status_callback, "POST", extra, f"status-{event}"))
-
-
-def _country(number: str) -> str:
-    for prefix, country in (("+86", "CN"), ("+852", "HK"), ("+1", "US"), ("+44", "GB")):
-        if number.startswith(prefix):
-            return country
-    return ""

@@ -102,3 +102,32 @@ def media_seconds(entry: TranscriptEntry) -> float:
     if entry.kind == "play":
         return PLAY_SECONDS * loops
     return float(str(entry.detail.get("length", 1)))
+
+
+def voice_params(
+    account_sid: str, call_sid: str, status: str, direction: str, from_: str, to: str
+) -> dict[str, str]:
+    """The standard parameters of every voice request Twilio makes about one call (leg)."""
+    params = {
+        "AccountSid": account_sid,
+        "ApiVersion": "2010-04-01",
+        "CallSid": call_sid,
+        "CallStatus": status,
+        "Direction": direction,
+        "From": from_,
+        "To": to,
+        "Caller": from_,
+        "Called": to,
+    }
+    for prefix, number in (("From", from_), ("Caller", from_), ("To", to), ("Called", to)):
+        params[f"{prefix}Country"] = _country(number)
+        for part in ("City", "State", "Zip"):
+            params[f"{prefix}{part}"] = ""
+    return params
+
+
+def _country(number: str) -> str:
+    for prefix, country in (("+86", "CN"), ("+852", "HK"), ("+1", "US"), ("+44", "GB")):
+        if number.startswith(prefix):
+            return country
+    return ""

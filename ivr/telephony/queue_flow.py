@@ -88,7 +88,14 @@ def run_enqueue(call: SimulatedCall, verb: ET.Element, doc_url: str) -> Flow:
 def _wait(
     call: SimulatedCall, name: str, queue_sid: str, wait_url: str | None, wait_method: str, max_size: int
 ) -> Flow:
-    """Loop over the wait document until something takes the caller out of the queue."""
+    """Loop over the wait document until something takes the caller out of the queue.
+
+    Documents reached from the wait document (<Redirect>, or a <Gather>'s action after the caller
+    pressed keys) still play to the queued caller: Twilio documents that the call returns to the
+    waitUrl when no TwiML is left, and that only <Leave>, <Hangup>, a REST redirect or a <Dial>
+    <Queue> take it out.  So a <Gather> action requests no Enqueue action; its TwiML may use the
+    wait verbs only and leaves the queue with <Leave/>.
+    """
     sim = call.sim
     passes = 0
     while True:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeGuard
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from twilio.request_validator import RequestValidator
@@ -21,6 +22,13 @@ from ivr.telephony.transport import Response, Transport
 DEFAULT_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 DIAL_OUTCOMES = {"answer", "busy", "no-answer", "failed", "canceled"}
 ANSWERED_BY = {"human", "machine_start", "machine_end_beep", "machine_end_silence", "fax", "unknown"}
+CLIENT_PREFIX = "client:"
+
+# How one dial attempt to an address goes: an outcome, or (outcome, talk seconds) for an answer.
+EndpointOutcome = str | tuple[str, int]
+# A dial endpoint's behaviour: one outcome for every attempt, or a sequence used one item per
+# attempt whose last item repeats (a list, or a tuple that is not an (outcome, seconds) pair).
+EndpointSetting = EndpointOutcome | Sequence[EndpointOutcome]
 
 
 class SimulatorError(Exception):
@@ -73,7 +81,7 @@ class Simulator:
         voice_url: str,
         status_callback_url: str | None = None,
         fallback_url: str | None = None,
-        dial_endpoints: dict[str, str | tuple[str, int]] | None = None,
+        dial_endpoints: Mapping[str, EndpointSetting] | None = None,
         clock: SimClock | None = None,
         retry_every_request: bool = False,
         api_base_url: str = "https://api.twilio.com",
@@ -86,7 +94,6 @@ class Simulator:
         self.voice_url = voice_url
         self.status_callback_url = status_callback_url
         self.fallback_url = fallback_url
-        self.dial_endpoints = dict(dial_endpoints or {})
         self.clock = clock or SimClock()
         self.retry_every_request = retry_every_request
         self.api_base_url = api_base_url.rstrip("/")
@@ -102,8 +109,11 @@ class Simulator:
         self._rng = random.Random(seed)
         # REST operations may arrive from a server thread while a call runs in the test thread.
         self._lock = threading.RLock()
-        for number in self.dial_endpoints:
-            self.endpoint(number)  # validate early
+        self._endpoints: dict[str, list[tuple[str, int | None]]] = {}
+        self._settings: dict[str, EndpointSetting] = {}
+        self._attempts: dict[str, int] = {}
+        for address, setting in (dial_endpoints or {}).items():
+            self.set_endpoint(address, setting)
 
     # ----- calls ---------------------------------------------------------------------------
 
@@ -179,7 +189,7 @@ class Simulator:
         machine_detection: bool = False,
     ) -> str:
         """Like POST /Calls.json: queue an outbound call (run it with run_pending_calls)."""
-        callee = self._callees.get(to) or Callee(ScriptedCaller(), outcome=self.endpoint(to)[0])
+        callee = self._callees.get(to) or Callee(ScriptedCaller(), outcome=self.dial_attempt(to)[0])
         call = SimulatedCall(
             self,
             self.new_sid("CA"),
@@ -216,13 +226,61 @@ class Simulator:
 
     # ----- endpoints, recordings, sids ----------------------------------------------------
 
+    @property
+    def dial_endpoints(self) -> dict[str, EndpointSetting]:
+        """The endpoint settings as given (to dial_endpoints or set_endpoint), by address."""
+        with self._lock:
+            return dict(self._settings)
+
+    def set_endpoint(self, address: str, setting: EndpointSetting) -> None:
+        """Set how dials to `address` go from the next attempt on (any time, even mid-call).
+
+        `address` is a phone number (or sip:/whatsapp:... address) exactly as the TwiML dials it,
+        or a <Client> identity, written either `client:agent-chenjing` (as Twilio's To shows it)
+        or bare `agent-chenjing`; setting one spelling replaces the other.  `setting` is an
+        outcome ("answer", "busy", "no-answer", "failed", "canceled"), an (outcome, talk seconds)
+        pair, or a list of those used one per dial attempt, the last one repeating.  A new
+        setting starts again from its first item.
+        """
+        plan = _endpoint_plan(address, setting)
+        with self._lock:
+            for other in _spellings(address):
+                self._endpoints.pop(other, None)
+                self._settings.pop(other, None)
+                self._attempts.pop(other, None)
+            self._endpoints[address] = plan
+            self._settings[address] = setting
+            self._attempts.pop(address, None)
+
     def endpoint(self, address: str) -> tuple[str, int]:
-        """How a dialled address behaves: (outcome, talk seconds); unknown addresses answer."""
-        setting = self.dial_endpoints.get(address, "answer")
-        outcome, seconds = setting if isinstance(setting, tuple) else (setting, self.talk_seconds)
-        if outcome not in DIAL_OUTCOMES:
-            raise ValueError(f"dial endpoint {address}: outcome must be one of {sorted(DIAL_OUTCOMES)}")
-        return outcome, int(seconds)
+        """How the next dial attempt to `address` will go: (outcome, talk seconds); unknown ones answer."""
+        with self._lock:
+            key = self._endpoint_key(address)
+            return self._pick(key, self._attempts.get(key, 0))
+
+    def dial_attempt(self, address: str) -> tuple[str, int]:
+        """One dial attempt to `address`: its (outcome, talk seconds), using up one item of a sequence."""
+        with self._lock:
+            key = self._endpoint_key(address)
+            attempt = self._attempts.get(key, 0)
+            self._attempts[key] = attempt + 1
+            return self._pick(key, attempt)
+
+    def dial_attempts(self, address: str) -> int:
+        """How many times `address` was dialled since its setting was last set."""
+        with self._lock:
+            return self._attempts.get(self._endpoint_key(address), 0)
+
+    def _endpoint_key(self, address: str) -> str:
+        for key in (address, *_spellings(address)):
+            if key in self._endpoints:
+                return key
+        return address
+
+    def _pick(self, key: str, attempt: int) -> tuple[str, int]:
+        plan = self._endpoints.get(key) or [("answer", None)]
+        outcome, seconds = plan[min(attempt, len(plan) - 1)]
+        return outcome, self.talk_seconds if seconds is None else seconds
 
     def store_recording(self, seconds: int, channels: int) -> str:
         """Keep a generated WAV for a new recording and return its RecordingSid."""
@@ -328,6 +386,47 @@ class Simulator:
         if call is None:
             raise SimulatorError(f"call {call_sid} not found", status=404, code=20404)
         return call
+
+
+def _spellings(address: str) -> tuple[str, ...]:
+    """The other way of writing a client identity: bare for `client:x`, prefixed for `x`."""
+    if address.startswith(CLIENT_PREFIX):
+        return (address[len(CLIENT_PREFIX) :],)
+    if ":" in address or address.startswith("+") or address.isdigit():
+        return ()  # a phone number or a sip:/whatsapp:/conference: address is never an identity
+    return (CLIENT_PREFIX + address,)
+
+
+def _endpoint_plan(address: str, setting: EndpointSetting) -> list[tuple[str, int | None]]:
+    """A setting as the list of (outcome, talk seconds or None for the default) to go through."""
+    if isinstance(setting, str) or _is_pair(setting):
+        items: list[object] = [setting]
+    elif isinstance(setting, Sequence) and setting:
+        items = list(setting)
+    else:
+        raise ValueError(f"dial endpoint {address}: give an outcome, (outcome, seconds) or a non-empty list")
+    plan: list[tuple[str, int | None]] = []
+    for item in items:
+        if isinstance(item, str):
+            outcome, seconds = item, None
+        elif _is_pair(item):
+            outcome, seconds = item
+        else:
+            raise ValueError(f"dial endpoint {address}: {item!r} is not an outcome or (outcome, seconds)")
+        if outcome not in DIAL_OUTCOMES:
+            raise ValueError(f"dial endpoint {address}: outcome must be one of {sorted(DIAL_OUTCOMES)}")
+        plan.append((outcome, seconds))
+    return plan
+
+
+def _is_pair(value: object) -> TypeGuard[tuple[str, int]]:
+    return (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+        and not isinstance(value[1], bool)
+    )
 
 
 def _with_query(url: str, params: dict[str, str]) -> str:

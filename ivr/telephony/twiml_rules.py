@@ -85,7 +85,7 @@ VERBS: dict[str, Element] = {
 
 NOUNS: dict[str, Element] = {
     "Number": _el(f"sendDigits url method {_STATUS_CALLBACK} byoc {_AMD}", text=True),
-    "Client": _el(f"url method {_STATUS_CALLBACK}", "Identity Parameter", text=True),
+    "Client": _el(f"url method {_STATUS_CALLBACK} clientNotificationUrl", "Identity Parameter", text=True),
     "Queue": _el("url method reservationSid postWorkActivitySid", text=True),
     "Sip": _el(f"username password url method {_STATUS_CALLBACK} {_AMD}", text=True),
     "Conference": _el(

@@ -10,10 +10,10 @@ from twilio.request_validator import RequestValidator, compare
 
 def public_url(request: Request, public_base_url: str) -> str:
     """The URL as Twilio saw it: the configured public base, or the URL the request came to."""
-    if public_base_url:
-        query = request.query_string.decode("latin-1")
-        return public_base_url + request.path + (f"?{query}" if query else "")
-    return request.url
+    # The raw query string, not Werkzeug's decoded one: Twilio signs the URL exactly as it sent it.
+    base = public_base_url or request.host_url.rstrip("/")
+    query = request.query_string.decode("latin-1")
+    return base + request.path + (f"?{query}" if query else "")
 
 
 def is_signed_by_twilio(request: Request, auth_token: str, public_base_url: str) -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -103,6 +105,7 @@ def _play(
                 },
             )
         )
+    reopens = _after_hours_reopening(h, turn) if isinstance(turn.then, Enqueue) else None
     if isinstance(turn.then, Enqueue):
         node = turn.then.node
         events.append(
@@ -117,11 +120,68 @@ def _play(
                     "reply_within_hours": node.reply_within_hours,
                     "node": state.node,
                     "language": state.language,
+                    # after hours: a message now, a call-back when the group opens again
+                    "callback_after": reopens.isoformat() if reopens else None,
                 },
             )
         )
     record_events(h.sessions, h.spool, events)
+    if reopens is not None:
+        language = state.language
+        response = VoiceResponse()
+        h.voice.add(response, [*turn.said, Said("after_hours_voicemail", language)])
+        response.record(
+            action=_url("voice.voicemail", l=language),
+            method="POST",
+            max_length=120,
+            finish_on_key="#",
+            play_beep=True,
+        )
+        response.redirect(_url("voice.voicemail", l=language), method="POST")  # no message: same goodbye
+        return _xml(response)
     return _xml(_render(h, turn))
+
+
+def _after_hours_reopening(h: Hotline, turn: Turn) -> datetime | None:
+    """When the caller's group is closed and its filter says "voicemail": when it opens again (UTC)."""
+    from routing.hours import next_opening
+    from routing.model import WaitingCall
+    from routing.router import place
+
+    node = turn.then.node  # type: ignore[union-attr]
+    if node.emergency:
+        return None  # safety is 24 hours, whatever a calendar says
+    try:
+        rules = h.rules.live()
+    except Exception:
+        return None  # rules unknown (database away): queue as usual, a person will answer
+    now = time.time()
+    call = WaitingCall(
+        id="new",
+        intent=node.intent,
+        language=turn.then.state.language,
+        waiting_since=now,
+        priority=node.priority,
+    )
+    placement = place(rules, call, now)
+    if placement.open or placement.after_hours is None or placement.after_hours.action != "voicemail":
+        return None
+    steps = next(f.steps for f in rules.filters if f.name == placement.filter)
+    calendar = rules.calendars.get(steps[0].group or "")
+    opening = next_opening(calendar, now) if calendar else None
+    reopen = opening if opening is not None else now + 12 * 3600
+    return datetime.fromtimestamp(reopen, UTC).replace(tzinfo=None)
+
+
+@bp.post("/voicemail")
+def voicemail() -> Response:
+    """After-hours message recorded (or not): keep it, thank the caller, goodbye. The call-back is booked."""
+    h = hotline()
+    language = _language(h, request.args.get("l"))
+    form = request.form
+    data = {k: form.get(k, "") for k in ("RecordingUrl", "RecordingSid", "RecordingDuration")}
+    record_events(h.sessions, h.spool, [_event("voicemail", data)])
+    return _xml(twiml.speak_and_hang_up(h.voice, [Said("voicemail_thanks", language)]))
 
 
 def _run_actions(h: Hotline, menu: MenuDocument, turn: Turn) -> Turn:
@@ -173,7 +233,8 @@ def _enqueue(h: Hotline, said: tuple[Said, ...], node: QueueNode, state: CallSta
 
 @bp.post("/wait")
 def wait() -> Response:
-    """The Enqueue waitUrl: position in the caller's language; a safety caller is never left waiting long."""
+    """The Enqueue waitUrl: place in line and estimated wait in the caller's language; a call-back offer
+    when the wait is long; and a safety caller is never left waiting long."""
     h = hotline()
     language = _language(h, request.args.get("l"))
     emergency = request.args.get("e") == "1"
@@ -189,11 +250,15 @@ def wait() -> Response:
             )
         ],
     )
+    here = _standing(h)
+    if here is not None:
+        # Our queue is the truth: a caller put back after a missed agent keeps their place and wait time.
+        position, waited = here.ahead + 1, max(waited, int(here.waited))
     if emergency:
         if waited >= settings.safety_queue_max_wait:
             return _xml(h.voice.cached("leave", lambda: twiml.wait_document(h.voice, [], 0, leave=True)))
         said = [Said("emergency_still_connecting", language)] if waited else []
-        pause = min(settings.queue_announce_seconds, settings.safety_queue_max_wait - waited)
+        pause = max(1, min(settings.queue_announce_seconds, settings.safety_queue_max_wait - waited))
         return _xml(
             h.voice.cached(("wait", tuple(said), pause), lambda: twiml.wait_document(h.voice, said, pause))
         )
@@ -202,10 +267,42 @@ def wait() -> Response:
         if position <= 1
         else [Said("queue_position", language, (("ahead", str(position - 1)),))]
     )
+    if here is not None and here.estimate is not None:
+        said.append(Said("queue_estimate", language, (("minutes", str(max(1, round(here.estimate / 60)))),)))
     pause = settings.queue_announce_seconds
+    if here is not None and _offer_callback(h, here):
+        action = _url("voice.callback_offer", e=here.entry.id, l=language)
+        return _xml(twiml.gather_in_wait(h.voice, [*said, Said("callback_offer", language)], action, pause))
     return _xml(
         h.voice.cached(("wait", tuple(said), pause), lambda: twiml.wait_document(h.voice, said, pause))
     )
+
+
+def _standing(h: Hotline):  # type: ignore[no-untyped-def]
+    """The caller's place in our queue; None when unknown or the database is away (then Twilio's)."""
+    from ivr.services.waiting import standing
+
+    try:
+        return standing(h, request.form.get("CallSid", ""))
+    except Exception:
+        log.warning("queue standing unavailable; using Twilio's queue position", exc_info=True)
+        return None
+
+
+def _offer_callback(h: Hotline, here) -> bool:  # type: ignore[no-untyped-def]
+    """Offer a call-back once, to a non-emergency caller whose estimated wait is over the threshold."""
+    entry = here.entry
+    if entry.emergency or entry.callback_offered or here.estimate is None:
+        return False
+    if here.estimate < h.settings.callback_offer_seconds:
+        return False
+    from sqlalchemy import update
+
+    from ivr.db.models import QueueEntry
+
+    with h.sessions() as session, session.begin():
+        session.execute(update(QueueEntry).where(QueueEntry.id == entry.id).values(callback_offered=True))
+    return True
 
 
 @bp.post("/queue-exit")
@@ -218,7 +315,13 @@ def queue_exit() -> Response:
     result = request.form.get("QueueResult", "")
     events = [
         _event(
-            "queue.left", {"queue": queue, "result": result, "queue_time": request.form.get("QueueTime", "")}
+            "queue.left",
+            {
+                "queue": queue,
+                "result": result,
+                "queue_time": request.form.get("QueueTime", ""),
+                "emergency": emergency,
+            },
         )
     ]
     if result in ("bridged",):
@@ -250,18 +353,25 @@ def dial_result() -> Response:
     language = _language(h, request.args.get("l"))
     status = request.form.get("DialCallStatus", "")
     attempt = _int(request.args.get("a"), 1)
-    record_events(
-        h.sessions,
-        h.spool,
-        [
-            _event(
-                "dial.result",
-                {"status": status, "attempt": attempt, "duration": request.form.get("DialCallDuration", "")},
-            )
-        ],
-    )
+    events = [
+        _event(
+            "dial.result",
+            {"status": status, "attempt": attempt, "duration": request.form.get("DialCallDuration", "")},
+        )
+    ]
     if status == "completed":
+        record_events(h.sessions, h.spool, events)
         return _xml(twiml.speak_and_hang_up(h.voice, []))
+    # The caller is a safety caller waiting again: our queue must know, so agents can take them.
+    requeued = {
+        "queue": SAFETY_QUEUE,
+        "intent": "safety",
+        "priority": 10,
+        "emergency": True,
+        "language": language,
+    }
+    events.append(_event("call.queued", requeued))
+    record_events(h.sessions, h.spool, events)
     # Not answered: back to the safety queue (agents may be free now), which leaves for the duty line again.
     flags = {"q": SAFETY_QUEUE, "l": language, "e": 1}
     return _xml(
@@ -434,6 +544,12 @@ def _state_args(state: CallState) -> dict[str, object]:
 
 
 _PATHS = {
+    "voice.voicemail": "/voice/voicemail",
+    "voice.agent_result": "/voice/agent-result",
+    "voice.agent_leg": "/voice/agent-leg",
+    "voice.recording": "/voice/recording",
+    "voice.callback_confirm": "/voice/callback-confirm",
+    "voice.callback_offer": "/voice/callback-offer",
     "voice.step": "/voice/step",
     "voice.wait": "/voice/wait",
     "voice.queue_exit": "/voice/queue-exit",

@@ -69,7 +69,8 @@ def test_call_command_phones_the_hotline_with_a_script(env):
     )
     assert result.exit_code == 0, result.output
     assert "[say en-US/Polly.Joanna-Neural] Close the gas valve now." in result.output
-    assert "queued in 'safety'" in result.output
+    # in-process, the phone runs the dispatcher too: the safety agent takes the call
+    assert "dialled client:agent-zhaolei (completed)" in result.output
     listed = CliRunner().invoke(cli, ["calls", "--intent", "safety"])
     assert "+8613800000004" in listed.output and "EMERGENCY" in listed.output
 

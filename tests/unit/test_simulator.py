@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 
 import pytest
 from flask import Flask, Response, abort, request
@@ -42,7 +43,10 @@ def make_app(docs: dict[str, Doc]) -> Flask:
     @app.route("/<path:name>", methods=["GET", "POST"])
     def serve(name: str):
         form = request.form.to_dict() if request.method == "POST" else {}
-        if not validator.validate(request.url, form, request.headers.get("X-Twilio-Signature", "")):
+        # The query exactly as sent (request.url would decode %3A, %2C...), as ivr.web.signature does.
+        query = request.query_string.decode("latin-1")
+        url = request.host_url.rstrip("/") + request.path + (f"?{query}" if query else "")
+        if not validator.validate(url, form, request.headers.get("X-Twilio-Signature", "")):
             abort(403)
         values = form if request.method == "POST" else request.args.to_dict()
         seen.append(Seen(name, values, dict(request.headers)))
@@ -464,6 +468,253 @@ def test_reject_before_answering_ends_busy_with_no_duration():
     values = seen(app, "status")[0].values
     assert (values["CallStatus"], values["CallDuration"]) == ("busy", "0")
     assert result.ended_by == "reject"
+
+
+# ----- Dial: child-leg status callbacks, endpoints that change --------------------------------
+
+ENGINEER = "+8613800000000"
+ALL_EVENTS = 'statusCallbackEvent="initiated ringing answered completed"'
+
+
+def test_dial_number_status_callbacks_report_the_child_leg_before_the_action():
+    voice = (
+        f'<Dial action="/dialled" callerId="{HOTLINE}">'
+        f'<Number {ALL_EVENTS} statusCallback="/leg?who=engineer">{ENGINEER}</Number></Dial>'
+    )
+    app = make_app({"voice": voice, "dialled": "<Say>done</Say>", "leg": ""})
+    sim = make_sim(app, dial_endpoints={ENGINEER: ("answer", 42)})
+    result = sim.place_call(CALLER, "+864000000009", ScriptedCaller())
+
+    assert result.errors == []
+    assert [s.path for s in app.config["SEEN"]] == ["voice", "leg", "leg", "leg", "leg", "dialled"]
+    legs = [s.values for s in seen(app, "leg")]
+    assert [v["CallStatus"] for v in legs] == ["initiated", "ringing", "in-progress", "completed"]
+    assert [v["SequenceNumber"] for v in legs] == ["0", "1", "2", "3"]
+    child = legs[0]["CallSid"]
+    assert re.fullmatch(r"CA[0-9a-f]{32}", child) and child != result.call_sid
+    assert seen(app, "dialled")[0].values["DialCallSid"] == child
+    for values in legs:
+        assert values["CallSid"] == child
+        assert values["ParentCallSid"] == result.call_sid
+        assert values["Direction"] == "outbound-dial"
+        assert (values["From"], values["Caller"]) == (HOTLINE, HOTLINE)  # the Dial's callerId
+        assert (values["To"], values["Called"], values["ToCountry"]) == (ENGINEER, ENGINEER, "CN")
+        assert values["CallbackSource"] == "call-progress-events"
+        assert values["AccountSid"] == sim.account_sid
+    assert [v.get("CallDuration") for v in legs] == [None, None, None, "42"]
+    times = [parsedate_to_datetime(v["Timestamp"]) for v in legs]
+    assert times == sorted(times) and (times[3] - times[2]).total_seconds() == 42
+    leg_requests = [r for r in result.requests if r.purpose.startswith("dial-status")]
+    assert {r.url for r in leg_requests} == {f"{BASE}/leg?who=engineer"}
+    assert [r.purpose for r in leg_requests] == [
+        "dial-status-initiated",
+        "dial-status-ringing",
+        "dial-status-answered",
+        "dial-status-completed",
+    ]
+
+
+def test_client_and_number_legs_report_unanswered_outcomes_with_their_own_method():
+    voice = (
+        '<Dial action="/dialled" timeout="20">'
+        '<Client statusCallback="/leg" statusCallbackMethod="GET">agent-chenjing</Client>'
+        f'<Number statusCallbackEvent="initiated,completed" statusCallback="/leg">{ENGINEER}</Number></Dial>'
+    )
+    app = make_app({"voice": voice, "dialled": "", "leg": ""})
+    sim = make_sim(app, dial_endpoints={"agent-chenjing": "no-answer", ENGINEER: "busy"})
+    result = sim.place_call(CALLER, HOTLINE, ScriptedCaller())
+
+    legs = [(s.values["To"], s.values["CallStatus"], s.values["SequenceNumber"]) for s in seen(app, "leg")]
+    # Time order: both legs start, the busy number gives up after seconds, the client at the timeout.
+    assert legs == [
+        (ENGINEER, "initiated", "0"),
+        (ENGINEER, "busy", "1"),
+        ("client:agent-chenjing", "no-answer", "0"),  # only "completed" by default
+    ]
+    client_leg = [r for r in result.requests if r.purpose == "dial-status-completed"][-1]
+    assert client_leg.method == "GET" and "CallSid=" in client_leg.url
+    assert all(s.values["CallDuration"] == "0" for s in seen(app, "leg") if "CallDuration" in s.values)
+    assert seen(app, "dialled")[0].values["DialCallStatus"] == "no-answer"
+    assert app.config["SEEN"][-1].path == "dialled"
+    assert result.entries("dial")[0].detail["legs"] == {
+        "client:agent-chenjing": "no-answer",
+        ENGINEER: "busy",
+    }
+
+
+def test_when_one_leg_answers_the_other_ringing_legs_are_canceled():
+    voice = (
+        f'<Dial action="/dialled"><Number {ALL_EVENTS} statusCallback="/leg">{ENGINEER}</Number>'
+        '<Client statusCallback="/leg">agent-a</Client>'
+        f'<Client {ALL_EVENTS} statusCallback="/leg">agent-b</Client></Dial>'
+    )
+    app = make_app({"voice": voice, "dialled": "", "leg": ""})
+    sim = make_sim(
+        app, dial_endpoints={ENGINEER: "no-answer", "client:agent-a": "busy", "agent-b": ("answer", 9)}
+    )
+    sim.place_call(CALLER, HOTLINE, ScriptedCaller())
+    completed = {
+        s.values["To"]: s.values["CallStatus"] for s in seen(app, "leg") if "CallDuration" in s.values
+    }
+    assert completed == {ENGINEER: "canceled", "client:agent-a": "busy", "client:agent-b": "completed"}
+    answered = [s.values for s in seen(app, "leg") if s.values["CallStatus"] == "in-progress"]
+    assert [v["To"] for v in answered] == ["client:agent-b"]
+    assert seen(app, "dialled")[0].values["DialCallSid"] == answered[0]["CallSid"]
+    # The answered leg completes last, after its talk time.
+    assert seen(app, "leg")[-1].values["CallStatus"] == "completed"
+
+
+def test_failing_leg_callbacks_are_recorded_but_do_not_change_the_call():
+    voice = (
+        f'<Dial action="/dialled"><Number {ALL_EVENTS} statusCallback="/leg">{ENGINEER}</Number></Dial>'
+        "<Say>not reached</Say>"
+    )
+    app = make_app(
+        {"voice": voice, "dialled": "<Say>after the dial</Say>", "leg": Response("<Hangup/>", status=500)}
+    )
+    result = make_sim(app).place_call(CALLER, HOTLINE, ScriptedCaller())
+    assert [e.code for e in result.errors] == [11200] * 4
+    assert {e.url for e in result.errors} == {f"{BASE}/leg"}
+    assert result.said() == ["after the dial"]
+    assert result.ended_by == "document-end"
+
+
+def test_recorded_dial_reports_the_recording_in_the_completed_leg_callback():
+    voice = (
+        '<Dial record="record-from-answer" action="/dialled">'
+        f'<Number statusCallback="/leg">{ENGINEER}</Number></Dial>'
+    )
+    app = make_app({"voice": voice, "dialled": "", "leg": ""})
+    make_sim(app, dial_endpoints={ENGINEER: ("answer", 12)}).place_call(CALLER, HOTLINE, ScriptedCaller())
+    (leg,) = [s.values for s in seen(app, "leg")]
+    action = seen(app, "dialled")[0].values
+    assert (leg["CallStatus"], leg["CallDuration"], leg["RecordingDuration"]) == ("completed", "12", "12")
+    assert leg["RecordingSid"] == action["RecordingSid"]
+
+
+def test_endpoint_sequences_are_used_one_per_dial_attempt_and_the_last_repeats():
+    voice = f'<Dial action="/dialled" timeout="10">{ENGINEER}</Dial>'
+
+    def dialled(values: dict[str, str]) -> str:
+        if values["DialCallStatus"] == "completed":
+            return "<Say>connected</Say>"
+        return f"<Say>{values['DialCallStatus']}, trying again</Say><Redirect>/voice</Redirect>"
+
+    app = make_app({"voice": voice, "dialled": dialled})
+    sim = make_sim(app, dial_endpoints={ENGINEER: ["no-answer", "busy", ("answer", 20)]})
+    assert sim.endpoint(ENGINEER) == ("no-answer", 30)  # a peek, not an attempt
+    first = sim.place_call(CALLER, HOTLINE, ScriptedCaller())
+    assert first.said() == ["no-answer, trying again", "busy, trying again", "connected"]
+    assert [e.detail["duration"] for e in first.entries("dial")] == [0, 0, 20]
+    second = sim.place_call(CALLER, HOTLINE, ScriptedCaller())
+    assert second.said() == ["connected"]  # the last item repeats
+    assert sim.dial_attempts(ENGINEER) == 4
+    # Outbound REST calls are dial attempts too.
+    sim.set_endpoint("+8613900000000", ("busy", "answer"))
+    sim.create_call(to="+8613900000000", from_=HOTLINE, url=f"{BASE}/voice")
+    sim.create_call(to="+8613900000000", from_=HOTLINE, url=f"{BASE}/voice")
+    assert [c.outcome for c in sim.pending_calls()] == ["busy", "answer"]
+
+
+def test_set_endpoint_changes_an_endpoint_in_the_middle_of_a_call():
+    voice = '<Dial action="/dialled"><Client>agent-chenjing</Client></Dial>'
+    statuses: list[str] = []
+
+    def dialled(values: dict[str, str]) -> str:
+        statuses.append(values["DialCallStatus"])
+        if len(statuses) == 1:
+            sim.set_endpoint("client:agent-chenjing", "busy")  # the agent takes another call
+            return "<Redirect>/voice</Redirect>"
+        return "<Say>agent busy</Say>"
+
+    app = make_app({"voice": voice, "dialled": dialled})
+    sim = make_sim(app)
+    result = sim.place_call(CALLER, HOTLINE, ScriptedCaller())
+    assert statuses == ["completed", "busy"]
+    assert result.said() == ["agent busy"]
+    sim.set_endpoint("agent-chenjing", ["failed", "answer"])  # the bare identity replaces the other spelling
+    assert sim.dial_endpoints == {"agent-chenjing": ["failed", "answer"]}
+    assert sim.endpoint("client:agent-chenjing") == ("failed", sim.talk_seconds)
+
+
+@pytest.mark.parametrize("setting", ["ringing", [], ["answer", "maybe"], [("answer", "long")], 42])
+def test_bad_endpoint_settings_are_refused(setting):
+    app = make_app({})
+    with pytest.raises(ValueError, match=re.escape(ENGINEER)):
+        make_sim(app, dial_endpoints={ENGINEER: setting})
+    with pytest.raises(ValueError):
+        make_sim(app).set_endpoint(ENGINEER, setting)
+
+
+# ----- Gather in the wait document -------------------------------------------------------------------
+
+
+def test_keys_pressed_during_the_wait_document_run_the_gather_action_inside_the_queue():
+    queued: list[bool] = []
+
+    def wait_choice(values: dict[str, str]) -> str:
+        queued.append(any(c.sid == values["CallSid"] for c in sim.queues["safety"]))
+        if values["Digits"] == "1":
+            return "<Say>We will call you back. Keep holding meanwhile.</Say>"
+        return "<Say>Leaving the queue</Say><Leave/>"
+
+    app = make_app(
+        {
+            "voice": QUEUE,
+            "wait": lambda v: (
+                f'<Gather numDigits="1" action="/wait-choice"><Say>Position {v["QueuePosition"]}. '
+                "Press 1 for a call back, 2 for voicemail</Say></Gather>"
+            ),
+            "wait-choice": wait_choice,
+            "queue-done": lambda v: f"<Say>left with {v['QueueResult']}</Say>",
+        }
+    )
+    sim = make_sim(app)
+    result = sim.place_call(CALLER, HOTLINE, ScriptedCaller(["1", "2"]))
+
+    # The Gather action takes over, but the caller stays queued: the waitUrl is fetched again when
+    # the action's TwiML runs out, and the Enqueue action is requested only when <Leave/> runs.
+    paths = [s.path for s in app.config["SEEN"]]
+    assert paths == ["voice", "wait", "wait-choice", "wait", "wait-choice", "queue-done"]
+    assert queued == [True, True]
+    assert [s.values["Digits"] for s in seen(app, "wait-choice")] == ["1", "2"]
+    waits = [int(s.values["QueueTime"]) for s in seen(app, "wait")]
+    assert waits[0] < waits[1]
+    assert seen(app, "queue-done")[0].values["QueueResult"] == "leave"
+    menu = "Position 1. Press 1 for a call back, 2 for voicemail"
+    assert result.said() == [
+        menu,
+        "We will call you back. Keep holding meanwhile.",
+        menu,
+        "Leaving the queue",
+        "left with leave",
+    ]
+    assert result.queue_results == ["leave"]
+    assert sim.queues["safety"] == []
+
+
+@pytest.mark.parametrize(
+    ("action_twiml", "queue_result", "codes"),
+    [
+        ("<Say>bye</Say><Hangup/>", "hangup", []),
+        (f"<Dial>{ENGINEER}</Dial>", "error", [12200]),  # only the wait verbs: the caller is still queued
+    ],
+)
+def test_gather_action_in_the_wait_document_may_end_the_queue_only_like_the_wait_document(
+    action_twiml, queue_result, codes
+):
+    app = make_app(
+        {
+            "voice": QUEUE,
+            "wait": '<Gather numDigits="1" action="/wait-choice"><Say>Press 9</Say></Gather>',
+            "wait-choice": action_twiml,
+            "queue-done": "",
+        }
+    )
+    result = make_sim(app).place_call(CALLER, HOTLINE, ScriptedCaller(["9"]))
+    assert result.queue_results == [queue_result]
+    assert [e.code for e in result.errors] == codes
+    assert [s.path for s in app.config["SEEN"]] == ["voice", "wait", "wait-choice", "queue-done"]
 
 
 # ----- what Twilio would reject ---------------------------------------------------------------

@@ -1,0 +1,59 @@
+"""How values are shown on the pages: bilingual labels (Chinese first, English after), local times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+ROLE_LABELS = {
+    "admin": "管理员 / Admin",
+    "supervisor": "主管 / Supervisor",
+    "shift_lead": "值班长 / Shift lead",
+    "quality": "质检 / Quality",
+    "agent": "坐席 / Agent",
+}
+
+STATE_LABELS = {
+    "available": "空闲 / Available",
+    "ringing": "振铃 / Ringing",
+    "on_call": "通话中 / On a call",
+    "wrap_up": "话后整理 / Wrap-up",
+    "break": "小休 / Break",
+    "offline": "离线 / Offline",
+}
+
+INTENTS = {
+    "billing": "账单 / Billing",
+    "safety": "燃气安全 / Gas safety",
+    "repair": "报修 / Repair",
+    "complaint": "投诉 / Complaint",
+    "agent": "人工 / Agent",
+}
+
+LANGUAGES = {"zh-CN": "中文 / Chinese", "en-US": "英语 / English"}
+
+WORK_ORDER_KINDS = {
+    "gas_leak": "燃气泄漏 / Gas leak",
+    "fault": "故障 / Fault",
+    "meter_fault": "表具故障 / Meter fault",
+    "installation": "安装 / Installation",
+}
+
+WORK_ORDER_STATUSES = {
+    "open": "待派 / Open",
+    "dispatched": "已派 / Dispatched",
+    "completed": "已完成 / Completed",
+}
+
+
+def label(table: dict[str, str], key: str | None) -> str:
+    """The label of `key`, or the key itself for a value added after this table."""
+    return table.get(key or "", key or "")
+
+
+def local_time(value: str | datetime | None, timezone: str) -> str:
+    """A naive-UTC time (or its ISO text) in the hotline's time zone, as people there read clocks."""
+    if not value:
+        return "—"
+    moment = datetime.fromisoformat(value.removesuffix("Z")) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")

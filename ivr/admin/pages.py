@@ -1,0 +1,87 @@
+"""Login, logout, the home page of each role, and the user list."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from ivr.admin.auth import Person, person, role_required
+from ivr.admin.forms import LoginForm
+from ivr.db.models import Agent, User
+from ivr.hotline import hotline
+from ivr.services.users import ROLES, authenticate
+
+bp = Blueprint(
+    "admin", __name__, template_folder="templates", static_folder="static", static_url_path="/admin/static"
+)
+
+# What each role can open for now (label, endpoint); later work adds queues, menus, audits, reports.
+HOME_LINKS = {
+    "agent": [("我的坐席 / My seat", "agent_page.agent")],
+    "shift_lead": [("坐席状态 / Agents", "agent_page.agent")],
+    "supervisor": [("坐席状态 / Agents", "agent_page.agent"), ("用户 / Users", "admin.users")],
+    "admin": [("坐席状态 / Agents", "agent_page.agent"), ("用户 / Users", "admin.users")],
+    "quality": [],
+}
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str | tuple[str, int]:
+    """The login form; on success, on to the page of the user's role (or the page asked for)."""
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect(_start_page(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        with hotline().sessions() as session:
+            user = authenticate(session, username=form.username.data.strip(), password=form.password.data)
+            signed_in = Person.of(user) if user is not None else None
+        if signed_in is not None:
+            login_user(signed_in)
+            return redirect(_local(request.args.get("next")) or _start_page(signed_in))
+        flash("用户名或密码错误 / Wrong username or password", "error")
+    return render_template("admin/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Forget the login (a POST: CSRFProtect has checked its token, so no other site can log you out)."""
+    logout_user()
+    return redirect(url_for("admin.login"))
+
+
+@bp.get("/")
+@role_required(*ROLES)
+def index() -> Response:
+    """The site root: the signed-in user's own start page."""
+    return redirect(_start_page(person()))
+
+
+@bp.get("/home")
+@role_required(*ROLES)
+def home() -> str:
+    """What the signed-in user can do, by role."""
+    return render_template("admin/home.html", links=HOME_LINKS.get(person().role, []))
+
+
+@bp.get("/users")
+@role_required("admin", "supervisor")
+def users() -> str:
+    """Everyone who can log in, with role and seat."""
+    with hotline().sessions() as session:
+        rows = session.execute(
+            select(User, Agent.name).outerjoin(Agent, Agent.id == User.agent_id).order_by(User.username)
+        ).all()
+    return render_template("admin/users.html", rows=rows)
+
+
+def _start_page(who: Person) -> str:
+    return url_for("agent_page.agent") if who.role == "agent" else url_for("admin.home")
+
+
+def _local(target: str | None) -> str | None:
+    # Only a path on this site: "next" must not send a fresh login to someone else's page.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None

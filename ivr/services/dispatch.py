@@ -1,0 +1,286 @@
+"""The dispatcher: the router pairs waiting callers with free agents; this claims and connects them.
+
+A pairing is claimed in the database with conditional updates (entry waiting -> offered, agent
+available -> ringing): two workers never give one agent two callers or one caller two agents. On
+PostgreSQL the candidates are also locked with FOR UPDATE SKIP LOCKED, so concurrent dispatchers work
+on disjoint rows instead of waiting on each other.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ivr.db.models import Agent, AgentStateChange, QueueEntry, RoutingDecision, utcnow
+from ivr.hotline import Hotline
+from ivr.telephony.base import TelephonyError
+from routing import model
+from routing.router import pair
+
+log = logging.getLogger(__name__)
+_sqlite_lock = (
+    threading.Lock()
+)  # SQLite has one writer at a time anyway; queue in-process, not on busy errors
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A claimed pairing, to be connected through the telephony adapter."""
+
+    entry_id: int
+    call_sid: str
+    agent_id: int
+    language: str
+    callback_number: str | None
+
+
+def epoch(moment: datetime) -> float:
+    """Naive-UTC datetime -> POSIX seconds (the router's clock)."""
+    return moment.replace(tzinfo=UTC).timestamp()
+
+
+def dispatch(hotline: Hotline, now: datetime | None = None) -> list[Offer]:
+    """Pair, claim and connect; returns the offers made. Safe to run from several processes at once."""
+    if hotline.telephony is None:
+        return []  # nothing could connect a caller: claiming would only take agents away
+    offers = claim_pairings(hotline, now or utcnow())
+    for offer in offers:
+        _connect(hotline, offer)
+    return offers
+
+
+def claim_pairings(hotline: Hotline, now: datetime) -> list[Offer]:
+    """Ask the router for pairings and claim them in one transaction; connecting is the caller's job."""
+    if hotline.engine.dialect.name == "sqlite":
+        with _sqlite_lock:
+            return _claim(hotline, now)
+    return _claim(hotline, now)
+
+
+def _claim(hotline: Hotline, now: datetime) -> list[Offer]:
+    rules = hotline.rules.live()
+    with hotline.sessions() as session, session.begin():
+        entries = _waiting_entries(session, now)
+        if not entries:
+            return []
+        agents = _available_agents(session)
+        if not agents:
+            return []
+        calls = [_as_call(entry) for entry in entries]
+        pairings = pair(rules, calls, [_as_agent(agent) for agent in agents], epoch(now))
+        by_id = {str(entry.id): entry for entry in entries}
+        offers = []
+        for pairing in pairings:
+            entry = by_id[pairing.call_id]
+            claimed = _claim_pair(session, entry, pairing.agent_id, now)
+            session.add(_decision(rules.version, entry, pairing, "claimed" if claimed else "lost-race", now))
+            if claimed:
+                offers.append(
+                    Offer(entry.id, entry.call_sid, pairing.agent_id, entry.language, entry.callback_number)
+                )
+        return offers
+
+
+def _waiting_entries(session: Session, now: datetime) -> list[QueueEntry]:
+    query = (
+        select(QueueEntry)
+        .where(QueueEntry.status.in_(("waiting", "callback")))
+        .where((QueueEntry.callback_after.is_(None)) | (QueueEntry.callback_after <= now))
+        .order_by(QueueEntry.waiting_since)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(query))
+
+
+def _available_agents(session: Session) -> list[Agent]:
+    query = select(Agent).where(Agent.state == "available").with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def _claim_pair(session: Session, entry: QueueEntry, agent_id: int, now: datetime) -> bool:
+    """Entry first, then agent; if the agent is gone, the entry goes back as it was."""
+    taken = session.execute(
+        update(QueueEntry)
+        .where(QueueEntry.id == entry.id, QueueEntry.status == entry.status)
+        .values(status="offered", agent_id=agent_id, claimed_at=now, attempts=QueueEntry.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if not taken:
+        return False
+    agent_taken = session.execute(
+        update(Agent)
+        .where(Agent.id == agent_id, Agent.state == "available")
+        .values(state="ringing", state_reason="", state_since=now, call_sid=entry.call_sid)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if not agent_taken:
+        session.execute(
+            update(QueueEntry)
+            .where(QueueEntry.id == entry.id)
+            .values(status=entry.status, agent_id=None, claimed_at=None, attempts=QueueEntry.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+        return False
+    session.add(
+        AgentStateChange(
+            agent_id=agent_id, state="ringing", previous="available", at=now, call_sid=entry.call_sid
+        )
+    )
+    return True
+
+
+def _decision(
+    version: int, entry: QueueEntry, pairing: model.Pairing, outcome: str, now: datetime
+) -> RoutingDecision:
+    inputs: dict[str, Any] = {
+        "call": {
+            "call_sid": entry.call_sid,
+            "queue": entry.queue,
+            "intent": entry.intent,
+            "language": entry.language,
+            "priority": entry.priority,
+            "emergency": entry.emergency,
+            "customer_class": entry.customer_class,
+            "waited_seconds": round((now - entry.waiting_since).total_seconds(), 1),
+            "callback": entry.status == "callback",
+        },
+        "candidates": [
+            {
+                "agent_id": c.agent_id,
+                "proficiency": c.proficiency,
+                "idle_seconds": round(epoch(now) - c.idle_since, 1),
+            }
+            for c in pairing.candidates
+        ],
+    }
+    return RoutingDecision(
+        call_sid=entry.call_sid,
+        agent_id=pairing.agent_id,
+        rules_version=version,
+        filter=pairing.filter,
+        step=pairing.step,
+        reason=pairing.reason,
+        inputs=inputs,
+        outcome=outcome,
+        at=now,
+    )
+
+
+def _as_call(entry: QueueEntry) -> model.WaitingCall:
+    return model.WaitingCall(
+        id=str(entry.id),
+        intent=entry.intent,
+        language=entry.language,
+        waiting_since=epoch(entry.waiting_since),
+        priority=entry.priority,
+        emergency=entry.emergency,
+        customer_class=entry.customer_class,
+        callback=entry.status == "callback",
+    )
+
+
+def _as_agent(agent: Agent) -> model.Agent:
+    return model.Agent(
+        id=agent.id,
+        skills={str(k): int(v) for k, v in (agent.skills or {}).items()},
+        languages=frozenset(agent.languages or ()),
+        available=agent.state == "available",
+        idle_since=epoch(agent.idle_since or agent.state_since),
+        groups=frozenset(agent.groups or ()),
+    )
+
+
+# ---------------------------------------------------------------- connecting
+
+
+def _connect(hotline: Hotline, offer: Offer) -> None:
+    """Redirect the caller (or call the customer back) to TwiML that dials the agent."""
+    telephony = hotline.telephony
+    base = hotline.settings.public_base_url or "http://127.0.0.1:5000"
+    query = f"e={offer.entry_id}&a={offer.agent_id}&l={offer.language}"
+    try:
+        if telephony is None:
+            raise TelephonyError("no telephony adapter configured")
+        if offer.callback_number:
+            sid = telephony.create_call(
+                to=offer.callback_number,
+                from_=hotline.settings.hotline_number,
+                url=f"{base}/voice/callback-connect?{query}",
+                status_callback=f"{base}/voice/callback-status?{query}",
+            )
+            with hotline.sessions() as session, session.begin():
+                session.execute(
+                    update(QueueEntry).where(QueueEntry.id == offer.entry_id).values(callback_call_sid=sid)
+                )
+        else:
+            telephony.redirect_call(offer.call_sid, f"{base}/voice/connect?{query}")
+    except TelephonyError as error:
+        log.warning("could not connect %s to agent %s: %s", offer.call_sid, offer.agent_id, error)
+        release(
+            hotline,
+            offer.entry_id,
+            offer.agent_id,
+            entry_status="abandoned" if not offer.callback_number else "callback",
+            reason=f"connect failed: {error}",
+        )
+
+
+def release(hotline: Hotline, entry_id: int, agent_id: int, *, entry_status: str, reason: str) -> None:
+    """Undo a claim: the agent is free again, the entry goes to `entry_status`."""
+    now = utcnow()
+    with hotline.sessions() as session, session.begin():
+        session.execute(
+            update(QueueEntry)
+            .where(QueueEntry.id == entry_id, QueueEntry.status == "offered")
+            .values(status=entry_status, agent_id=None, claimed_at=None)
+        )
+        agent = session.get(Agent, agent_id)
+        if agent is not None and agent.state == "ringing":
+            from ivr.services.agents import set_state
+
+            set_state(session, agent, "available", reason=reason[:100], now=now)
+
+
+def release_stale(hotline: Hotline, now: datetime | None = None) -> int:
+    """A worker that died mid-pairing leaves nothing stuck: old claims go back to waiting / available."""
+    now = now or utcnow()
+    limit = now - timedelta(seconds=hotline.settings.stale_claim_seconds)
+    released = 0
+    with hotline.sessions() as session:
+        stale = session.scalars(
+            select(QueueEntry).where(QueueEntry.status == "offered", QueueEntry.claimed_at < limit)
+        ).all()
+    for entry in stale:
+        back = "callback" if entry.callback_number else "waiting"
+        release(hotline, entry.id, entry.agent_id or 0, entry_status=back, reason="stale claim released")
+        released += 1
+    with hotline.sessions() as session, session.begin():
+        ringing = session.scalars(
+            select(Agent).where(Agent.state == "ringing", Agent.state_since < limit)
+        ).all()
+        from ivr.services.agents import set_state
+
+        for agent in ringing:
+            set_state(session, agent, "available", reason="stale ringing released", now=now)
+            released += 1
+    return released
+
+
+def end_wrap_ups(hotline: Hotline, now: datetime | None = None) -> int:
+    """Agents whose wrap-up time is over are available again."""
+    now = now or utcnow()
+    from ivr.services.agents import set_state
+
+    with hotline.sessions() as session, session.begin():
+        done = session.scalars(
+            select(Agent).where(Agent.state == "wrap_up", Agent.wrap_up_until <= now)
+        ).all()
+        for agent in done:
+            set_state(session, agent, "available", reason="wrap-up over", now=now)
+        return len(done)

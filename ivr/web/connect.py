@@ -1,0 +1,220 @@
+"""Webhooks that connect a routed caller to an agent, and what follows: answered, missed, recorded, call-back.
+
+They share the `voice` blueprint, so the same signature check and the same rescue handler apply.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Response, request
+from sqlalchemy import update
+from twilio.twiml.voice_response import Dial, VoiceResponse
+
+from ivr import twiml
+from ivr.callflow import Said
+from ivr.db.models import Agent, Call, QueueEntry, utcnow
+from ivr.hotline import Hotline, hotline
+from ivr.services.actions import spell
+from ivr.services.agents import set_state
+from ivr.services.recorder import record_events
+from ivr.web.voice import _event, _int, _language, _url, _xml, bp
+
+
+def _entry_and_agent(h: Hotline) -> tuple[QueueEntry | None, Agent | None]:
+    with h.sessions() as session:
+        entry = session.get(QueueEntry, _int(request.args.get("e"), 0))
+        agent = session.get(Agent, _int(request.args.get("a"), 0))
+    return entry, agent
+
+
+def _dial_agent(h: Hotline, agent: Agent, said: list[Said], language: str) -> VoiceResponse:
+    """Consent line, then dial the agent, recorded on both channels, with the answer reported back."""
+    flags = {"e": request.args.get("e", ""), "a": agent.id, "l": language}
+    response = VoiceResponse()
+    h.voice.add(response, [*said, Said("recording_consent", language)])
+    dial = Dial(
+        action=_url("voice.agent_result", **flags),
+        method="POST",
+        timeout=h.settings.agent_ring_seconds,
+        record="record-from-answer-dual",
+        recording_status_callback=_url("voice.recording", **flags),
+        recording_status_callback_method="POST",
+    )
+    leg = {
+        "status_callback_event": "answered",
+        "status_callback": _url("voice.agent_leg", **flags),
+        "status_callback_method": "POST",
+    }
+    if agent.client_identity:
+        dial.client(agent.client_identity, **leg)
+    else:
+        dial.number(agent.phone or "", **leg)
+    response.append(dial)
+    return response
+
+
+def _back_in_queue(h: Hotline, entry: QueueEntry | None, language: str, said: list[Said]) -> VoiceResponse:
+    queue = entry.queue if entry else "general"
+    flags = {"q": queue, "l": language, "e": int(bool(entry and entry.emergency))}
+    return twiml.enqueue(h.voice, said, queue, _url("voice.wait", **flags), _url("voice.queue_exit", **flags))
+
+
+@bp.post("/connect")
+def connect() -> Response:
+    """The dispatcher redirected a waiting caller here: dial the agent it chose."""
+    h = hotline()
+    language = _language(h, request.args.get("l"))
+    entry, agent = _entry_and_agent(h)
+    record_events(h.sessions, h.spool, [_event("agent.offered", {"agent_id": agent.id if agent else None})])
+    if entry is None or agent is None or entry.agent_id != agent.id:
+        return _xml(_back_in_queue(h, entry, language, []))  # a stale redirect: keep waiting
+    return _xml(_dial_agent(h, agent, [], language))
+
+
+@bp.post("/agent-leg")
+def agent_leg() -> Response:
+    """Status of the agent's leg: answered means the agent is on the call."""
+    h = hotline()
+    if request.form.get("CallStatus") == "in-progress":
+        with h.sessions() as session, session.begin():
+            entry = session.get(QueueEntry, _int(request.args.get("e"), 0))
+            agent = session.get(Agent, _int(request.args.get("a"), 0))
+            if entry is not None and agent is not None and agent.state == "ringing":
+                entry.status = "connected"
+                agent.misses = 0
+                set_state(session, agent, "on_call", call_sid=entry.call_sid)
+    return _xml(VoiceResponse())
+
+
+@bp.post("/agent-result")
+def agent_result() -> Response:
+    """The Dial to the agent ended: a completed call goes to wrap-up; anything else puts the caller back."""
+    h = hotline()
+    language = _language(h, request.args.get("l"))
+    status = request.form.get("DialCallStatus", "")
+    now = utcnow()
+    with h.sessions() as session, session.begin():
+        entry = session.get(QueueEntry, _int(request.args.get("e"), 0))
+        agent = session.get(Agent, _int(request.args.get("a"), 0))
+        if status == "completed":
+            _completed(h, session, entry, agent, now)
+        else:
+            _missed(h, session, entry, agent, status, now)
+    data = {
+        "status": status,
+        "agent_id": agent.id if agent else None,
+        "duration": request.form.get("DialCallDuration", ""),
+    }
+    record_events(h.sessions, h.spool, [_event("agent.result", data)])
+    if status == "completed":
+        return _xml(twiml.speak_and_hang_up(h.voice, []))
+    if entry is not None and entry.status == "callback":
+        return _xml(twiml.speak_and_hang_up(h.voice, [Said("call_back_later_noted", language)]))
+    return _xml(_back_in_queue(h, entry, language, [Said("agent_missed_requeue", language)]))
+
+
+def _completed(h: Hotline, session, entry, agent, now) -> None:  # type: ignore[no-untyped-def]
+    if entry is not None:
+        entry.status, entry.ended_at = "done", now
+        session.execute(update(Call).where(Call.call_sid == entry.call_sid).values(outcome="answered"))
+    if agent is not None and agent.state in ("ringing", "on_call"):
+        rules = h.rules.live()
+        group = next((g for g in (agent.groups or []) if g in rules.wrap_up_seconds), None)
+        seconds = rules.wrap_up_seconds.get(group, 60.0) if group else 60.0
+        set_state(session, agent, "wrap_up", call_sid=agent.call_sid, now=now)
+        agent.wrap_up_until = now + timedelta(seconds=seconds)
+        agent.misses = 0
+
+
+def _missed(h: Hotline, session, entry, agent, status, now) -> None:  # type: ignore[no-untyped-def]
+    if entry is not None and entry.status in ("offered", "connected"):
+        # Back at the head: the original waiting_since is kept, so the caller is served before later ones.
+        entry.status = "callback" if entry.callback_number else "waiting"
+        entry.agent_id, entry.claimed_at = None, None
+    if agent is not None and agent.state in ("ringing", "on_call"):
+        agent.misses += 1
+        if agent.misses >= h.settings.max_missed_offers:
+            set_state(session, agent, "break", reason="not answering", now=now)
+        else:
+            set_state(session, agent, "available", reason=f"missed a call ({status or 'no status'})", now=now)
+
+
+@bp.post("/recording")
+def recording() -> Response:
+    """The recording of an agent call: kept as an event (the audit issue stores and serves them)."""
+    h = hotline()
+    form = request.form
+    data = {
+        k: form.get(k, "")
+        for k in ("RecordingSid", "RecordingUrl", "RecordingDuration", "RecordingStatus", "RecordingChannels")
+    }
+    data["agent_id"] = request.args.get("a", "")
+    record_events(h.sessions, h.spool, [_event("recording", data)])
+    return _xml(VoiceResponse())
+
+
+# ---------------------------------------------------------------- call-backs
+
+
+@bp.post("/callback-offer")
+def callback_offer() -> Response:
+    """A waiting caller pressed a key at the call-back offer: confirm the number, or keep waiting."""
+    # The caller is still in the queue while these answers play (Twilio fetches the waitUrl again after),
+    # so they may only hold wait-document verbs: Say, Gather, Pause, Leave, Hangup.
+    h = hotline()
+    language = _language(h, request.args.get("l"))
+    entry, _ = _entry_and_agent(h)
+    if request.form.get("Digits") != "1" or entry is None:
+        return _xml(VoiceResponse())
+    number = request.form.get("From", "")
+    said = [Said("callback_confirm", language, (("number", spell(number.lstrip("+"))),))]
+    action = _url("voice.callback_confirm", e=entry.id, l=language)
+    return _xml(twiml.gather_in_wait(h.voice, said, action, 1))
+
+
+@bp.post("/callback-confirm")
+def callback_confirm() -> Response:
+    """1 books the call-back (the place is kept) and ends the call; anything else keeps waiting."""
+    h = hotline()
+    language = _language(h, request.args.get("l"))
+    entry, _ = _entry_and_agent(h)
+    if request.form.get("Digits") != "1" or entry is None:
+        return _xml(VoiceResponse())  # keep waiting: the waitUrl takes over again
+    with h.sessions() as session, session.begin():
+        session.execute(
+            update(QueueEntry)
+            .where(QueueEntry.id == entry.id, QueueEntry.status == "waiting")
+            .values(status="callback", callback_number=request.form.get("From", ""))
+        )
+    record_events(h.sessions, h.spool, [_event("callback.booked", {"entry": entry.id})])
+    return _xml(twiml.speak_and_hang_up(h.voice, [Said("callback_booked", language)]))
+
+
+@bp.post("/callback-connect")
+def callback_connect() -> Response:
+    """The customer we called back answered: say who we are, then dial the reserved agent."""
+    h = hotline()
+    language = _language(h, request.args.get("l"))
+    entry, agent = _entry_and_agent(h)
+    if request.form.get("AnsweredBy", "human").startswith("machine"):
+        return _xml(twiml.speak_and_hang_up(h.voice, [Said("call_back_later_noted", language)]))
+    if entry is None or agent is None:
+        return _xml(twiml.speak_and_hang_up(h.voice, [Said("call_back_later_noted", language)]))
+    return _xml(_dial_agent(h, agent, [Said("callback_intro", language)], language))
+
+
+@bp.post("/callback-status")
+def callback_status() -> Response:
+    """The outbound call-back ended: if nobody answered, free the agent; the reply is still owed."""
+    h = hotline()
+    status = request.form.get("CallStatus", "")
+    if status in ("busy", "no-answer", "failed", "canceled"):
+        with h.sessions() as session, session.begin():
+            entry = session.get(QueueEntry, _int(request.args.get("e"), 0))
+            agent = session.get(Agent, _int(request.args.get("a"), 0))
+            if entry is not None and entry.status == "offered":
+                entry.status, entry.ended_at = "callback-failed", utcnow()
+            if agent is not None and agent.state == "ringing":
+                set_state(session, agent, "available", reason=f"call-back {status}")
+    return _xml(VoiceResponse())
