@@ -144,6 +144,30 @@ def calls(day: datetime | None, intent: str | None, number: str | None, limit: i
         )
 
 
+@cli.command()
+@click.argument("call_sid")
+def why(call_sid: str) -> None:
+    """Why a caller went where they went: every routing decision for the call, with its inputs."""
+    from ivr.db.models import RoutingDecision
+
+    with _hotline().sessions() as session:
+        decisions = session.scalars(
+            select(RoutingDecision)
+            .where(RoutingDecision.call_sid.startswith(call_sid))
+            .order_by(RoutingDecision.id)
+        ).all()
+    if not decisions:
+        click.echo("no routing decisions for that call")
+        sys.exit(1)
+    for d in decisions:
+        call = d.inputs.get("call", {})
+        click.echo(
+            f"{d.at:%Y-%m-%d %H:%M:%S}  {d.call_sid}  rules v{d.rules_version}  filter={d.filter}  "
+            f"step={d.step}  agent={d.agent_id}  {d.outcome}\n    {d.reason}\n    call: {call}\n"
+            f"    candidates: {d.inputs.get('candidates', [])}"
+        )
+
+
 @cli.command("spool-replay")
 def spool_replay() -> None:
     """Write call events kept in the local spool while the database was down."""

@@ -11,7 +11,8 @@ from ivr.db.session import unit_of_work
 from ivr.hotline import Hotline
 from ivr.menus.store import live_version, seed_default_menu
 from ivr.menus.validation import InvalidMenu, load_menu_file, validate_document
-from ivr.routes.store import seed_default_rules
+from ivr.routes.store import live_rules_row, seed_default_rules
+from ivr.routes.validation import InvalidRules, load_rules_file, validate_rules
 from ivr.telephony.factory import telephony_problems
 
 
@@ -44,10 +45,27 @@ def config_problems(hotline: Hotline | None = None, menu_file: str | None = None
         problems += [f"menu file {path or 'default'}: {p}" for p in invalid.problems]
     except (OSError, ValueError) as error:
         problems.append(f"menu file {path or 'default'}: cannot be read ({error})")
+    try:
+        validate_rules(load_rules_file())
+    except InvalidRules as invalid:
+        problems += [f"routing rules file: {p}" for p in invalid.problems]
     if hotline is not None:
         problems += [f"settings: {p}" for p in telephony_problems(hotline.settings)]
         problems += _live_menu_problems(hotline)
+        problems += _live_rules_problems(hotline)
     return problems
+
+
+def _live_rules_problems(hotline: Hotline) -> list[str]:
+    with hotline.sessions() as session:
+        row = live_rules_row(session)
+    if row is None:
+        return ["database: no routing rules published yet; run `python run.py init-db`"]
+    try:
+        validate_rules(row.document)
+    except InvalidRules as invalid:
+        return [f"live routing rules version {row.version}: {p}" for p in invalid.problems]
+    return []
 
 
 def _live_menu_problems(hotline: Hotline) -> list[str]:
