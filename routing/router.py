@@ -89,13 +89,14 @@ class _Route:
     step: int
     tiers: tuple[_Tier, ...]
     after_hours: bool  # drawing on the filter's after-hours step, its own group being closed
-    widened: bool  # an emergency past the safety delay: any available agent is eligible
 
 
 def pair(rules: Rules, calls: Sequence[WaitingCall], agents: Sequence[Agent], now: float) -> list[Pairing]:
     """Pairings for this moment: safety first, then priority, then longest waiting; best agent for each."""
+    if not calls:
+        return []
     index = AgentIndex(agents)
-    if not index.remaining or not calls:
+    if not index.remaining:
         return []
     planner = _Planner(rules, index, now)
     pairings: list[Pairing] = []
@@ -126,8 +127,8 @@ class _Planner:
         if key in self._filters:
             position = self._filters[key]
         else:
-            found = matching_filter(self.rules, call)
-            position = self._filters[key] = None if found is None else self.rules.filters.index(found)
+            filters = enumerate(self.rules.filters)
+            position = self._filters[key] = next((i for i, f in filters if matches(f.match, call)), None)
         if position is None:
             return None
         chosen = self.rules.filters[position]
@@ -175,7 +176,7 @@ class _Planner:
             skill = steps[0].skill
             for requirement in ((skill, 0, call.language), (skill, 0, None)):
                 tiers.append(_Tier(self.index.pool(requirement), SAFETY_WIDENING_STEP, requirement))
-        return _Route(chosen, step, tuple(tiers), after_hours, widened)
+        return _Route(chosen, step, tuple(tiers), after_hours)
 
 
 def requirement_of(step: Step, caller_language: str) -> Requirement:

@@ -31,9 +31,7 @@ def agent() -> str:
         with hotline().sessions() as session:
             agents = session.scalars(select(Agent).order_by(Agent.name)).all()
         return render_template("admin/agents.html", agents=agents)
-    return render_template(
-        "admin/agent.html", form=StateForm(), read_only=person().role != "agent", **_panel(agent_id)
-    )
+    return render_template("admin/agent.html", read_only=person().role != "agent", **_panel(agent_id))
 
 
 @bp.get("/agent/panel")

@@ -30,6 +30,7 @@ class Person(UserMixin):  # type: ignore[misc]
 
     @classmethod
     def of(cls, user: User) -> Person:
+        """The request's copy of a user row."""
         return cls(id=user.id, username=user.username, role=user.role, agent_id=user.agent_id)
 
 

@@ -28,7 +28,7 @@ HOME_LINKS = {
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str | tuple[str, int]:
+def login() -> Response | str:
     """The login form; on success, on to the page of the user's role (or the page asked for)."""
     if request.method == "GET" and current_user.is_authenticated:
         return redirect(_start_page(current_user))

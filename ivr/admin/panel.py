@@ -46,13 +46,7 @@ def connected_caller(session: Session, agent: Agent) -> dict[str, Any] | None:
         return None
     call = session.scalar(select(Call).where(Call.call_sid == agent.call_sid))
     if call is None:  # the call's record may still be in the spool while the database catches up
-        return {
-            "call_sid": agent.call_sid,
-            "number": None,
-            "menu_path": [],
-            "customer": None,
-            "work_orders": [],
-        }
+        return {"call_sid": agent.call_sid, **_NO_RECORD}
     customer = _customer_of(session, call)
     return {
         "call_sid": call.call_sid,
@@ -66,6 +60,19 @@ def connected_caller(session: Session, agent: Agent) -> dict[str, Any] | None:
         "customer": _customer_view(customer) if customer else None,
         "work_orders": [_order_view(order) for order in _open_orders(session, call, customer)],
     }
+
+
+_NO_RECORD: dict[str, Any] = {
+    "number": None,
+    "language": None,
+    "intent": None,
+    "queue": None,
+    "emergency": False,
+    "started_at": None,
+    "menu_path": [],
+    "customer": None,
+    "work_orders": [],
+}
 
 
 def _customer_of(session: Session, call: Call) -> Customer | None:

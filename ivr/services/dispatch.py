@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from ivr.db.models import Agent, AgentStateChange, QueueEntry, RoutingDecision, utcnow
@@ -55,15 +55,18 @@ def dispatch(hotline: Hotline, now: datetime | None = None) -> list[Offer]:
     return offers
 
 
-def claim_pairings(hotline: Hotline, now: datetime) -> list[Offer]:
-    """Ask the router for pairings and claim them in one transaction; connecting is the caller's job."""
+def claim_pairings(hotline: Hotline, now: datetime, *, limit: int | None = None) -> list[Offer]:
+    """Ask the router for pairings and claim (at most `limit` of) them in one transaction."""
     if hotline.engine.dialect.name == "sqlite":
         with _sqlite_lock:
-            return _claim(hotline, now)
-    return _claim(hotline, now)
+            return _claim(hotline, now, limit)
+    return _claim(hotline, now, limit)
 
 
-def _claim(hotline: Hotline, now: datetime) -> list[Offer]:
+WINDOW = 500  # the most urgent waiting callers one pass considers (and locks, on PostgreSQL)
+
+
+def _claim(hotline: Hotline, now: datetime, limit: int | None) -> list[Offer]:
     rules = hotline.rules.live()
     with hotline.sessions() as session, session.begin():
         entries = _waiting_entries(session, now)
@@ -76,62 +79,85 @@ def _claim(hotline: Hotline, now: datetime) -> list[Offer]:
         pairings = pair(rules, calls, [_as_agent(agent) for agent in agents], epoch(now))
         by_id = {str(entry.id): entry for entry in entries}
         offers = []
-        for pairing in pairings:
-            entry = by_id[pairing.call_id]
-            claimed = _claim_pair(session, entry, pairing.agent_id, now)
-            session.add(_decision(rules.version, entry, pairing, "claimed" if claimed else "lost-race", now))
-            if claimed:
-                offers.append(
-                    Offer(entry.id, entry.call_sid, pairing.agent_id, entry.language, entry.callback_number)
+        records: list[RoutingDecision | AgentStateChange] = []
+        # Claim agents in id order: concurrent dispatchers then never wait on each other in a cycle.
+        # The records are written together at the end (one batch, not a flush per claim).
+        with session.no_autoflush:
+            for pairing in sorted(pairings[:limit], key=lambda p: p.agent_id):
+                entry = by_id[pairing.call_id]
+                claimed = _claim_pair(session, entry, pairing.agent_id, now)
+                records.append(
+                    _decision(rules.version, entry, pairing, "claimed" if claimed else "lost-race", now)
                 )
+                if claimed:
+                    records.append(
+                        AgentStateChange(
+                            agent_id=pairing.agent_id,
+                            state="ringing",
+                            previous="available",
+                            at=now,
+                            call_sid=entry.call_sid,
+                        )
+                    )
+                    offers.append(
+                        Offer(
+                            entry.id, entry.call_sid, pairing.agent_id, entry.language, entry.callback_number
+                        )
+                    )
+        session.add_all(records)
         return offers
 
 
 def _waiting_entries(session: Session, now: datetime) -> list[QueueEntry]:
+    # Locked with SKIP LOCKED: a second dispatcher takes the next callers instead of waiting for these.
     query = (
         select(QueueEntry)
         .where(QueueEntry.status.in_(("waiting", "callback")))
         .where((QueueEntry.callback_after.is_(None)) | (QueueEntry.callback_after <= now))
-        .order_by(QueueEntry.waiting_since)
+        .order_by(QueueEntry.emergency.desc(), QueueEntry.priority.desc(), QueueEntry.waiting_since)
+        .limit(WINDOW)
         .with_for_update(skip_locked=True)
     )
     return list(session.scalars(query))
 
 
 def _available_agents(session: Session) -> list[Agent]:
+    # SKIP LOCKED: while one dispatcher holds the free agents, another finds none and returns at once,
+    # rather than choosing the same agents and losing the races (the conditional update still decides).
     query = select(Agent).where(Agent.state == "available").with_for_update(skip_locked=True)
     return list(session.scalars(query))
 
 
+_ENTRIES: Table = QueueEntry.__table__  # type: ignore[assignment]
+_AGENTS: Table = Agent.__table__  # type: ignore[assignment]
+
+
 def _claim_pair(session: Session, entry: QueueEntry, agent_id: int, now: datetime) -> bool:
-    """Entry first, then agent; if the agent is gone, the entry goes back as it was."""
-    taken = session.execute(
-        update(QueueEntry)
-        .where(QueueEntry.id == entry.id, QueueEntry.status == entry.status)
-        .values(status="offered", agent_id=agent_id, claimed_at=now, attempts=QueueEntry.attempts + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    """Entry first, then agent; if the agent is gone, the entry goes back as it was.
+
+    Plain statements on the session's connection: the ORM's bulk-update bookkeeping cost more than the SQL.
+    """
+    connection = session.connection()
+    entries, agents = _ENTRIES.c, _AGENTS.c
+    taken = connection.execute(
+        update(_ENTRIES)
+        .where(entries.id == entry.id, entries.status == entry.status)
+        .values(status="offered", agent_id=agent_id, claimed_at=now, attempts=entries.attempts + 1)
+    ).rowcount
     if not taken:
         return False
-    agent_taken = session.execute(
-        update(Agent)
-        .where(Agent.id == agent_id, Agent.state == "available")
+    agent_taken = connection.execute(
+        update(_AGENTS)
+        .where(agents.id == agent_id, agents.state == "available")
         .values(state="ringing", state_reason="", state_since=now, call_sid=entry.call_sid)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    ).rowcount
     if not agent_taken:
-        session.execute(
-            update(QueueEntry)
-            .where(QueueEntry.id == entry.id)
-            .values(status=entry.status, agent_id=None, claimed_at=None, attempts=QueueEntry.attempts - 1)
-            .execution_options(synchronize_session=False)
+        connection.execute(
+            update(_ENTRIES)
+            .where(entries.id == entry.id)
+            .values(status=entry.status, agent_id=None, claimed_at=None, attempts=entries.attempts - 1)
         )
         return False
-    session.add(
-        AgentStateChange(
-            agent_id=agent_id, state="ringing", previous="available", at=now, call_sid=entry.call_sid
-        )
-    )
     return True
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -510,7 +511,7 @@ LAST_RESORT_TWIML = (
 # ---------------------------------------------------------------- helpers
 
 
-def _event(kind: str, data: dict[str, object]) -> EventRecord:
+def _event(kind: str, data: Mapping[str, object]) -> EventRecord:
     form = request.form
     call_sid = form.get("CallSid", "")[:64] or "unknown"
     key = event_key(

@@ -215,7 +215,6 @@ def test_waiting_callers_hear_their_place_and_an_estimate(floor, hotline):
     assert first.run().final_queue == "billing"
 
 
-
 def test_why_explains_the_routing_of_a_call(floor, hotline, monkeypatch):
     from click.testing import CliRunner
 

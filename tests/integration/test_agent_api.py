@@ -98,6 +98,14 @@ def test_me_gives_the_connected_caller_with_path_customer_and_open_orders(
     assert [(o["kind"], o["status"]) for o in caller["work_orders"]] == [("fault", "dispatched")]
 
 
+def test_a_caller_whose_record_is_not_written_yet_still_shows_its_sid(api, token, agent_id, hotline):
+    sid = new_call_sid()
+    with unit_of_work(hotline.sessions) as session:
+        set_state(session, session.get(Agent, agent_id), "ringing", call_sid=sid)
+    caller = api.get("/api/agent/me", headers=_bearer(token)).get_json()["caller"]
+    assert caller["call_sid"] == sid and caller["number"] is None and caller["work_orders"] == []
+
+
 # ---------------------------------------------------------------- changing the state
 
 

@@ -210,6 +210,15 @@ def test_the_panel_follows_state_changes_made_elsewhere(signed_in, hotline, agen
     assert "<html" not in fragment  # only the part the script swaps in
 
 
+def test_the_page_script_and_stylesheet_are_served(signed_in):
+    page = signed_in.get("/agent").get_data(as_text=True)
+    script = re.search(r'<script src="([^"]+)"', page).group(1)
+    with signed_in.get(script) as response:  # files are streamed: closed, or pytest reports the leak
+        assert response.status_code == 200 and "data-refresh-url" in response.get_data(as_text=True)
+    with signed_in.get("/admin/static/admin.css") as response:
+        assert response.status_code == 200
+
+
 def test_an_anonymous_panel_request_is_sent_to_the_login(client):
     response = client.get("/agent/panel?agent_id=1")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
