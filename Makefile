@@ -30,8 +30,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy routing prompts ivr
 
-bench: $(STAMP)  ## webhook throughput and latency against two baselines
-	$(PY) bench/webhooks.py
+bench: $(STAMP)  ## every benchmark; each prints its figures
+	$(PY) bench/webhooks.py --seconds 8
+	$(PY) bench/routing_decision.py
+	$(PY) bench/erlang.py
+	$(PY) bench/wait_estimate.py
+	$(PY) bench/pairings.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
