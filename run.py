@@ -145,6 +145,38 @@ def calls(day: datetime | None, intent: str | None, number: str | None, limit: i
 
 
 @cli.command()
+@click.argument("kind", type=click.Choice(["menu", "rules"]))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--by", "author", default="cli", show_default=True, help="Who publishes (kept with the version)."
+)
+@click.option("--note", default="", help="Why (kept with the version).")
+def publish(kind: str, path: str, author: str, note: str) -> None:
+    """Validate a menu or routing rules file (TOML or JSON) and make it the live version."""
+    from pathlib import Path
+
+    from ivr.menus.store import publish as publish_menu
+    from ivr.menus.validation import InvalidMenu, load_menu_file
+    from ivr.routes.store import publish_rules
+    from ivr.routes.validation import InvalidRules, load_rules_file
+
+    load, store = (load_menu_file, publish_menu) if kind == "menu" else (load_rules_file, publish_rules)
+    try:
+        document = load(Path(path))
+        with _hotline().sessions() as session, session.begin():
+            version = store(session, document, created_by=author, note=note)
+    except (InvalidMenu, InvalidRules) as invalid:
+        for problem in invalid.problems:
+            click.echo(f"problem: {problem}", err=True)
+        click.echo(f"not published: {len(invalid.problems)} problem(s)", err=True)
+        sys.exit(1)
+    except ValueError as error:
+        click.echo(f"not published: {path} cannot be read ({error})", err=True)
+        sys.exit(1)
+    click.echo(f"{kind} version {version} is live (calls in progress keep the version they started with)")
+
+
+@cli.command()
 @click.argument("call_sid")
 def why(call_sid: str) -> None:
     """Why a caller went where they went: every routing decision for the call, with its inputs."""

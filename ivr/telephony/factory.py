@@ -21,6 +21,10 @@ def telephony_problems(settings: Settings) -> list[str]:
     """Settings that would make REST calls to Twilio fail, in words."""
     if settings.telephony not in ("twilio", "simulator"):
         return [f"IVR_TELEPHONY must be 'twilio' or 'simulator', not {settings.telephony!r}"]
+    problems = []
     if settings.telephony == "twilio" and not settings.twilio_account_sid.startswith("AC"):
-        return ["IVR_TELEPHONY=twilio needs TWILIO_ACCOUNT_SID (it starts with AC)"]
-    return []
+        problems.append("IVR_TELEPHONY=twilio needs TWILIO_ACCOUNT_SID (it starts with AC)")
+    if settings.telephony == "twilio" and not settings.public_base_url:
+        # Redirects and call-backs hand Twilio absolute URLs of this server: it must know its public address.
+        problems.append("IVR_TELEPHONY=twilio needs IVR_PUBLIC_BASE_URL (e.g. https://hotline.example.com)")
+    return problems

@@ -87,3 +87,25 @@ def test_check_config_names_missing_twilio_account(env, monkeypatch):
     result = CliRunner().invoke(cli, ["check-config"])
     assert result.exit_code == 1
     assert "IVR_TELEPHONY=twilio needs TWILIO_ACCOUNT_SID" in result.output
+
+
+def test_publish_makes_a_valid_file_live_and_refuses_a_broken_one(env, tmp_path):
+    from ivr.menus.store import live_version
+    from ivr.routes.store import live_rules_row
+    from ivr.routes.validation import DEFAULT_RULES_FILE
+
+    good = CliRunner().invoke(
+        cli, ["publish", "rules", str(DEFAULT_RULES_FILE), "--by", "lead", "--note", "n"]
+    )
+    assert good.exit_code == 0, good.output
+    assert "rules version 2 is live" in good.output
+    document = copy.deepcopy(load_menu_file())
+    document["root"] = "nowhere"
+    broken = tmp_path / "menu.json"
+    broken.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    refused = CliRunner().invoke(cli, ["publish", "menu", str(broken)])
+    assert refused.exit_code == 1 and "root: node 'nowhere' does not exist" in refused.output
+    with env.sessions() as session:
+        assert live_version(session).version == 1, "nothing half-published"
+        row = live_rules_row(session)
+        assert row.version == 2 and row.created_by == "lead"

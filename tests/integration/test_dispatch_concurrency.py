@@ -75,3 +75,19 @@ def test_concurrent_dispatchers_never_pair_anyone_twice(hotline):
     assert ringing == offered == claimed == AGENTS
     # the longest-waiting callers were served first
     assert sorted(callers) == [f"CA{i:032d}" for i in range(AGENTS)]
+
+
+def test_a_claim_left_behind_by_a_dead_worker_is_released(hotline):
+    from ivr.services.dispatch import release_stale
+
+    _floor(hotline)
+    offers = claim_pairings(hotline, utcnow(), limit=1)
+    assert len(offers) == 1  # ... and the worker dies before connecting or hearing any outcome
+    assert release_stale(hotline, utcnow() + timedelta(seconds=30)) == 0, "not stale yet"
+    released = release_stale(hotline, utcnow() + timedelta(seconds=hotline.settings.stale_claim_seconds + 5))
+    assert released >= 1
+    with hotline.sessions() as session:
+        agent = session.get(Agent, offers[0].agent_id)
+        entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == offers[0].call_sid))
+    assert agent.state == "available" and agent.call_sid is None
+    assert entry.status == "waiting" and entry.agent_id is None
