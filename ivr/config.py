@@ -43,6 +43,10 @@ class Settings:
     callback_offer_seconds: int = 180  # estimated wait above which a caller is offered a call-back
     default_handle_seconds: int = 180  # handling time assumed before there is history
     dispatch_seconds: float = 1.0  # how often the dispatcher pairs waiting callers with free agents
+    retention_days: int = 800  # records and recordings are kept at least 2 years (never under 730 days)
+    audit_rate: float = 0.10  # share of a day's recorded calls in the audit sample (never under 10%)
+    audit_time: str = "00:30"  # local time the daily sample of the previous day is drawn
+    recordings_dir: Path = INSTANCE_DIR / "recordings"  # local copies (the simulator's recordings)
     max_request_bytes: int = 64 * 1024
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -88,4 +92,9 @@ def load_settings() -> Settings:
         callback_offer_seconds=int(_env("IVR_CALLBACK_OFFER_SECONDS", str(defaults.callback_offer_seconds))),
         default_handle_seconds=int(_env("IVR_DEFAULT_HANDLE_SECONDS", str(defaults.default_handle_seconds))),
         dispatch_seconds=float(_env("IVR_DISPATCH_SECONDS", str(defaults.dispatch_seconds))),
+        # The DOMAIN floors are enforced here, so no setting can go under them.
+        retention_days=max(730, int(_env("IVR_RETENTION_DAYS", str(defaults.retention_days)))),
+        audit_rate=max(0.10, float(_env("IVR_AUDIT_RATE", str(defaults.audit_rate)))),
+        audit_time=_env("IVR_AUDIT_TIME", defaults.audit_time),
+        recordings_dir=Path(_env("IVR_RECORDINGS_DIR", str(defaults.recordings_dir))),
     )

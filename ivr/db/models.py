@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -216,3 +229,85 @@ class RoutingDecision(Base):
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON)  # the call and the candidate agents considered
     outcome: Mapped[str] = mapped_column(String(20), default="claimed")  # claimed, lost-race, failed
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Recording(Base):
+    """A call recording (agent calls, both channels). Append-only: removed only by the retention job."""
+
+    __tablename__ = "recordings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_sid: Mapped[str | None] = mapped_column(String(64), unique=True)  # None when absent
+    call_sid: Mapped[str] = mapped_column(String(64), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    url: Mapped[str] = mapped_column(String(500), default="")
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    channels: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))  # completed, failed, absent
+    error: Mapped[str] = mapped_column(String(300), default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)  # of the agent call
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PlaybackLog(Base):
+    """Who listened to which recording, when. Append-only."""
+
+    __tablename__ = "playback_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    call_sid: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditSample(Base):
+    """The daily audit sample of one day's recorded calls: drawn once (unique day), reproducible by its seed."""
+
+    __tablename__ = "audit_samples"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)  # the local day whose calls were sampled
+    seed: Mapped[int] = mapped_column(BigInteger)
+    rate: Mapped[float] = mapped_column(Float)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # filters and over-sampling used
+    recorded_calls: Mapped[int] = mapped_column(Integer)
+    sampled_calls: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100), default="scheduler")
+
+
+class AuditItem(Base):
+    """One sampled call to review."""
+
+    __tablename__ = "audit_items"
+    __table_args__ = (UniqueConstraint("sample_id", "recording_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("audit_samples.id"), index=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"))
+    call_sid: Mapped[str] = mapped_column(String(64), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, done
+
+
+class ScorecardVersion(Base):
+    """A quality scorecard: sections, questions, weights, N/A and automatic-fail items. Versions only added."""
+
+    __tablename__ = "scorecard_versions"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100), default="system")
+
+
+class Review(Base):
+    """A reviewer's score of one audit item; submitted once, then final."""
+
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("audit_items.id"), unique=True)
+    scorecard_version: Mapped[int] = mapped_column(Integer)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)  # question id -> score, "na", or pass/fail
+    score: Mapped[float] = mapped_column(Float)  # 0-100 from the weights
+    auto_failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    findings: Mapped[str] = mapped_column(Text, default="")
+    correction: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
