@@ -260,7 +260,7 @@ class PlaybackLog(Base):
 
 
 class AuditSample(Base):
-    """The daily audit sample of one day's recorded calls: drawn once (unique day), reproducible by its seed."""
+    """One day's audit sample of recorded calls: drawn once (unique day), reproducible by its seed."""
 
     __tablename__ = "audit_samples"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -288,7 +288,7 @@ class AuditItem(Base):
 
 
 class ScorecardVersion(Base):
-    """A quality scorecard: sections, questions, weights, N/A and automatic-fail items. Versions only added."""
+    """A quality scorecard: sections, questions, weights, N/A, automatic fails. Versions only added."""
 
     __tablename__ = "scorecard_versions"
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
