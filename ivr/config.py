@@ -78,7 +78,10 @@ def load_settings() -> Settings:
         telephony=_env("IVR_TELEPHONY", "twilio" if token else "simulator"),
         duty_engineer_number=_env("IVR_DUTY_ENGINEER_NUMBER", defaults.duty_engineer_number),
         safety_queue_max_wait=int(_env("IVR_SAFETY_QUEUE_MAX_WAIT", str(defaults.safety_queue_max_wait))),
-        queue_announce_seconds=int(_env("IVR_QUEUE_ANNOUNCE_SECONDS", str(defaults.queue_announce_seconds))),
+        # A waiting caller hears from us every 30-60 s: shorter nags, longer feels forgotten.
+        queue_announce_seconds=min(
+            60, max(30, int(_env("IVR_QUEUE_ANNOUNCE_SECONDS", str(defaults.queue_announce_seconds))))
+        ),
         spool_dir=Path(_env("IVR_SPOOL_DIR", str(defaults.spool_dir))),
         spool_replay_seconds=int(_env("IVR_SPOOL_REPLAY_SECONDS", str(defaults.spool_replay_seconds))),
         scheduler_in_process=_env("IVR_SCHEDULER_IN_PROCESS", "1") in ("1", "true", "yes"),
