@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test call lint bench check-config clean
+.PHONY: run test call lint bench check-config clean browser-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,15 @@ run: $(STAMP)  ## create the database with the default menu and demo data, then 
 	$(PY) run.py init-db --demo
 	$(PY) run.py serve
 
-test: $(STAMP)  ## unit, integration (SQLite; PostgreSQL too when IVR_TEST_POSTGRES_URL is set) and e2e tests
+test: $(STAMP) browser-deps  ## unit, integration (SQLite; PostgreSQL too when IVR_TEST_POSTGRES_URL is set), e2e, browser
 	$(PY) -m pytest
+
+# Debian's chromium for the browser tests (tests/browser), installed once; without it they are skipped.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
+browser-deps:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq \
+	  && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "chromium could not be installed: the browser tests will be skipped"
 
 call: $(STAMP)  ## phone the hotline from the terminal through the simulator
 	$(PY) run.py init-db --demo

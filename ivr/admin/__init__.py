@@ -25,6 +25,9 @@ def init_admin(app: Flask) -> None:
     """Register login, the agent page and the agent API on `app`."""
     from ivr.admin import agent_page, api, pages
     from ivr.admin.auth import init_login
+    from ivr.admin.quality import bp as quality_bp
+    from ivr.admin.reports import bp as reports_bp
+    from ivr.web.recordings import bp as recordings_bp
 
     app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or secret_key_from_env()
     app.session_interface = KeyOnFirstUse(_SESSIONLESS)
@@ -43,6 +46,9 @@ def init_admin(app: Flask) -> None:
     app.register_blueprint(pages.bp)
     app.register_blueprint(agent_page.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(quality_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(recordings_bp)  # playback of call recordings (docs/recordings.md)
     app.jinja_env.globals.update(
         label=label,
         INTENTS=INTENTS,

@@ -17,13 +17,30 @@ bp = Blueprint(
     "admin", __name__, template_folder="templates", static_folder="static", static_url_path="/admin/static"
 )
 
-# What each role can open for now (label, endpoint); later work adds queues, menus, audits, reports.
+# What each role can open (label, endpoint).
+_AGENTS = ("坐席状态 / Agents", "agent_page.agent")
+_USERS = ("用户 / Users", "admin.users")
+_SAMPLE = ("质检抽样 / Audit sample", "quality.sample")
+_SCORECARD = ("评分表 / Scorecard", "quality.scorecard")
+_REPORT = ("质量月报 / Quality report", "reports.quality")
 HOME_LINKS = {
-    "agent": [("我的坐席 / My seat", "agent_page.agent")],
+    "agent": [("我的坐席 / My seat", "agent_page.agent"), ("我的质检 / My reviews", "quality.mine")],
     "shift_lead": [("坐席状态 / Agents", "agent_page.agent")],
-    "supervisor": [("坐席状态 / Agents", "agent_page.agent"), ("用户 / Users", "admin.users")],
-    "admin": [("坐席状态 / Agents", "agent_page.agent"), ("用户 / Users", "admin.users")],
-    "quality": [],
+    "supervisor": [
+        ("坐席状态 / Agents", "agent_page.agent"),
+        ("用户 / Users", "admin.users"),
+        _SAMPLE,
+        _SCORECARD,
+        _REPORT,
+    ],
+    "admin": [
+        ("坐席状态 / Agents", "agent_page.agent"),
+        ("用户 / Users", "admin.users"),
+        _SAMPLE,
+        _SCORECARD,
+        _REPORT,
+    ],
+    "quality": [_SAMPLE, _SCORECARD, _REPORT],
 }
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from ivr.hotline import Hotline
 
@@ -35,6 +37,28 @@ def tidy_agents(hotline: Hotline) -> int:
     return end_wrap_ups(hotline) + release_stale(hotline)
 
 
+def draw_audit_samples(hotline: Hotline) -> int:
+    """The daily quality-audit sample of yesterday (local), and of any recent day that was missed."""
+    from ivr.services.audit_sampling import draw_due_samples
+
+    return sum(report.created for report in draw_due_samples(hotline))
+
+
+def note_absent_recordings(hotline: Hotline) -> int:
+    """Answered agent calls whose recording callback never came get an `absent` recording row."""
+    from ivr.services.recordings import note_absent_recordings as note
+
+    return note(hotline)
+
+
+def remove_expired_records(hotline: Hotline) -> int:
+    """Remove recordings, call records and events older than retention_days (never under 730)."""
+    from ivr.services.retention import remove_expired
+
+    removed = remove_expired(hotline)
+    return removed.recordings + removed.calls + removed.events
+
+
 def build_scheduler(hotline: Hotline, *, blocking: bool = False) -> BaseScheduler:
     """The hotline's periodic jobs on a background (in-process) or blocking (own process) scheduler."""
     scheduler: BaseScheduler = BlockingScheduler() if blocking else BackgroundScheduler(daemon=True)
@@ -58,5 +82,36 @@ def build_scheduler(hotline: Hotline, *, blocking: bool = False) -> BaseSchedule
     )
     scheduler.add_job(
         tidy_agents, "interval", seconds=5, args=[hotline], id="tidy_agents", max_instances=1, coalesce=True
+    )
+    from ivr.services.audit_sampling import parse_audit_time
+
+    audit_hour, audit_minute = parse_audit_time(hotline.settings.audit_time)
+    scheduler.add_job(
+        draw_audit_samples,
+        CronTrigger(hour=audit_hour, minute=audit_minute, timezone=ZoneInfo(hotline.settings.local_timezone)),
+        args=[hotline],
+        id="draw_audit_samples",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=6 * 3600,  # run late rather than not at all (a busy or suspended process)
+    )
+    scheduler.add_job(
+        note_absent_recordings,
+        "interval",
+        minutes=5,
+        args=[hotline],
+        id="note_absent_recordings",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        remove_expired_records,
+        # Daily, at a quiet hour: it deletes in small batches, but callers come first.
+        CronTrigger(hour=3, minute=30, timezone=ZoneInfo(hotline.settings.local_timezone)),
+        args=[hotline],
+        id="remove_expired_records",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=6 * 3600,
     )
     return scheduler

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ivr.db.models import Call, CallEvent, Customer, utcnow
-from ivr.services import queue_entries
+from ivr.services import queue_entries, recordings
 from ivr.services.work_orders import open_work_order
 
 EMERGENCY_ON_SITE = timedelta(hours=1)  # DOMAIN: a crew on site within 1 hour
@@ -330,4 +330,5 @@ _PROJECTIONS = {
     "callback.noted": _callback_noted,
     "call.status": _status,
     "call.rescued": _rescued,
+    "recording": recordings.project_recording,  # the Dial's recording callback -> recordings
 }

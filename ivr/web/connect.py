@@ -142,13 +142,11 @@ def _missed(h: Hotline, session, entry, agent, status, now) -> None:  # type: ig
 
 @bp.post("/recording")
 def recording() -> Response:
-    """The recording of an agent call: kept as an event (the audit issue stores and serves them)."""
+    """The Dial's recordingStatusCallback: an event whose projection stores the `recordings` row."""
     h = hotline()
     form = request.form
-    data = {
-        k: form.get(k, "")
-        for k in ("RecordingSid", "RecordingUrl", "RecordingDuration", "RecordingStatus", "RecordingChannels")
-    }
+    keys = ("RecordingSid", "RecordingUrl", "RecordingDuration", "RecordingStatus", "RecordingChannels")
+    data = {k: form.get(k, "") for k in (*keys, "ErrorCode")}  # ErrorCode: why a recording failed
     data["agent_id"] = request.args.get("a", "")
     record_events(h.sessions, h.spool, [_event("recording", data)])
     return _xml(VoiceResponse())

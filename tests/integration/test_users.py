@@ -225,10 +225,11 @@ def test_supervisors_see_the_user_list(client, hotline):
     assert "chen" in page and "陈静" in page and "主管 / Supervisor" in page
 
 
-def test_quality_staff_are_told_their_pages_come_later(client, hotline):
+def test_quality_staff_find_their_pages_on_home(client, hotline):
     _add_user(hotline, "qa", "quality")
     assert _login(client, "qa").headers["Location"] == "/home"
-    assert "Nothing to open for your role yet" in client.get("/home").get_data(as_text=True)
+    home = client.get("/home").get_data(as_text=True)
+    assert 'href="/quality"' in home and "Nothing to open for your role yet" not in home
 
 
 # ---------------------------------------------------------------- the secret key
