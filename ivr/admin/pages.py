@@ -23,6 +23,7 @@ _USERS = ("用户 / Users", "admin.users")
 _SAMPLE = ("质检抽样 / Audit sample", "quality.sample")
 _SCORECARD = ("评分表 / Scorecard", "quality.scorecard")
 _REPORT = ("质量月报 / Quality report", "reports.quality")
+_RECORDINGS = ("录音 / Recordings", "quality.recordings")
 HOME_LINKS = {
     "agent": [("我的坐席 / My seat", "agent_page.agent"), ("我的质检 / My reviews", "quality.mine")],
     "shift_lead": [("坐席状态 / Agents", "agent_page.agent")],

@@ -300,3 +300,34 @@ def _refuse(code: int, message: str, detail: str = "") -> NoReturn:
             render_template("admin/error.html", title=str(code), message=message, detail=detail), code
         )
     )
+
+
+@bp.get("/recordings")
+@role_required(*REVIEWERS)
+def recordings() -> str:
+    """Every recording of one local day, failed and absent ones included: nothing missing goes unseen."""
+    from ivr.db.models import Recording, utcnow
+    from ivr.services.audit_sampling import local_day_bounds, previous_local_day
+
+    settings = hotline().settings
+    day_text = request.args.get("date", "").strip()
+    try:
+        day = (
+            date.fromisoformat(day_text)
+            if day_text
+            else previous_local_day(utcnow(), settings.local_timezone)
+        )
+    except ValueError:
+        _refuse(400, "日期有误 / The date is wrong", f"date must be YYYY-MM-DD, not {day_text!r}")
+    start, end = local_day_bounds(day, settings.local_timezone)
+    with hotline().sessions() as session:
+        rows = session.execute(
+            select(Recording, Agent.name)
+            .outerjoin(Agent, Agent.id == Recording.agent_id)
+            .where(Recording.started_at >= start, Recording.started_at < end)
+            .order_by(Recording.started_at)
+        ).all()
+    counts = {
+        status: sum(1 for r, _ in rows if r.status == status) for status in ("completed", "failed", "absent")
+    }
+    return render_template("quality/recordings.html", rows=rows, day=day, counts=counts)

@@ -820,3 +820,39 @@ def test_staff_open_any_review(login, hotline, world):
     [review] = _reviews(hotline)
     assert login("boss").get(f"/quality/reviews/{review.id}").status_code == 200
     assert login("lead").get(f"/quality/reviews/{review.id}").status_code == 403
+
+
+def test_the_recordings_page_shows_failed_and_absent_recordings_too(world, login, hotline, agents):
+    from datetime import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from ivr.db.models import Recording
+
+    noon = (
+        dt(2026, 3, 9, 12, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    )
+    with unit_of_work(hotline.sessions) as session:
+        session.add_all(
+            [
+                Recording(
+                    recording_sid="REfail",
+                    call_sid="CAfail",
+                    agent_id=agents["chen"],
+                    status="failed",
+                    error="Twilio 13617",
+                    started_at=noon,
+                ),
+                Recording(
+                    recording_sid=None,
+                    call_sid="CAabsent",
+                    agent_id=agents["zhao"],
+                    status="absent",
+                    started_at=noon,
+                ),
+            ]
+        )
+    page = login("qa").get("/quality/recordings?date=2026-03-09").get_data(as_text=True)
+    assert 'class="recording-failed"' in page and "Twilio 13617" in page
+    assert 'class="recording-absent"' in page
+    assert "failed: <strong>1</strong>" in page and "absent: <strong>1</strong>" in page
+    assert login("qa").get("/quality/recordings?date=nope").status_code == 400
