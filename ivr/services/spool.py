@@ -34,10 +34,22 @@ class Spool:
             temporary.rename(self.directory / name)
 
     def pending(self) -> list[Path]:
-        """Spooled files, oldest first."""
+        """Spooled files, oldest first (after putting back any a dead replayer had claimed)."""
         if not self.directory.exists():
             return []
+        self._reclaim_orphans()
         return sorted(self.directory.glob("*.json"))
+
+    def _reclaim_orphans(self) -> None:
+        # A replayer that died between claiming a file and writing it leaves "<name>.claimed-<pid>":
+        # if that process is gone, the event goes back in line (the unique key stops a double write).
+        for claimed in self.directory.glob("*.claimed-*"):
+            pid = claimed.suffix.removeprefix(".claimed-")
+            if pid.isdigit() and not _alive(int(pid)):
+                try:
+                    claimed.rename(claimed.with_suffix(".json"))
+                except FileNotFoundError:
+                    continue
 
     def has_pending(self) -> bool:
         """Whether any event waits (cheap: stops at the first file)."""
@@ -78,3 +90,14 @@ class Spool:
                 continue
             path.unlink()
         return written
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists (signal 0 checks without touching it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

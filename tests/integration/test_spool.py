@@ -35,3 +35,15 @@ def test_replaying_twice_writes_once(hotline):
         assert count(session, CallEvent) == 1 and count(session, Call) == 1
         call = session.scalar(select(Call))
         assert call.customer_id is not None, "the caller's number matched a demo customer"
+
+
+def test_an_event_claimed_by_a_dead_replayer_goes_back_in_line(hotline):
+    event = new_event(
+        new_call_sid(), "call.started", "k-orphan", {"from": "+8613800000003", "menu_version": 1}
+    )
+    hotline.spool.put([event])
+    (spooled,) = hotline.spool.directory.glob("*.json")
+    dead_pid = 2**22 + 12345  # above Linux's default pid_max: no such process
+    spooled.rename(spooled.with_suffix(f".claimed-{dead_pid}"))
+    assert hotline.spool.replay(hotline.sessions) == 1
+    assert list(hotline.spool.directory.iterdir()) == []
