@@ -19,11 +19,12 @@ run: $(STAMP)  ## create the database with the default menu and demo data, then 
 test: $(STAMP) browser-deps  ## unit, integration (SQLite; PostgreSQL too when IVR_TEST_POSTGRES_URL is set), e2e, browser
 	$(PY) -m pytest
 
-# Debian's chromium for the browser tests (tests/browser), installed once; without it they are skipped.
+# Debian's chromium for the browser tests (tests/browser), and a CJK font so the Chinese labels in the
+# screenshots are legible; installed once; without chromium the browser tests are skipped.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 browser-deps:
-	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq \
-	  && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	@{ test -x /usr/bin/chromium && test -d /usr/share/fonts/truetype/wqy; } || { $(SUDO) apt-get update -qq \
+	  && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; } \
 	  || echo "chromium could not be installed: the browser tests will be skipped"
 
 call: $(STAMP)  ## phone the hotline from the terminal through the simulator
