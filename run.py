@@ -361,5 +361,138 @@ def report_quality(month_text: str, out_dir: str | None) -> None:
         click.echo(str(path))
 
 
+@cli.group()
+def callbacks() -> None:
+    """Satisfaction call-backs: completions, sampling policy, monthly selection (docs/callbacks.md)."""
+
+
+@callbacks.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def callbacks_import(path: str) -> None:
+    """Import field completions from a CSV file; rejected rows go to FILE.rejected.csv (exit 1 if any)."""
+    from pathlib import Path
+
+    from ivr.db.models import utcnow
+    from ivr.db.session import unit_of_work
+    from ivr.services.callback_selection import live_policy
+    from ivr.services.completions import BadCsv, import_rows, read_csv, write_rejected
+
+    source = Path(path)
+    try:
+        header, rows = read_csv(source)
+    except BadCsv as error:
+        click.echo(f"not imported: {error}", err=True)
+        sys.exit(2)
+    with unit_of_work(_hotline().sessions) as session:
+        service_types = set(live_policy(session).shares)
+        with click.progressbar(rows, label=f"checking {len(rows)} row(s)", file=sys.stderr) as bar:
+            report = import_rows(session, bar, service_types, utcnow())
+    click.echo(f"imported: {report.imported}")
+    click.echo(f"skipped duplicates: {len(report.duplicates)}")
+    for line, external_id in report.duplicates:
+        click.echo(f"    row {line}: {external_id} is already known")
+    click.echo(f"rejected: {len(report.rejected)}")
+    for row, problems in report.rejected:
+        click.echo(f"    row {row.line}: {'; '.join(problems)}")
+    if report.rejected:
+        rejected_path = source.with_name(source.name + ".rejected.csv")
+        write_rejected(rejected_path, header, report.rejected)
+        click.echo(f"rejected rows written to {rejected_path}: fix them and import that file")
+        sys.exit(1)
+
+
+@callbacks.command("hotline")
+def callbacks_hotline() -> None:
+    """Make completions of the answered agent calls not yet made into one."""
+    from ivr.db.session import unit_of_work
+    from ivr.services.completions import record_hotline_completions
+
+    with unit_of_work(_hotline().sessions) as session:
+        click.echo(f"hotline call completions added: {record_hotline_completions(session)}")
+
+
+@callbacks.command("select")
+@click.option("--month", "month", required=True, help="The local month, YYYY-MM.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None, help="Seed [default: random].")
+def callbacks_select(month: str, seed: int | None) -> None:
+    """Draw a month's call-backs (once: a second run shows the first draw)."""
+    import secrets
+
+    from ivr.db.session import unit_of_work
+    from ivr.services.callback_selection import select_callbacks
+    from ivr.services.quality_report import MonthError
+
+    hotline = _hotline()
+    try:
+        with unit_of_work(hotline.sessions) as session:
+            report = select_callbacks(
+                session,
+                month,
+                secrets.randbits(63) if seed is None else seed,
+                timezone=hotline.settings.local_timezone,
+            )
+    except MonthError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"{report.month}: {'drawn' if report.created else 'already drawn; not drawn again'} "
+        f"(policy version {report.policy_version})"
+    )
+    for service_type, count in sorted(report.selected.items()):
+        click.echo(f"    selected  {service_type}: {count}")
+    for reason, count in sorted(report.excluded.items()):
+        click.echo(f"    excluded  {reason}: {count}")
+
+
+@callbacks.group("policy")
+def callbacks_policy() -> None:
+    """The sampling policy: shares per service type, small-month rule, no-repeat period."""
+
+
+@callbacks_policy.command("publish")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--by", "author", default="cli", show_default=True, help="Who publishes (kept with the version)."
+)
+def callbacks_policy_publish(path: str, author: str) -> None:
+    """Validate a policy file (TOML or JSON) and make it the live version."""
+    from pathlib import Path
+
+    from ivr.callbacks.policy import InvalidPolicy, load_policy_file
+    from ivr.db.session import unit_of_work
+    from ivr.services.callback_selection import publish_policy
+
+    try:
+        document = load_policy_file(Path(path))
+        with unit_of_work(_hotline().sessions) as session:
+            version = publish_policy(session, document, created_by=author)
+    except InvalidPolicy as invalid:
+        for problem in invalid.problems:
+            click.echo(f"problem: {problem}", err=True)
+        click.echo(f"not published: {len(invalid.problems)} problem(s)", err=True)
+        sys.exit(1)
+    except ValueError as error:
+        click.echo(f"not published: {path} cannot be read ({error})", err=True)
+        sys.exit(1)
+    click.echo(f"sampling policy version {version} is live")
+
+
+@callbacks_policy.command("show")
+def callbacks_policy_show() -> None:
+    """The live policy (the shipped default while none is published)."""
+    from ivr.services.callback_selection import live_policy
+
+    with _hotline().sessions() as session:
+        policy = live_policy(session)
+    origin = f"version {policy.version}" if policy.version else "the shipped default (none published)"
+    click.echo(f"sampling policy: {origin}")
+    click.echo(
+        f"    every case when a service type had fewer than {policy.min_cases_for_sampling} in the month"
+    )
+    click.echo(f"    no customer called back again within {policy.recent_callback_days} days")
+    for name, share in sorted(policy.shares.items()):
+        click.echo(f"    {name:<26} {share:>6.0%}  {policy.labels[name]}")
+
+
 if __name__ == "__main__":
     cli()

@@ -49,6 +49,9 @@ def init_admin(app: Flask) -> None:
     app.register_blueprint(quality_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(recordings_bp)  # playback of call recordings (docs/recordings.md)
+    from ivr.admin.completions_api import register as register_completions_api  # docs/callbacks.md
+
+    register_completions_api(app)
     app.jinja_env.globals.update(
         label=label,
         INTENTS=INTENTS,

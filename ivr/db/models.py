@@ -311,3 +311,58 @@ class Review(Base):
     findings: Mapped[str] = mapped_column(Text, default="")
     correction: Mapped[str] = mapped_column(Text, default="")
     submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# --- Satisfaction call-backs (docs/callbacks.md) ---
+
+
+class ServiceCompletion(Base):
+    """A completed service whose customer may be called back: an answered hotline call or a field job."""
+
+    __tablename__ = "service_completions"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)  # a re-sent completion is a duplicate
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))  # hotline, field
+    external_id: Mapped[str] = mapped_column(String(100))  # the sender's id (the CallSid for hotline)
+    service_type: Mapped[str] = mapped_column(String(50), index=True)  # a key of the sampling policy
+    completed_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    customer_phone: Mapped[str] = mapped_column(String(40), default="")  # E.164 when usable, else as given
+    customer_language: Mapped[str] = mapped_column(String(10), default="zh-CN")
+    employee: Mapped[str] = mapped_column(String(100))  # who did the work: a name or the sender's id
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))  # hotline calls: the agent
+    amount_charged: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
+    call_sid: Mapped[str | None] = mapped_column(String(64))  # hotline calls: the call
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DoNotCall(Base):
+    """A number never called back."""
+
+    __tablename__ = "do_not_call"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(40), unique=True)  # E.164
+    reason: Mapped[str] = mapped_column(Text, default="")
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SamplingPolicyVersion(Base):
+    """A published call-back sampling policy (shares per service type, ...); versions only added."""
+
+    __tablename__ = "sampling_policy_versions"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(100), default="system")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CallbackCandidate(Base):
+    """One completion's place in its month's call-back selection: selected, or excluded with the reason."""
+
+    __tablename__ = "callback_candidates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    completion_id: Mapped[int] = mapped_column(ForeignKey("service_completions.id"), unique=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM, local time
+    selected: Mapped[bool] = mapped_column(Boolean)
+    exclusion_reason: Mapped[str | None] = mapped_column(String(50))  # None when selected
+    policy_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
