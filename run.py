@@ -444,6 +444,30 @@ def callbacks_select(month: str, seed: int | None) -> None:
         click.echo(f"    excluded  {reason}: {count}")
 
 
+@callbacks.command("schedule")
+def callbacks_schedule() -> None:
+    """Make a call-back job of every selected completion that has none (idempotent)."""
+    from ivr.db.session import unit_of_work
+    from ivr.services.callback_jobs import calling_rules, create_jobs
+
+    hotline = _hotline()
+    with unit_of_work(hotline.sessions) as session:
+        report = create_jobs(session, calling_rules(hotline.settings))
+    click.echo(f"call-back jobs created: {report.created} (of which expired already: {report.expired})")
+
+
+@callbacks.command("status")
+def callbacks_status() -> None:
+    """Call-back jobs by status."""
+    from ivr.db.session import unit_of_work
+    from ivr.services.callback_jobs import job_counts
+
+    with unit_of_work(_hotline().sessions) as session:
+        counts = job_counts(session)
+    for status in ("queued", "dialling", "completed", "partial", "refused", "unreachable", "expired"):
+        click.echo(f"{status:12} {counts.get(status, 0)}")
+
+
 @callbacks.group("policy")
 def callbacks_policy() -> None:
     """The sampling policy: shares per service type, small-month rule, no-repeat period."""

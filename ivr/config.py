@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,10 @@ class Settings:
     audit_time: str = "00:30"  # local time the daily sample of the previous day is drawn
     recordings_dir: Path = INSTANCE_DIR / "recordings"  # local copies (the simulator's recordings)
     max_request_bytes: int = 64 * 1024
+    callback_window: str = "09:00-20:00"  # local hours satisfaction call-backs are placed in [start, end)
+    callback_holidays: tuple[date, ...] = ()  # local dates no call-back is placed on
+    outbound_cps: float = 1.0  # call-back placements per second (per scheduler process)
+    callback_stale_minutes: int = 10  # a call-back claimed this long ago without a CallSid is queued again
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some settings changed (tests, CLI options)."""
@@ -100,4 +105,15 @@ def load_settings() -> Settings:
         audit_rate=max(0.10, float(_env("IVR_AUDIT_RATE", str(defaults.audit_rate)))),
         audit_time=_env("IVR_AUDIT_TIME", defaults.audit_time),
         recordings_dir=Path(_env("IVR_RECORDINGS_DIR", str(defaults.recordings_dir))),
+        callback_window=_env("IVR_CALLBACK_WINDOW", defaults.callback_window),
+        callback_holidays=_holidays(_env("IVR_CALLBACK_HOLIDAYS", "")),
+        outbound_cps=max(0.01, float(_env("IVR_OUTBOUND_CPS", str(defaults.outbound_cps)))),
+        callback_stale_minutes=max(
+            1, int(_env("IVR_CALLBACK_STALE_MINUTES", str(defaults.callback_stale_minutes)))
+        ),
     )
+
+
+def _holidays(text: str) -> tuple[date, ...]:
+    """IVR_CALLBACK_HOLIDAYS="2026-10-01,2026-10-02" -> the dates, sorted."""
+    return tuple(sorted({date.fromisoformat(part.strip()) for part in text.split(",") if part.strip()}))

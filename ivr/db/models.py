@@ -366,3 +366,38 @@ class CallbackCandidate(Base):
     exclusion_reason: Mapped[str | None] = mapped_column(String(50))  # None when selected
     policy_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CallbackJob(Base):
+    """The plan of one selected completion's call-back: when it may be placed, its tries, its outcome."""
+
+    __tablename__ = "callback_jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("callback_candidates.id"), unique=True)
+    completion_id: Mapped[int] = mapped_column(ForeignKey("service_completions.id"), unique=True)
+    phone: Mapped[str] = mapped_column(String(40))  # E.164
+    language: Mapped[str] = mapped_column(String(10))
+    due_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # the next try, not before
+    latest_at: Mapped[datetime] = mapped_column(DateTime)  # no try at or after (end of day 5's window)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # calls placed (a CallSid was returned)
+    # queued, dialling, completed, partial, refused, unreachable, expired
+    status: Mapped[str] = mapped_column(String(20), index=True, default="queued")
+    last_outcome: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)  # when a dispatcher took it to dial
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)  # when the final status was set
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CallbackAttempt(Base):
+    """One placed call-back call: its CallSid, and how it ended (from the status webhook)."""
+
+    __tablename__ = "callback_attempts"
+    __table_args__ = (UniqueConstraint("job_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("callback_jobs.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, 3
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    placed_at: Mapped[datetime] = mapped_column(DateTime)
+    outcome: Mapped[str | None] = mapped_column(String(30))  # None while the call is under way
+    answered_by: Mapped[str | None] = mapped_column(String(30))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)

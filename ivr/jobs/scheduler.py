@@ -59,6 +59,21 @@ def remove_expired_records(hotline: Hotline) -> int:
     return removed.recordings + removed.calls + removed.events
 
 
+def place_callbacks(hotline: Hotline, pacer: object | None = None) -> int:
+    """Make jobs of newly selected call-backs, then place the due ones (paced by the process's pacer)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from ivr.services.callback_jobs import Pacer, calling_rules, create_jobs, place_due_callbacks
+
+    try:
+        with hotline.sessions() as session, session.begin():
+            create_jobs(session, calling_rules(hotline.settings))
+    except IntegrityError:  # another scheduler made them at the same moment
+        log.info("call-back jobs were being made by another process")
+    report = place_due_callbacks(hotline, pacer if isinstance(pacer, Pacer) else None)
+    return len(report.placed)
+
+
 def build_scheduler(hotline: Hotline, *, blocking: bool = False) -> BaseScheduler:
     """The hotline's periodic jobs on a background (in-process) or blocking (own process) scheduler."""
     scheduler: BaseScheduler = BlockingScheduler() if blocking else BackgroundScheduler(daemon=True)
@@ -113,5 +128,17 @@ def build_scheduler(hotline: Hotline, *, blocking: bool = False) -> BaseSchedule
         max_instances=1,
         coalesce=True,
         misfire_grace_time=6 * 3600,
+    )
+    from ivr.services.callback_jobs import Pacer
+
+    scheduler.add_job(
+        place_callbacks,
+        "interval",
+        seconds=30,
+        # One pacer for the process: the calls-per-second limit holds across runs, not just inside one.
+        args=[hotline, Pacer(hotline.settings.outbound_cps)],
+        id="place_callbacks",
+        max_instances=1,
+        coalesce=True,
     )
     return scheduler
