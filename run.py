@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import click
 from sqlalchemy import select
@@ -144,6 +146,23 @@ def calls(day: datetime | None, intent: str | None, number: str | None, limit: i
         )
 
 
+def _publish_or_explain(path: str, load: Callable[[], Any], store: Callable[[Any, Any], Any]) -> int:
+    """Load a document and store it as a new version in one transaction; exit 1 naming every problem."""
+    try:
+        document = load()
+        with _hotline().sessions() as session, session.begin():
+            return int(store(session, document))
+    except ValueError as error:  # the Invalid* errors of every document kind are ValueErrors with .problems
+        problems = getattr(error, "problems", None)
+        if problems is None:
+            click.echo(f"not published: {path} cannot be read ({error})", err=True)
+        else:
+            for problem in problems:
+                click.echo(f"problem: {problem}", err=True)
+            click.echo(f"not published: {len(problems)} problem(s)", err=True)
+        sys.exit(1)
+
+
 @cli.command()
 @click.argument("kind", type=click.Choice(["menu", "rules"]))
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
@@ -156,23 +175,14 @@ def publish(kind: str, path: str, author: str, note: str) -> None:
     from pathlib import Path
 
     from ivr.menus.store import publish as publish_menu
-    from ivr.menus.validation import InvalidMenu, load_menu_file
+    from ivr.menus.validation import load_menu_file
     from ivr.routes.store import publish_rules
-    from ivr.routes.validation import InvalidRules, load_rules_file
+    from ivr.routes.validation import load_rules_file
 
     load, store = (load_menu_file, publish_menu) if kind == "menu" else (load_rules_file, publish_rules)
-    try:
-        document = load(Path(path))
-        with _hotline().sessions() as session, session.begin():
-            version = store(session, document, created_by=author, note=note)
-    except (InvalidMenu, InvalidRules) as invalid:
-        for problem in invalid.problems:
-            click.echo(f"problem: {problem}", err=True)
-        click.echo(f"not published: {len(invalid.problems)} problem(s)", err=True)
-        sys.exit(1)
-    except ValueError as error:
-        click.echo(f"not published: {path} cannot be read ({error})", err=True)
-        sys.exit(1)
+    version = _publish_or_explain(
+        path, lambda: load(Path(path)), lambda session, doc: store(session, doc, created_by=author, note=note)
+    )
     click.echo(f"{kind} version {version} is live (calls in progress keep the version they started with)")
 
 
@@ -482,22 +492,14 @@ def callbacks_policy_publish(path: str, author: str) -> None:
     """Validate a policy file (TOML or JSON) and make it the live version."""
     from pathlib import Path
 
-    from ivr.callbacks.policy import InvalidPolicy, load_policy_file
-    from ivr.db.session import unit_of_work
+    from ivr.callbacks.policy import load_policy_file
     from ivr.services.callback_selection import publish_policy
 
-    try:
-        document = load_policy_file(Path(path))
-        with unit_of_work(_hotline().sessions) as session:
-            version = publish_policy(session, document, created_by=author)
-    except InvalidPolicy as invalid:
-        for problem in invalid.problems:
-            click.echo(f"problem: {problem}", err=True)
-        click.echo(f"not published: {len(invalid.problems)} problem(s)", err=True)
-        sys.exit(1)
-    except ValueError as error:
-        click.echo(f"not published: {path} cannot be read ({error})", err=True)
-        sys.exit(1)
+    version = _publish_or_explain(
+        path,
+        lambda: load_policy_file(Path(path)),
+        lambda session, doc: publish_policy(session, doc, created_by=author),
+    )
     click.echo(f"sampling policy version {version} is live")
 
 

@@ -16,9 +16,10 @@ from ivr.admin.auth import person, role_required
 from ivr.db.models import Agent, ScorecardVersion
 from ivr.db.session import unit_of_work
 from ivr.hotline import hotline
+from ivr.menus.validation import Problem
 from ivr.services import reviews, scorecards
 from ivr.services.events import call_inputs
-from ivr.services.scorecards import NA, InvalidScorecard, Problem, ScorecardConflict
+from ivr.services.scorecards import NA, InvalidScorecard, ScorecardConflict
 
 bp = Blueprint("quality", __name__, url_prefix="/quality")
 

@@ -25,11 +25,11 @@ from ivr.db.models import (
     ScorecardVersion,
     User,
 )
+from ivr.menus.validation import Problem
 from ivr.services.scorecards import (
     NA,
     PASS,
     InvalidAnswers,
-    Problem,
     Scorecard,
     check_answers,
     compute_score,

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db.models import ScorecardVersion
+from ivr.menus.validation import Problem  # one Problem type for every document check
 
 DEFAULT_SCORECARD_FILE = Path(__file__).resolve().parent.parent / "admin" / "default_scorecard.toml"
 
@@ -37,17 +38,6 @@ _SECTION_KEYS = {"id", "title", "questions"}
 _QUESTION_KEYS = {"id", "text", "weight", "na_allowed", "auto_fail", "guidance", "examples"}
 MAX_QUESTIONS = 100
 MAX_TEXT = 500
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a scorecard or an answer, and where."""
-
-    where: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
 
 
 class InvalidScorecard(ValueError):
