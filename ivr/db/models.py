@@ -61,6 +61,7 @@ class Customer(Base):
     customer_class: Mapped[str] = mapped_column(String(20), default="residential")
     balance: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
     language: Mapped[str] = mapped_column(String(10), default="zh-CN")
+    last_called_back_on: Mapped[date | None] = mapped_column(Date)  # the last satisfaction call-back answered
 
 
 class Agent(Base):
@@ -365,6 +366,7 @@ class CallbackCandidate(Base):
     selected: Mapped[bool] = mapped_column(Boolean)
     exclusion_reason: Mapped[str | None] = mapped_column(String(50))  # None when selected
     policy_version: Mapped[int] = mapped_column(Integer)
+    draw_id: Mapped[int | None] = mapped_column(ForeignKey("callback_draws.id"))  # the draw that decided it
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -401,3 +403,105 @@ class CallbackAttempt(Base):
     outcome: Mapped[str | None] = mapped_column(String(30))  # None while the call is under way
     answered_by: Mapped[str | None] = mapped_column(String(30))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CallbackDraw(Base):
+    """One run of the daily call-back draw: which completions it decided, with which seed and policy."""
+
+    __tablename__ = "callback_draws"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM, local time
+    through: Mapped[datetime] = mapped_column(DateTime)  # decided completions completed before this (UTC)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    policy_version: Mapped[int] = mapped_column(Integer)
+    decided: Mapped[int] = mapped_column(Integer, default=0)
+    selected: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SurveyResponse(Base):
+    """What a customer answered on a satisfaction call-back (one per job: the try a person answered).
+    Written answer by answer, so a hang-up midway keeps what was given."""
+
+    __tablename__ = "survey_responses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("callback_jobs.id"), unique=True)
+    completion_id: Mapped[int] = mapped_column(ForeignKey("service_completions.id"), index=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    phone: Mapped[str] = mapped_column(String(40), index=True)  # E.164: the customer "marked" as called back
+    language: Mapped[str] = mapped_column(String(10))
+    called_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # the call-back date
+    attitude: Mapped[int | None] = mapped_column(Integer)  # 1-10
+    ability: Mapped[int | None] = mapped_column(Integer)  # 1-10
+    on_time: Mapped[bool | None] = mapped_column(Boolean)
+    charged: Mapped[bool | None] = mapped_column(Boolean)
+    refused: Mapped[bool] = mapped_column(Boolean, default=False)  # declined at the introduction
+    comment_recording_sid: Mapped[str | None] = mapped_column(String(64))
+    comment_recording_url: Mapped[str | None] = mapped_column(String(500))
+    comment_seconds: Mapped[int | None] = mapped_column(Integer)
+    invalid_answers: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)  # the call ended (status callback)
+
+
+class FollowUpCase(Base):
+    """A low score (6 or lower) for a supervisor to follow up, with the customer's comment recording."""
+
+    __tablename__ = "follow_up_cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("survey_responses.id"), unique=True)
+    reason: Mapped[str] = mapped_column(String(200))  # e.g. "attitude 4"
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)  # open, closed
+    note: Mapped[str] = mapped_column(Text, default="")
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ConfigDraft(Base):
+    """The one working draft of a document a supervisor edits (menu or routing rules) before publishing."""
+
+    __tablename__ = "config_drafts"
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # menu, rules
+    base_version: Mapped[int] = mapped_column(Integer)  # the published version it started from
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ChangeLog(Base):
+    """Every change made from the console: who, when, what, before and after. Appended, never altered."""
+
+    __tablename__ = "change_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    who: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30), index=True)  # menu, rules, announcement, storm, agent
+    action: Mapped[str] = mapped_column(String(30))  # e.g. edit_draft, publish, rollback, create, end, move
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class Announcement(Base):
+    """A message played after the greeting, before the menu, between its start and end, to its target."""
+
+    __tablename__ = "announcements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON)  # language -> text
+    starts_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    # {} or {"numbers": [...], "districts": [...]}: empty means every caller
+    target: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)  # ended early by hand
+
+
+class Switch(Base):
+    """A console switch (storm mode): its value and who set it."""
+
+    __tablename__ = "switches"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    on: Mapped[bool] = mapped_column(Boolean, default=False)
+    set_by: Mapped[str] = mapped_column(String(100), default="system")
+    set_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
