@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None, hotline: Hotline | None = None)
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
     import ivr.web.connect  # noqa: F401  (registers the agent-connection webhooks on the voice blueprint)
+    import ivr.web.survey  # noqa: F401  (registers the satisfaction survey webhooks on the voice blueprint)
     from ivr.web.health import bp as health_bp
     from ivr.web.voice import bp as voice_bp
 

@@ -70,6 +70,11 @@ def place_callbacks(hotline: Hotline, pacer: object | None = None) -> int:
             create_jobs(session, calling_rules(hotline.settings))
     except IntegrityError:  # another scheduler made them at the same moment
         log.info("call-back jobs were being made by another process")
+    from ivr.db.models import utcnow
+    from ivr.services.survey import close_lost_tries
+
+    with hotline.sessions() as session, session.begin():
+        close_lost_tries(session, calling_rules(hotline.settings), utcnow())
     report = place_due_callbacks(hotline, pacer if isinstance(pacer, Pacer) else None)
     return len(report.placed)
 
