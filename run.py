@@ -422,36 +422,47 @@ def callbacks_hotline() -> None:
 
 
 @callbacks.command("select")
-@click.option("--month", "month", required=True, help="The local month, YYYY-MM.")
+@click.option("--month", "month", default=None, help="Only this local month, YYYY-MM [default: every month].")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None, help="Seed [default: random].")
-def callbacks_select(month: str, seed: int | None) -> None:
-    """Draw a month's call-backs (once: a second run shows the first draw)."""
-    import secrets
+def callbacks_select(month: str | None, seed: int | None) -> None:
+    """Draw the call-backs of every completion not yet decided from before today (the scheduler does it
+    every 15 minutes); a second run decides nothing new and says so."""
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
 
     from ivr.db.session import unit_of_work
-    from ivr.services.callback_selection import select_callbacks
+    from ivr.services.callback_selection import draw_callbacks, month_figures
     from ivr.services.quality_report import MonthError
 
     hotline = _hotline()
+    zone = hotline.settings.local_timezone
     try:
         with unit_of_work(hotline.sessions) as session:
-            report = select_callbacks(
-                session,
-                month,
-                secrets.randbits(63) if seed is None else seed,
-                timezone=hotline.settings.local_timezone,
-            )
+            report = draw_callbacks(session, timezone=zone, seed=seed, month=month)
+            shown = [draw.month for draw in report.months] or ([month] if month else [])
+            totals = [month_figures(session, name) for name in shown]
     except MonthError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
-    click.echo(
-        f"{report.month}: {'drawn' if report.created else 'already drawn; not drawn again'} "
-        f"(policy version {report.policy_version})"
-    )
-    for service_type, count in sorted(report.selected.items()):
-        click.echo(f"    selected  {service_type}: {count}")
-    for reason, count in sorted(report.excluded.items()):
-        click.echo(f"    excluded  {reason}: {count}")
+    through = report.through.replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    if not report.months:
+        click.echo(f"nothing new to decide: every completion before {through} ({zone}) is decided already")
+    else:
+        click.echo(
+            f"decided {report.decided} completion(s) before {through} ({zone}), "
+            f"policy version {report.policy_version}, seed {report.seed}"
+        )
+    for draw in report.months:
+        click.echo(f"{draw.month} (draw {draw.draw_id}): decided {draw.decided}")
+        for service_type, count in sorted(draw.selected.items()):
+            click.echo(f"    selected  {service_type}: {count}")
+        for reason, count in sorted(draw.excluded.items()):
+            click.echo(f"    excluded  {reason}: {count}")
+    for figures in totals:
+        click.echo(
+            f"{figures.month} so far ({figures.draws} draw(s)): decided {figures.decided}, "
+            f"selected {sum(figures.selected.values())}"
+        )
 
 
 @callbacks.command("schedule")

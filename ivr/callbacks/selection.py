@@ -1,14 +1,16 @@
-"""Who is called back among a month's completions: exclusions first, then the policy's share per service
-type, stratified by employee. Pure and deterministic: the same cases, policy, lists and seed give the
-same decisions. The rules and why are in docs/callbacks.md."""
+"""Who is called back among a draw's completions: exclusions first, then the policy's share per service
+type and month, counted on the month so far, stratified by employee over the month. Pure and
+deterministic: the same cases, policy, lists, month figures and seed give the same decisions. The rules
+and why are in docs/callbacks.md, "The daily draw"."""
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
 
@@ -20,7 +22,8 @@ NO_USABLE_NUMBER = "no_usable_number"
 DO_NOT_CALL = "do_not_call"
 UNKNOWN_SERVICE_TYPE = "service_type_not_in_policy"
 LATER_COMPLETION = "later_completion_same_customer"  # the customer's latest completion is the one kept
-RECENTLY_CALLED = "recently_called_back"
+RECENTLY_CALLED = "recently_called_back"  # a person answered a call-back within recent_callback_days
+CALLBACK_PENDING = "callback_pending"  # a call-back of the customer is still to be made
 NOT_SAMPLED = "not_sampled"  # eligible, but not drawn for its service type's share
 REASONS = (
     NO_USABLE_NUMBER,
@@ -28,6 +31,7 @@ REASONS = (
     UNKNOWN_SERVICE_TYPE,
     LATER_COMPLETION,
     RECENTLY_CALLED,
+    CALLBACK_PENDING,
     NOT_SAMPLED,
 )
 
@@ -41,6 +45,7 @@ class Case:
     completed_at: datetime  # naive UTC
     phone: str  # as stored; normalised here
     employee: str
+    month: str = ""  # the local month (YYYY-MM) whose figures it counts in
 
 
 @dataclass(frozen=True)
@@ -52,26 +57,57 @@ class Decision:
     reason: str | None = None
 
 
-def sample_size(share: float, cases: int, eligible: int, min_cases: int) -> int:
-    """How many eligible cases of a service type are called back: all of them when the type had fewer than
-    `min_cases` cases in the month (excluded ones count: they are cases), else ceil(share x eligible)."""
-    if cases < min_cases:
-        return eligible
-    return min(eligible, math.ceil(Fraction(str(share)) * eligible))  # exact: 10% of 30 is 3, not 4
+@dataclass(frozen=True)
+class SoFar:
+    """A service type's figures in a month from earlier draws."""
+
+    cases: int = 0  # every decided completion, excluded ones included
+    eligible: int = 0  # selected or not_sampled
+    selected: int = 0
+    by_employee: Mapping[str, int] = field(default_factory=dict)  # selected per employee
 
 
-def allocate(target: int, capacities: Mapping[str, int], rng: random.Random) -> dict[str, int]:
-    """Balance `target` call-backs over employees: one each in turn (the turn order drawn from `rng`),
-    skipping an employee who has no cases left, so counts differ by at most one unless a cap is reached."""
+def batch_quota(
+    share: float,
+    *,
+    so_far: SoFar,
+    batch_cases: int,
+    batch_eligible: int,
+    previous_month_cases: int,
+    min_cases: int,
+) -> int:
+    """How many of a batch's eligible cases of one type and month are called back. Every one while the
+    month so far (this batch counted, excluded cases too) and last month both have fewer than `min_cases`
+    cases; otherwise what brings the month's selected up to ceil(share x eligible so far)."""
+    if so_far.cases + batch_cases < min_cases and previous_month_cases < min_cases:
+        return batch_eligible
+    # Exact: 10% of 30 is 3, not ceil(3.0000000000000004) = 4.
+    target = math.ceil(Fraction(str(share)) * (so_far.eligible + batch_eligible))
+    return min(batch_eligible, max(0, target - so_far.selected))
+
+
+def allocate(
+    quota: int,
+    capacities: Mapping[str, int],
+    rng: random.Random,
+    already: Mapping[str, int] | None = None,
+) -> dict[str, int]:
+    """Share `quota` call-backs over employees one at a time, each to the employee with the fewest selected
+    so far (`already` plus this batch; ties in an order drawn from `rng`), skipping an employee with no case
+    left, so counts differ by at most one unless an employee runs out of cases."""
+    already = already or {}
     order = sorted(capacities)
     rng.shuffle(order)
     given = dict.fromkeys(order, 0)
-    remaining = min(target, sum(capacities.values()))
-    while remaining:
-        for employee in order:
-            if remaining and given[employee] < capacities[employee]:
-                given[employee] += 1
-                remaining -= 1
+    heap = [(already.get(name, 0), rank, name) for rank, name in enumerate(order) if capacities[name] > 0]
+    heapq.heapify(heap)
+    remaining = quota
+    while remaining and heap:
+        count, rank, name = heapq.heappop(heap)
+        given[name] += 1
+        remaining -= 1
+        if given[name] < capacities[name]:
+            heapq.heappush(heap, (count + 1, rank, name))
     return given
 
 
@@ -82,9 +118,16 @@ def decide(
     do_not_call: Collection[str],
     recent_callbacks: Mapping[str, Sequence[datetime]],
     seed: int,
+    pending: Collection[str] = (),
+    so_far: Mapping[tuple[str, str], SoFar] | None = None,
+    previous_month_cases: Mapping[tuple[str, str], int] | None = None,
 ) -> list[Decision]:
-    """One decision per case, ordered by completion id. `do_not_call` holds E.164 numbers;
-    `recent_callbacks` maps an E.164 number to when that customer was called back before."""
+    """One decision per case, ordered by completion id. `do_not_call` and `pending` hold E.164 numbers
+    (on the list; with a call-back still to be made); `recent_callbacks` maps an E.164 number to when a
+    person answered a call-back of it. `so_far` holds earlier draws' figures per (month, service type);
+    `previous_month_cases` the cases of the month before, per (month, service type)."""
+    so_far = so_far or {}
+    previous_month_cases = previous_month_cases or {}
     ordered = sorted(cases, key=lambda case: case.id)
     decided: dict[int, Decision] = {}
     phones: dict[int, str] = {}
@@ -99,6 +142,7 @@ def decide(
         else:
             phones[case.id] = phone
 
+    # The same customer twice in a draw (even across a month's end): only the latest is called about.
     latest: dict[str, Case] = {}
     for case in ordered:
         if case.id in phones:
@@ -106,7 +150,7 @@ def decide(
             if kept is None or (case.completed_at, case.id) > (kept.completed_at, kept.id):
                 latest[phones[case.id]] = case
     window = timedelta(days=policy.recent_callback_days)
-    eligible: dict[str, list[Case]] = defaultdict(list)
+    eligible: dict[tuple[str, str], list[Case]] = defaultdict(list)
     for case in ordered:
         if case.id not in phones:
             continue
@@ -115,24 +159,34 @@ def decide(
             decided[case.id] = Decision(case.id, False, LATER_COMPLETION)
         elif any(when >= case.completed_at - window for when in recent_callbacks.get(phone, ())):
             decided[case.id] = Decision(case.id, False, RECENTLY_CALLED)
+        elif phone in pending:
+            decided[case.id] = Decision(case.id, False, CALLBACK_PENDING)
         else:
-            eligible[case.service_type].append(case)
+            eligible[case.month, case.service_type].append(case)
 
-    counts: dict[str, int] = defaultdict(int)
+    counts: dict[tuple[str, str], int] = defaultdict(int)
     for case in ordered:
-        counts[case.service_type] += 1
-    for service_type, pool in sorted(eligible.items()):
-        rng = random.Random(f"{seed}:{service_type}")
-        target = sample_size(
-            policy.shares[service_type], counts[service_type], len(pool), policy.min_cases_for_sampling
+        counts[case.month, case.service_type] += 1
+    for (month, service_type), pool in sorted(eligible.items()):
+        rng = random.Random(f"{seed}:{month}:{service_type}")
+        before = so_far.get((month, service_type), SoFar())
+        quota = batch_quota(
+            policy.shares[service_type],
+            so_far=before,
+            batch_cases=counts[month, service_type],
+            batch_eligible=len(pool),
+            previous_month_cases=previous_month_cases.get((month, service_type), 0),
+            min_cases=policy.min_cases_for_sampling,
         )
         by_employee: dict[str, list[Case]] = defaultdict(list)
         for case in pool:
             by_employee[case.employee].append(case)
-        quota = allocate(target, {name: len(items) for name, items in by_employee.items()}, rng)
+        given = allocate(
+            quota, {name: len(items) for name, items in by_employee.items()}, rng, before.by_employee
+        )
         chosen: set[int] = set()
         for employee in sorted(by_employee):
-            chosen.update(case.id for case in rng.sample(by_employee[employee], quota[employee]))
+            chosen.update(case.id for case in rng.sample(by_employee[employee], given[employee]))
         for case in pool:
             selected = case.id in chosen
             decided[case.id] = Decision(case.id, selected, None if selected else NOT_SAMPLED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -57,6 +58,15 @@ def remove_expired_records(hotline: Hotline) -> int:
 
     removed = remove_expired(hotline)
     return removed.recordings + removed.calls + removed.events
+
+
+def draw_callbacks(hotline: Hotline, now: datetime | None = None) -> int:
+    """Completions of answered hotline calls, the call-back draw of what is undecided before today, then
+    the jobs (a draw racing another is rolled back whole and logged). Returns how many were decided."""
+    from ivr.services.callback_selection import draw_and_schedule
+
+    report = draw_and_schedule(hotline, now)
+    return report.decided if report else 0
 
 
 def place_callbacks(hotline: Hotline, pacer: object | None = None) -> int:
@@ -133,6 +143,15 @@ def build_scheduler(hotline: Hotline, *, blocking: bool = False) -> BaseSchedule
         max_instances=1,
         coalesce=True,
         misfire_grace_time=6 * 3600,
+    )
+    scheduler.add_job(
+        draw_callbacks,
+        "interval",
+        minutes=15,  # a new day's completions are decided soon after midnight; late imports within 15 min
+        args=[hotline],
+        id="draw_callbacks",
+        max_instances=1,
+        coalesce=True,
     )
     from ivr.services.callback_jobs import Pacer
 

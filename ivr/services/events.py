@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from ivr.db.fast import FastStatement
 from ivr.db.models import Call, CallEvent, Customer, utcnow
 from ivr.services import queue_entries, recordings
 from ivr.services.work_orders import open_work_order
@@ -163,7 +164,8 @@ _UPDATES = {
     ),
     "call.rescued": _update(outcome=func.coalesce(_c.outcome, "rescued")),
 }
-_INSERTS: dict[tuple[str, str], Any] = {}
+_FAST_UPDATES = {kind: FastStatement(statement) for kind, statement in _UPDATES.items()}
+_INSERTS: dict[tuple[str, str], FastStatement] = {}
 _CUSTOMER_BY_PHONE = select(Customer.id).order_by(Customer.id).limit(1)
 
 
@@ -175,18 +177,18 @@ def _insert_ignoring_duplicates(connection: Connection, table: Table, row: dict[
         dialect = postgresql if name == "postgresql" else sqlite
         # RETURNING tells a new row from a skipped one on every driver (psycopg reports rowcount -1 here).
         inserting = dialect.insert(table).on_conflict_do_nothing().returning(table.c.id)
-        statement = _INSERTS[(name, table.name)] = inserting
-    return connection.execute(statement, row).first() is not None
+        statement = _INSERTS[(name, table.name)] = FastStatement(inserting)
+    return statement.execute(connection, row).fetchone() is not None
 
 
 def _update_call(connection: Connection, event: EventRecord, at: datetime, values: dict[str, Any]) -> None:
     """Update the call's record, creating it first if this is the first event seen for the call."""
-    statement = _UPDATES[event.kind]
+    statement = _FAST_UPDATES[event.kind]
     params = {"sid": event.call_sid, "now": utcnow(), "at": at, **values}
-    if connection.execute(statement, params).rowcount:
+    if statement.execute(connection, params).rowcount:
         return
     _create_call(connection, event, at)
-    connection.execute(statement, params)
+    statement.execute(connection, params)
 
 
 def _create_call(connection: Connection, event: EventRecord, at: datetime) -> bool:
@@ -212,8 +214,8 @@ def _create_call(connection: Connection, event: EventRecord, at: datetime) -> bo
         # The customer is matched by the caller's number inside the INSERT: one statement, not two.
         customer = _CUSTOMER_BY_PHONE.where(Customer.phone == bindparam("caller")).scalar_subquery()
         inserting = dialect.insert(_calls).values(customer_id=customer).on_conflict_do_nothing()
-        statement = _INSERTS[(name, "new-call")] = inserting.returning(_c.id)
-    return connection.execute(statement, row).first() is not None
+        statement = _INSERTS[(name, "new-call")] = FastStatement(inserting.returning(_c.id))
+    return statement.execute(connection, row).fetchone() is not None
 
 
 # ---------------------------------------------------------------- projections, one per kind

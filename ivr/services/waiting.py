@@ -6,9 +6,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import false, func, select
+from sqlalchemy import bindparam, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from ivr.db.fast import FastStatement
 from ivr.db.models import Agent, CallEvent, QueueEntry, utcnow
 from ivr.hotline import Hotline
 from ivr.services.dispatch import _as_call, epoch
@@ -29,9 +30,22 @@ class Standing:
     estimate: float | None
 
 
+# Most wait requests of a caller who is not (or no longer) waiting end here: a plain statement first.
+_WAITING = FastStatement(
+    select(QueueEntry.id).where(
+        QueueEntry.call_sid == bindparam("sid"),
+        or_(QueueEntry.status == "waiting", QueueEntry.status == "offered"),  # IN () expands per execution
+    )
+)
+
+
 def standing(hotline: Hotline, call_sid: str, now: datetime | None = None) -> Standing | None:
     """The caller's standing, or None if they are not in our queue (yet)."""
     now = now or utcnow()
+    engine = hotline.sessions.kw["bind"]
+    with engine.connect() as connection:
+        if _WAITING.execute(connection, {"sid": call_sid}).fetchone() is None:
+            return None
     with hotline.sessions() as session:
         entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call_sid))
         if entry is None or entry.status not in ("waiting", "offered"):

@@ -1,4 +1,4 @@
-"""Service completions (API, CSV import, hotline calls), the policy commands, the monthly selection."""
+"""Service completions (API, CSV import, hotline calls), the policy commands, a month's selection."""
 
 from __future__ import annotations
 
@@ -288,26 +288,26 @@ def test_a_month_is_selected_once(hotline):
         session.add(DoNotCall(phone="+8613800000000", reason="asked"))
     with unit_of_work(hotline.sessions) as session:
         first = select_callbacks(session, "2026-03", seed=1)
-    assert first.created and first.policy_version == 0
+    assert [draw.month for draw in first.months] == ["2026-03"] and first.policy_version == 0
     assert first.selected == {"free_repair": 3}  # 30 cases, 29 eligible: ceil(2.9)
     assert first.excluded == {"do_not_call": 1, "not_sampled": 26}
     stored = candidates(hotline, "2026-03")
     assert len(stored) == 30
     with unit_of_work(hotline.sessions) as session:
         second = select_callbacks(session, "2026-03", seed=999)
-    assert not second.created and second.selected == first.selected
+    assert second.months == [] and second.decided == 0
     assert candidates(hotline, "2026-03") == stored
     with hotline.sessions() as session:
         assert session.scalar(select(func.count()).select_from(CallbackCandidate)) == 30
 
 
-def test_a_customer_selected_last_month_is_not_called_again(hotline):
+def test_a_customer_selected_last_month_is_not_called_again_while_pending(hotline):
     add_completions(hotline, 3, service_type="paid_repair", day=datetime(2026, 2, 20), prefix="FEB")
     add_completions(hotline, 3, service_type="paid_repair", day=datetime(2026, 3, 20), prefix="MAR")
     with unit_of_work(hotline.sessions) as session:
         select_callbacks(session, "2026-02", seed=1)
         report = select_callbacks(session, "2026-03", seed=1)
-    assert report.excluded == {"recently_called_back": 3}
+    assert report.excluded == {"callback_pending": 3}  # February's call-backs are still to be made
 
 
 def test_a_bad_month_is_refused_by_the_command(env):

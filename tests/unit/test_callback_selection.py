@@ -1,4 +1,5 @@
-"""Call-back selection, pure: the policy document, phone numbers, sample sizes, stratification, exclusions."""
+"""Call-back selection, pure: the policy document, phone numbers, batch quotas on the month so far,
+stratification over the month, exclusions."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from ivr.callbacks.phones import normalise_phone
 from ivr.callbacks.policy import InvalidPolicy, Policy, load_policy_file, validate_policy
 from ivr.callbacks.selection import (
+    CALLBACK_PENDING,
     DO_NOT_CALL,
     LATER_COMPLETION,
     NO_USABLE_NUMBER,
@@ -19,9 +21,10 @@ from ivr.callbacks.selection import (
     RECENTLY_CALLED,
     UNKNOWN_SERVICE_TYPE,
     Case,
+    SoFar,
     allocate,
+    batch_quota,
     decide,
-    sample_size,
 )
 
 MONTH_START = datetime(2026, 3, 1)
@@ -42,13 +45,18 @@ def cases(service_type: str, employees: dict[str, int], first_id: int = 1) -> li
     return made
 
 
-def run(all_cases, *, policy=None, do_not_call=(), recent=None, seed=7):
+def run(
+    all_cases, *, policy=None, do_not_call=(), recent=None, seed=7, pending=(), so_far=None, previous=None
+):
     return decide(
         all_cases,
         policy or default_policy(),
         do_not_call=set(do_not_call),
         recent_callbacks=recent or {},
         seed=seed,
+        pending=set(pending),
+        so_far=so_far,
+        previous_month_cases=previous,
     )
 
 
@@ -115,23 +123,45 @@ def test_phone_normalisation(raw, expected):
     assert normalise_phone(raw) == expected
 
 
-# --- how many, per service type ---
+# --- how many, per service type and batch ---
 
 
 @pytest.mark.parametrize(
-    ("share", "cases_in_month", "eligible", "expected"),
+    ("share", "cases_so_far", "eligible_so_far", "selected_so_far", "batch", "previous", "expected"),
     [
-        (1.0, 50, 50, 50),  # 100%
-        (0.1, 30, 30, 3),  # exact arithmetic: not ceil(3.0000000000000004) = 4
-        (0.1, 25, 21, 3),  # ceil(2.1)
-        (0.1, 19, 19, 19),  # under 20 cases: all
-        (0.1, 19, 12, 12),  # under 20 cases: all the eligible ones
-        (0.1, 20, 20, 2),  # 20 is not "fewer than 20"
-        (0.0, 40, 40, 0),
+        (1.0, 0, 0, 0, 50, 0, 50),  # 100%
+        (0.1, 0, 0, 0, 30, 0, 3),  # exact arithmetic: not ceil(3.0000000000000004) = 4
+        (0.1, 0, 0, 0, 19, 0, 19),  # under 20 cases, last month too: all
+        (0.1, 0, 0, 0, 19, 25, 2),  # under 20 so far, but last month had 25: ceil(1.9)
+        (0.1, 0, 0, 0, 20, 0, 2),  # 20 is not "fewer than 20"
+        (0.1, 10, 10, 10, 9, 0, 9),  # 19 so far with this batch: still all
+        (0.1, 15, 15, 15, 5, 0, 0),  # 20 now: ceil(2.0) = 2, 15 already selected: none more
+        (0.1, 40, 40, 4, 10, 0, 1),  # ceil(5.0) - 4
+        (0.1, 41, 41, 5, 1, 0, 0),  # ceil(4.2) = 5, already 5
+        (0.1, 41, 41, 5, 9, 0, 0),  # ceil(5.0) = 5, already 5
+        (0.1, 41, 41, 5, 10, 0, 1),  # ceil(5.1) = 6
+        (0.0, 40, 40, 0, 40, 0, 0),
     ],
 )
-def test_sample_size(share, cases_in_month, eligible, expected):
-    assert sample_size(share, cases_in_month, eligible, min_cases=20) == expected
+def test_batch_quota(share, cases_so_far, eligible_so_far, selected_so_far, batch, previous, expected):
+    so_far = SoFar(cases_so_far, eligible_so_far, selected_so_far)
+    quota = batch_quota(
+        share,
+        so_far=so_far,
+        batch_cases=batch,
+        batch_eligible=batch,
+        previous_month_cases=previous,
+        min_cases=20,
+    )
+    assert quota == expected
+
+
+def test_the_under_twenty_rule_counts_the_batch_excluded_cases_too():
+    # 5 of 21 cases in the batch are excluded (not eligible): the type has 21 cases, so it is sampled.
+    quota = batch_quota(
+        0.1, so_far=SoFar(), batch_cases=21, batch_eligible=16, previous_month_cases=0, min_cases=20
+    )
+    assert quota == 2
 
 
 def test_a_full_share_type_is_all_called_back():
@@ -198,6 +228,89 @@ def test_the_remainder_goes_round_robin_in_a_seeded_order():
     assert allocate(3, capacities, random.Random(5)) == allocate(3, capacities, random.Random(5))
 
 
+def test_the_batch_goes_first_to_the_employees_with_fewest_this_month():
+    already = {"王": 3, "李": 0, "张": 1}
+    given = allocate(4, {"王": 10, "李": 10, "张": 10}, random.Random(1), already)
+    assert given == {"王": 0, "李": 3, "张": 1}  # 3, 0, 1 so far -> 3, 3, 2
+    totals = {name: already[name] + given[name] for name in already}
+    assert max(totals.values()) - min(totals.values()) <= 1
+
+
+def test_an_employee_without_a_case_in_the_batch_is_skipped():
+    given = allocate(2, {"王": 5}, random.Random(1), {"王": 9, "李": 0})
+    assert given == {"王": 2}
+
+
+def draw_days(days, *, previous=0, seed=7, policy=None):
+    """Draw day after day of one month, carrying the month's figures like the database does."""
+    policy = policy or default_policy()
+    cases_so_far: Counter[str] = Counter()
+    eligible: Counter[str] = Counter()
+    selected: Counter[str] = Counter()
+    by_employee: dict[str, Counter[str]] = {}
+    decided = []
+    for day in days:
+        so_far = {
+            ("2026-03", kind): SoFar(
+                cases_so_far[kind], eligible[kind], selected[kind], by_employee.get(kind, {})
+            )
+            for kind in cases_so_far
+        }
+        previous_cases = {("2026-03", kind): previous for kind in policy.shares}
+        for case, decision in zip(
+            sorted(day, key=lambda c: c.id),
+            run(day, seed=seed, so_far=so_far, previous=previous_cases, policy=policy),
+            strict=True,
+        ):
+            cases_so_far[case.service_type] += 1
+            eligible[case.service_type] += decision.selected or decision.reason == NOT_SAMPLED
+            if decision.selected:
+                selected[case.service_type] += 1
+                by_employee.setdefault(case.service_type, Counter())[case.employee] += 1
+            decided.append((case, decision))
+    return decided
+
+
+def month_of_days(service_type, per_day, employees, days=30):
+    """`per_day` cases a day, employees taking turns, in the month's local month '2026-03'."""
+    made, next_id = [], 1
+    for day in range(days):
+        today = []
+        for _ in range(per_day):
+            when = MONTH_START + timedelta(days=day, minutes=next_id)
+            employee = employees[next_id % len(employees)]
+            today.append(Case(next_id, service_type, when, f"+86138{next_id:08d}", employee, "2026-03"))
+            next_id += 1
+        made.append(today)
+    return made
+
+
+def test_day_by_day_draws_give_the_share_after_a_big_month():
+    decided = draw_days(month_of_days("free_repair", 4, ["王", "李", "张"]), previous=25)
+    assert sum(d.selected for _, d in decided) == 12  # ceil(10% of 120), as a single draw would give
+
+
+def test_day_by_day_draws_call_every_case_while_the_month_and_last_month_are_small():
+    decided = draw_days(month_of_days("free_repair", 1, ["王", "李"], days=19))
+    assert all(d.selected for _, d in decided)  # 19 cases, last month none: all called
+
+
+def test_a_month_growing_past_twenty_after_a_small_month_keeps_more_than_its_share():
+    decided = draw_days(month_of_days("free_repair", 2, ["王", "李"]))  # 60 cases, last month none
+    selected = [case.id for case, d in decided if d.selected]
+    # Days 1-9 (18 cases) all; from day 10 the month has 20 cases and 18 >= ceil(10% of 60) = 6: none more.
+    assert selected == list(range(1, 19))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_day_by_day_draws_balance_employees_over_the_month(seed):
+    days = month_of_days("free_repair", 7, ["王", "李", "张", "赵"])  # 210 cases -> 21
+    decided = draw_days(days, previous=100, seed=seed)
+    per_employee = Counter(case.employee for case, d in decided if d.selected)
+    assert sum(per_employee.values()) == 21
+    assert max(per_employee.values()) - min(per_employee.values()) <= 1
+
+
 # --- exclusions ---
 
 
@@ -212,9 +325,16 @@ def test_every_exclusion_is_recorded_with_its_reason():
         Case(6, "leak_repair", base + timedelta(days=2), "+8613800000005", "李"),  # ... the latest one
         Case(7, "paid_repair", base, "+8613800000007", "王"),  # called back 20 days before
         Case(8, "paid_repair", base, "+8613800000008", "王"),  # called back 40 days before: fine
+        Case(9, "paid_repair", base, "+8613800000009", "王"),  # a call-back still to be made
+        Case(10, "paid_repair", base, "+8613800000010", "王"),  # both: recently called back comes first
     ]
-    recent = {"+8613800000007": [base - timedelta(days=20)], "+8613800000008": [base - timedelta(days=40)]}
-    decisions = run(all_cases, do_not_call={"+8613800000003"}, recent=recent)
+    recent = {
+        "+8613800000007": [base - timedelta(days=20)],
+        "+8613800000008": [base - timedelta(days=40)],
+        "+8613800000010": [base - timedelta(days=2)],
+    }
+    pending = {"+8613800000009", "+8613800000010"}
+    decisions = run(all_cases, do_not_call={"+8613800000003"}, recent=recent, pending=pending)
     assert [(d.completion_id, d.selected, d.reason) for d in decisions] == [
         (1, False, NO_USABLE_NUMBER),
         (2, False, NO_USABLE_NUMBER),
@@ -224,6 +344,8 @@ def test_every_exclusion_is_recorded_with_its_reason():
         (6, True, None),
         (7, False, RECENTLY_CALLED),
         (8, True, None),
+        (9, False, CALLBACK_PENDING),
+        (10, False, RECENTLY_CALLED),
     ]
 
 
@@ -246,3 +368,9 @@ def test_the_same_seed_gives_the_same_selection_whatever_the_input_order():
     random.Random(1).shuffle(shuffled)
     assert run(shuffled, seed=42) == first
     assert run(all_cases, seed=43) != first
+
+
+def test_the_same_customer_in_two_months_of_one_draw_is_called_once():
+    early = Case(1, "paid_repair", datetime(2026, 2, 28, 15), "+8613800000001", "王", "2026-02")
+    late = Case(2, "paid_repair", datetime(2026, 3, 1, 2), "+8613800000001", "李", "2026-03")
+    assert [(d.selected, d.reason) for d in run([early, late])] == [(False, LATER_COMPLETION), (True, None)]

@@ -1,0 +1,58 @@
+"""FastStatement stores exactly what SQLAlchemy would, and refuses statements it cannot run alone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import insert, select, update
+
+from ivr.db.fast import FastStatement
+from ivr.db.models import CallEvent
+from ivr.db.session import make_engine
+
+
+@pytest.fixture
+def engine(database_url):  # type: ignore[no-untyped-def]
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def test_values_round_trip_like_the_orm_writes_them(engine):  # type: ignore[no-untyped-def]
+    at = datetime(2026, 3, 4, 5, 6, 7, 891011)
+    row = {
+        "key": "k1",
+        "call_sid": "CA1",
+        "kind": "menu.turn",
+        "at": at,
+        "data": {"digits": "1", "语言": "zh-CN", "visited": ["main"]},
+        "recorded_at": at,
+        "replayed": True,
+    }
+    statement = FastStatement(insert(CallEvent.__table__).returning(CallEvent.__table__.c.id))
+    with engine.begin() as connection:
+        new_id = statement.execute(connection, row).fetchone()[0]
+    with engine.begin() as connection:
+        stored = connection.execute(
+            select(CallEvent.__table__).where(CallEvent.__table__.c.id == new_id)
+        ).one()
+    assert (stored.at, stored.data, stored.replayed, stored.kind) == (at, row["data"], True, "menu.turn")
+    touch = FastStatement(
+        update(CallEvent.__table__).where(CallEvent.__table__.c.key == "k1").values(kind="x")
+    )
+    with engine.begin() as connection:
+        assert touch.execute(connection, {}).rowcount == 1
+
+
+def test_a_statement_that_needs_python_defaults_is_refused(engine):  # type: ignore[no-untyped-def]
+    statement = FastStatement(insert(CallEvent.__table__))
+    with engine.begin() as connection, pytest.raises(ValueError, match="recorded_at"):
+        statement.execute(connection, {"key": "k", "call_sid": "CA", "kind": "x", "at": datetime(2026, 1, 1)})
+
+
+def test_an_in_list_is_refused_with_the_way_out(engine):  # type: ignore[no-untyped-def]
+    table = CallEvent.__table__
+    statement = FastStatement(select(table.c.id).where(table.c.kind.in_(("a", "b"))))
+    with engine.begin() as connection, pytest.raises(ValueError, match="or_"):
+        statement.execute(connection, {})
