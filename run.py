@@ -371,6 +371,34 @@ def report_quality(month_text: str, out_dir: str | None) -> None:
         click.echo(str(path))
 
 
+@report.command("satisfaction")
+@click.option("--month", "month_text", required=True, help="The local month of the completions, YYYY-MM.")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False), help="Also write the rows as CSV.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Also write the page as a file.")
+def report_satisfaction(month_text: str, csv_file: str | None, html_file: str | None) -> None:
+    """Print the month's satisfaction call-back figures, then each employee's; optionally CSV and HTML."""
+    from pathlib import Path
+
+    from ivr.admin.satisfaction import write_report_files as write_satisfaction_files
+    from ivr.services.quality_report import Month, MonthError
+    from ivr.services.satisfaction_report import build_satisfaction_report, report_lines
+
+    try:
+        month = Month.parse(month_text)
+    except MonthError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    hotline = _hotline()
+    with hotline.sessions() as session, session.begin():
+        timezone = hotline.settings.local_timezone
+        built = build_satisfaction_report(session=session, month=month, timezone=timezone)
+    for line in report_lines(built):
+        click.echo(line)
+    paths = (Path(csv_file) if csv_file else None, Path(html_file) if html_file else None)
+    for path in write_satisfaction_files(hotline, built, csv_path=paths[0], html_path=paths[1]):
+        click.echo(f"written: {path}")
+
+
 @cli.group()
 def callbacks() -> None:
     """Satisfaction call-backs: completions, sampling policy, monthly selection (docs/callbacks.md)."""

@@ -27,6 +27,7 @@ def init_admin(app: Flask) -> None:
     from ivr.admin.auth import init_login
     from ivr.admin.quality import bp as quality_bp
     from ivr.admin.reports import bp as reports_bp
+    from ivr.admin.satisfaction import bp as satisfaction_bp
     from ivr.web.recordings import bp as recordings_bp
 
     app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or secret_key_from_env()
@@ -48,6 +49,7 @@ def init_admin(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(quality_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(satisfaction_bp)  # satisfaction report, follow-ups (docs/satisfaction-report.md)
     app.register_blueprint(recordings_bp)  # playback of call recordings (docs/recordings.md)
     from ivr.admin.completions_api import register as register_completions_api  # docs/callbacks.md
 

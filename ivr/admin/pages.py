@@ -24,6 +24,8 @@ _SAMPLE = ("质检抽样 / Audit sample", "quality.sample")
 _SCORECARD = ("评分表 / Scorecard", "quality.scorecard")
 _REPORT = ("质量月报 / Quality report", "reports.quality")
 _RECORDINGS = ("录音 / Recordings", "quality.recordings")
+_SATISFACTION = ("满意度回访报告 / Satisfaction report", "satisfaction.report")
+_FOLLOW_UPS = ("回访跟进 / Follow-up cases", "satisfaction.cases")
 HOME_LINKS = {
     "agent": [("我的坐席 / My seat", "agent_page.agent"), ("我的质检 / My reviews", "quality.mine")],
     "shift_lead": [("坐席状态 / Agents", "agent_page.agent")],
@@ -33,6 +35,8 @@ HOME_LINKS = {
         _SAMPLE,
         _SCORECARD,
         _REPORT,
+        _SATISFACTION,
+        _FOLLOW_UPS,
     ],
     "admin": [
         ("坐席状态 / Agents", "agent_page.agent"),
@@ -40,8 +44,10 @@ HOME_LINKS = {
         _SAMPLE,
         _SCORECARD,
         _REPORT,
+        _SATISFACTION,
+        _FOLLOW_UPS,
     ],
-    "quality": [_SAMPLE, _SCORECARD, _REPORT],
+    "quality": [_SAMPLE, _SCORECARD, _REPORT, _SATISFACTION],
 }
 
 
