@@ -401,7 +401,7 @@ def report_satisfaction(month_text: str, csv_file: str | None, html_file: str | 
 
 @cli.group()
 def callbacks() -> None:
-    """Satisfaction call-backs: completions, sampling policy, monthly selection (docs/callbacks.md)."""
+    """Satisfaction call-backs: completions, sampling policy, the daily draw, jobs (docs/callbacks.md)."""
 
 
 @callbacks.command("import")
