@@ -63,6 +63,9 @@ def role_required(*roles: str, token: bool = False) -> Callable[[View], View]:
             g.person = who
             return view(*args, **kwargs)
 
+        # Read by the test that walks every route with every role (tests/integration/test_role_walk.py).
+        guarded.roles = roles  # type: ignore[attr-defined]
+        guarded.token = token  # type: ignore[attr-defined]
         return guarded  # type: ignore[return-value]
 
     return decorate
