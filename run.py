@@ -493,6 +493,23 @@ def callbacks_select(month: str | None, seed: int | None) -> None:
         )
 
 
+@callbacks.command("try")
+@click.argument("job_id", type=int)
+@click.option("--keys", default=None, help='Scripted answers, e.g. "1,8,1,0,1,2,#" (1 starts; 1,0 is 10).')
+@click.option(
+    "--answered-by",
+    type=click.Choice(["human", "machine_start", "machine_end_beep", "fax", "unknown"]),
+    default="human",
+    show_default=True,
+    help="What machine detection reports.",
+)
+def callbacks_try(job_id: int, keys: str | None, answered_by: str) -> None:
+    """Place one queued call-back now through the built-in simulator and answer its survey."""
+    from ivr.phone import survey_call
+
+    sys.exit(survey_call(job_id=job_id, keys=keys, answered_by=answered_by))
+
+
 @callbacks.command("schedule")
 def callbacks_schedule() -> None:
     """Make a call-back job of every selected completion that has none (idempotent)."""

@@ -78,3 +78,64 @@ def phone_call(*, caller: str, called: str, keys: str | None, url: str | None, w
         click.echo(f"Twilio error {error.code}: {error.message} ({error.url})", err=True)
     click.echo(f"call {result.call_sid}: {result.summary()}")
     return 1 if result.errors else 0
+
+
+def survey_call(*, job_id: int, keys: str | None, answered_by: str) -> int:
+    """Place one satisfaction call-back now, in-process, answered by the simulator (scripted keys, or you
+    at the terminal); print what the customer hears and what was kept. Returns an exit code."""
+    from datetime import timedelta
+
+    from ivr.app import create_app
+    from ivr.db.models import CallbackJob, SurveyResponse
+    from ivr.hotline import Hotline
+    from ivr.services.callback_jobs import Pacer, place_due_callbacks
+
+    settings = load_settings()
+    base = (settings.public_base_url or IN_PROCESS_BASE).rstrip("/")
+    hotline = Hotline.build(settings)
+    try:
+        with hotline.sessions() as session:
+            job = session.get(CallbackJob, job_id)
+        if job is None or job.status != "queued":
+            state = "no such job" if job is None else f"its status is {job.status}"
+            click.echo(f"job {job_id} cannot be placed: {state} (run.py callbacks status)", err=True)
+            return 1
+        simulator = Simulator(
+            FlaskTransport(create_app(hotline=hotline)),
+            auth_token=settings.twilio_auth_token,
+            voice_url=f"{base}/voice/incoming",
+        )
+        hotline.telephony = SimulatorTelephony(simulator)
+        who: ScriptedCaller | InteractiveCaller = (
+            ScriptedCaller(script_items(keys))
+            if keys is not None
+            else InteractiveCaller(
+                input_fn=lambda prompt: click.prompt(prompt, default="", show_default=False),
+                output_fn=click.echo,
+            )
+        )
+        simulator.callee_for(job.phone, who, answered_by=answered_by)
+        # As if it were the job's due time (its window is open then), whatever the clock says now.
+        moment = job.due_at + timedelta(minutes=1)
+        placed = place_due_callbacks(hotline, Pacer(100), now=lambda: moment, only=job_id).placed
+        if not placed:
+            click.echo(f"job {job_id} was not placed (another process took it?)", err=True)
+            return 1
+        (result,) = simulator.run_pending_calls()
+        if keys is not None:
+            for entry in result.transcript:
+                click.echo(entry.describe())
+        with hotline.sessions() as session:
+            job = session.get(CallbackJob, job_id)
+            response = session.query(SurveyResponse).filter_by(job_id=job_id).one_or_none()
+        click.echo(f"call {result.call_sid}: {result.summary()}")
+        click.echo(f"job {job_id}: {job.status if job else '?'} ({job.last_outcome if job else ''})")
+        if response is not None:
+            r = response
+            click.echo(
+                f"answers: attitude={r.attitude} ability={r.ability} on_time={r.on_time} "
+                f"charged={r.charged} comment={r.comment_seconds or 0}s refused={r.refused}"
+            )
+        return 1 if result.errors else 0
+    finally:
+        hotline.engine.dispose()

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 import prompts as prompt_catalogues
 from ivr.db import migrate
-from ivr.db.demo import load_demo_data
+from ivr.db.demo import load_demo_callbacks, load_demo_data
 from ivr.db.session import unit_of_work
 from ivr.hotline import Hotline
 from ivr.menus.store import live_version, seed_default_menu
@@ -28,6 +28,10 @@ def init_database(hotline: Hotline, *, demo: bool) -> list[str]:
             done.append("default routing rules stored as version 1")
         if demo and load_demo_data(session):
             done.append("demo customers, agents and work orders loaded")
+        if demo and (jobs := load_demo_callbacks(session, hotline.settings)):
+            done.append(
+                f"demo completions loaded: {jobs} satisfaction call-back jobs (run.py callbacks status)"
+            )
     return done
 
 

@@ -8,7 +8,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ivr.db.models import Agent, Customer, utcnow
+from ivr.config import Settings
+from ivr.db.models import Agent, Customer, ServiceCompletion, utcnow
 from ivr.services.work_orders import open_work_order
 
 CUSTOMERS = [
@@ -110,3 +111,38 @@ def load_demo_data(session: Session) -> bool:
         order.status = status
         order.completed_at = completed
     return True
+
+
+# Field completions of 3 days ago, so `run.py callbacks try` has call-backs to place on a demo install:
+# external id, service type, customer phone, language, employee, amount charged
+DEMO_COMPLETIONS = [
+    ("DEMO-WO-1", "paid_repair", "+8613800000001", "zh-CN", "王师傅 #101", "120.00"),
+    ("DEMO-WO-2", "leak_repair", "+8613800000002", "zh-CN", "李师傅 #102", "0"),
+    ("DEMO-WO-3", "appliance_install_repair", "+8613800000003", "en-US", "王师傅 #101", "260.00"),
+]
+
+
+def load_demo_callbacks(session: Session, settings: Settings) -> int:
+    """The demo completions, drawn (all of them: fewer than 20 cases) and made call-back jobs."""
+    from ivr.services.callback_jobs import calling_rules, create_jobs
+    from ivr.services.callback_selection import draw_callbacks
+
+    if session.scalar(select(func.count()).select_from(ServiceCompletion)):
+        return 0
+    completed = utcnow() - timedelta(days=3, hours=2)
+    for external_id, kind, phone, language, employee, amount in DEMO_COMPLETIONS:
+        session.add(
+            ServiceCompletion(
+                source="field",
+                external_id=external_id,
+                service_type=kind,
+                completed_at=completed,
+                customer_phone=phone,
+                customer_language=language,
+                employee=employee,
+                amount_charged=Decimal(amount),
+            )
+        )
+    session.flush()
+    draw_callbacks(session, timezone=settings.local_timezone, seed=1)
+    return create_jobs(session, calling_rules(settings)).created

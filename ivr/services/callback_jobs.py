@@ -202,8 +202,9 @@ class Claimed:
     claimed_at: datetime
 
 
-def claim_next(session: Session, now: datetime) -> Claimed | None:
-    """Take the most overdue due job ('queued' -> 'dialling'), or None. The caller commits at once."""
+def claim_next(session: Session, now: datetime, only: int | None = None) -> Claimed | None:
+    """Take the most overdue due job ('queued' -> 'dialling'), or None; `only`: that job or none.
+    The caller commits at once."""
     candidates = (
         select(CallbackJob.id, CallbackJob.phone, CallbackJob.language)
         .where(CallbackJob.status == "queued", CallbackJob.due_at <= now, CallbackJob.latest_at > now)
@@ -211,6 +212,8 @@ def claim_next(session: Session, now: datetime) -> Claimed | None:
         .limit(5)
         .with_for_update(skip_locked=True)  # PostgreSQL: another dispatcher takes the next ones
     )
+    if only is not None:
+        candidates = candidates.where(CallbackJob.id == only)
     for job_id, phone, language in session.execute(candidates).all():
         taken = session.execute(
             update(CallbackJob)
@@ -229,9 +232,11 @@ def place_due_callbacks(
     *,
     now: Callable[[], datetime] = utcnow,
     limit: int | None = None,
+    only: int | None = None,
 ) -> PlacementReport:
     """Release stale claims, expire jobs past their last moment, then place the due calls one by one,
-    paced by `pacer`, while the calling window is open (at most `limit`, default a minute's worth)."""
+    paced by `pacer`, while the calling window is open (at most `limit`, default a minute's worth;
+    `only`: just that job, if it is due)."""
     settings = hotline.settings
     rules = calling_rules(settings)
     pacer = pacer or Pacer(settings.outbound_cps)
@@ -250,7 +255,7 @@ def place_due_callbacks(
         if not is_callable(moment, rules):
             break
         with hotline.sessions() as session, session.begin():
-            job = claim_next(session, moment)
+            job = claim_next(session, moment, only)
         if job is None:
             break
         pacer.wait()

@@ -304,14 +304,18 @@ def row_name(figures: SatisfactionFigures) -> str:
 
 def describe(figures: SatisfactionFigures) -> str:
     """One row as a line of text."""
+
+    def percent(text: str) -> str:
+        return text if text == "—" else f"{text}%"
+
     return (
         f"{figures.jobs} call-backs, {figures.pending} pending, {figures.answered} answered, "
         f"{figures.refused} refused, {figures.unreachable} unreachable/expired, {figures.no_score} no score; "
-        f"response rate {rate_text(figures.response_rate)}%; attitude {mean_text(figures.mean_attitude)}, "
-        f"ability {mean_text(figures.mean_ability)}; "
-        f"satisfaction {satisfaction_text(figures.satisfaction_percent)}% "
+        f"response rate {percent(rate_text(figures.response_rate))}; "
+        f"attitude {mean_text(figures.mean_attitude)}, ability {mean_text(figures.mean_ability)}; "
+        f"satisfaction {percent(satisfaction_text(figures.satisfaction_percent))} "
         f"(target {TARGET_PERCENT}%: {target_text(figures.target_met)}); "
-        f"top box {rate_text(figures.top_box_share)}%"
+        f"top box {percent(rate_text(figures.top_box_share))}"
     )
 
 

@@ -598,7 +598,7 @@ def test_the_cli_prints_the_month_and_each_employee_and_writes_files(env, tmp_pa
     by_employee = {line.split(":")[0]: line for line in lines[2:5]}
     assert set(by_employee) == {WANG, LI, ZHAO}
     assert "attitude 9.25, ability 9.67; satisfaction 94.5%" in by_employee[WANG]
-    assert "satisfaction —% (target 98%: —)" in by_employee[ZHAO]
+    assert "satisfaction — (target 98%: —)" in by_employee[ZHAO]
     assert lines[5:] == [f"written: {out_csv}", f"written: {out_html}"]
     assert _csv(out_csv.read_text(encoding="utf-8"))["month", "", ""]["satisfaction_pct"] == "82.0"
     page = out_html.read_text(encoding="utf-8")
