@@ -495,7 +495,7 @@ def callbacks_select(month: str | None, seed: int | None) -> None:
 
 @callbacks.command("try")
 @click.argument("job_id", type=int)
-@click.option("--keys", default=None, help='Scripted answers, e.g. "1,8,1,0,1,2,#" (1 starts; 1,0 is 10).')
+@click.option("--keys", default=None, help='Scripted answers, e.g. "1,8,10,1,2,#" (1 starts; 10 = 1 then 0).')
 @click.option(
     "--answered-by",
     type=click.Choice(["human", "machine_start", "machine_end_beep", "fax", "unknown"]),

@@ -109,3 +109,19 @@ def test_publish_makes_a_valid_file_live_and_refuses_a_broken_one(env, tmp_path)
         assert live_version(session).version == 1, "nothing half-published"
         row = live_rules_row(session)
         assert row.version == 2 and row.created_by == "lead"
+
+
+def test_demo_call_backs_can_be_tried_from_the_command_line(env, settings):
+    from ivr.db.demo import load_demo_callbacks
+
+    with unit_of_work(env.sessions) as session:
+        assert load_demo_callbacks(session, settings) == 3  # the demo completions, drawn, with their jobs
+        assert load_demo_callbacks(session, settings) == 0  # once
+    done = CliRunner().invoke(cli, ["callbacks", "try", "1", "--keys", "1,8,10,1,2,#"])
+    assert done.exit_code == 0, done.output
+    assert "job 1: completed" in done.output
+    assert "answers: attitude=8 ability=10 on_time=True charged=False" in done.output
+    again = CliRunner().invoke(cli, ["callbacks", "try", "1"])
+    assert again.exit_code == 1 and "its status is completed" in again.output
+    machine = CliRunner().invoke(cli, ["callbacks", "try", "2", "--answered-by", "machine_start"])
+    assert machine.exit_code == 0 and "job 2: queued (no-answer (machine_start))" in machine.output
