@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ivr.console import erlang  # noqa: E402
 from routing.model import Agent, Filter, Match, Rules, Step, WaitingCall  # noqa: E402
 from routing.router import pair  # noqa: E402
 
@@ -43,17 +44,12 @@ class ErlangC:
 
 
 def erlang_c(calls_per_hour: float, handle_seconds: float, agents: int, answer_within: float) -> ErlangC:
-    """Erlang C by the Erlang B recursion (stable for any number of agents)."""
-    load = calls_per_hour / 3600 * handle_seconds  # offered load in Erlangs
+    """Erlang C as the product computes it (ivr/console/erlang.py: the Erlang B recursion)."""
+    load = erlang.offered_load(calls_per_hour, 3600, handle_seconds)  # offered load in Erlangs
     if load >= agents:
         raise ValueError(f"load {load:.2f} E needs more than {agents} agents")
-    blocking = 1.0
-    for n in range(1, agents + 1):
-        blocking = load * blocking / (n + load * blocking)
-    p_wait = agents * blocking / (agents - load * (1 - blocking))
-    service_level = 1 - p_wait * math.exp(-(agents - load) * answer_within / handle_seconds)
-    asa = p_wait * handle_seconds / (agents - load)
-    return ErlangC(p_wait, service_level, asa, load / agents)
+    figures = erlang.staffing(agents, load, handle_seconds, answer_within)
+    return ErlangC(figures.p_wait, figures.service_level, figures.asa, figures.occupancy)
 
 
 @dataclass

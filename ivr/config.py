@@ -42,6 +42,7 @@ class Settings:
     max_missed_offers: int = 2  # missed offers in a row before an agent goes to break "not answering"
     stale_claim_seconds: int = 90  # a ringing agent or offered caller with no outcome by then is released
     callback_offer_seconds: int = 180  # estimated wait above which a caller is offered a call-back
+    storm_offer_seconds: int = 60  # storm mode: estimated wait above which a call-back or message is offered
     default_handle_seconds: int = 180  # handling time assumed before there is history
     dispatch_seconds: float = 1.0  # how often the dispatcher pairs waiting callers with free agents
     retention_days: int = 800  # records and recordings are kept at least 2 years (never under 730 days)
@@ -98,6 +99,7 @@ def load_settings() -> Settings:
         max_missed_offers=int(_env("IVR_MAX_MISSED_OFFERS", str(defaults.max_missed_offers))),
         stale_claim_seconds=int(_env("IVR_STALE_CLAIM_SECONDS", str(defaults.stale_claim_seconds))),
         callback_offer_seconds=int(_env("IVR_CALLBACK_OFFER_SECONDS", str(defaults.callback_offer_seconds))),
+        storm_offer_seconds=int(_env("IVR_STORM_OFFER_SECONDS", str(defaults.storm_offer_seconds))),
         default_handle_seconds=int(_env("IVR_DEFAULT_HANDLE_SECONDS", str(defaults.default_handle_seconds))),
         dispatch_seconds=float(_env("IVR_DISPATCH_SECONDS", str(defaults.dispatch_seconds))),
         # The DOMAIN floors are enforced here, so no setting can go under them.

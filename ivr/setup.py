@@ -28,10 +28,8 @@ def init_database(hotline: Hotline, *, demo: bool) -> list[str]:
             done.append("default routing rules stored as version 1")
         if demo and load_demo_data(session):
             done.append("demo customers, agents and work orders loaded")
-        if demo and (jobs := load_demo_callbacks(session, hotline.settings)):
-            done.append(
-                f"demo completions loaded: {jobs} satisfaction call-back jobs (run.py callbacks status)"
-            )
+            if jobs := load_demo_callbacks(session, hotline.settings):
+                done.append(f"demo completions: {jobs} satisfaction call-back jobs (run.py callbacks status)")
     return done
 
 

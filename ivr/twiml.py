@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
 
 from twilio.twiml.voice_response import Dial, Enqueue, Gather, VoiceResponse
 
 import prompts as prompt_catalogues
 from ivr.callflow import Ask, Said
 from ivr.config import Settings
+from ivr.menus.texts import with_document_prompts
 
 TWIML_CONTENT_TYPE = "text/xml; charset=utf-8"
 MAX_CACHED_DOCUMENTS = 20_000
+
+
+@dataclass(frozen=True)
+class SaidText(Said):
+    """Free text (an announcement) spoken with the language's voice instead of a catalogue prompt.
+
+    `key` names its source (e.g. "announcement:7"); with the text it is part of a cached document's key,
+    so an edited announcement never replays an old document."""
+
+    text: str = ""
 
 
 class Voice:
@@ -21,6 +33,7 @@ class Voice:
         self.catalogues = catalogues or prompt_catalogues.load_catalogues()
         self.settings = settings
         self._documents: dict[Hashable, str] = {}
+        self._menu_voices: dict[int, Voice] = {}  # by menu version: versions never change
 
     def cached(self, key: Hashable, build: Callable[[], VoiceResponse]) -> str:
         """The rendered document for `key`, built once: a document depends only on its inputs, and
@@ -32,6 +45,17 @@ class Voice:
                 self._documents[key] = text
         return text
 
+    def for_menu(self, version: int, texts: Mapping[str, Mapping[str, str]]) -> Voice:
+        """The voice of one menu version: its own prompt texts over the catalogues, and its own document
+        cache (the same prompt key may read differently in another version). No texts: this voice."""
+        if not texts:
+            return self
+        voice = self._menu_voices.get(version)
+        if voice is None:
+            voice = Voice(self.settings, with_document_prompts(self.catalogues, texts))
+            self._menu_voices[version] = voice
+        return voice
+
     def speech_language(self, language: str) -> str:
         """The <Gather language=...> for speech input in `language`."""
         return self.catalogues[language].speech_language
@@ -40,12 +64,15 @@ class Voice:
         """Append each prompt as <Say> (or <Play> when the catalogue names an audio file)."""
         for item in said:
             catalogue = self.catalogues[item.language]
+            voice = self.settings.voices.get(item.language, catalogue.voice)
+            language = self.settings.say_languages.get(item.language, catalogue.say_language)
+            if isinstance(item, SaidText):
+                verb.say(item.text, voice=voice, language=language)
+                continue
             prompt = catalogue.render(item.key, dict(item.values))
             if prompt.audio:
                 verb.play(prompt.audio)
                 continue
-            voice = self.settings.voices.get(item.language, catalogue.voice)
-            language = self.settings.say_languages.get(item.language, catalogue.say_language)
             verb.say(prompt.text, voice=voice, language=language)
 
 

@@ -51,6 +51,15 @@ def init_admin(app: Flask) -> None:
     app.register_blueprint(reports_bp)
     app.register_blueprint(satisfaction_bp)  # satisfaction report, follow-ups (docs/satisfaction-report.md)
     app.register_blueprint(recordings_bp)  # playback of call recordings (docs/recordings.md)
+    from ivr.admin.announcements import bp as announcements_bp  # docs/console-announcements.md
+
+    app.register_blueprint(announcements_bp)
+    from ivr.admin.floor import bp as floor_bp  # live board, history, staffing (docs/console-floor.md)
+
+    app.register_blueprint(floor_bp)
+    from ivr.admin.editor import bp as editor_bp  # menu and rules editors (docs/console-editor.md)
+
+    app.register_blueprint(editor_bp)
     from ivr.admin.completions_api import register as register_completions_api  # docs/callbacks.md
 
     register_completions_api(app)

@@ -26,9 +26,20 @@ _REPORT = ("质量月报 / Quality report", "reports.quality")
 _RECORDINGS = ("录音 / Recordings", "quality.recordings")
 _SATISFACTION = ("满意度回访报告 / Satisfaction report", "satisfaction.report")
 _FOLLOW_UPS = ("回访跟进 / Follow-up cases", "satisfaction.cases")
+_ANNOUNCEMENTS = ("通知与风暴模式 / Announcements and storm mode", "announcements.index")
+_FLOOR = [
+    ("现场看板 / Live board", "floor.board"),
+    ("历史 / History", "floor.history_page"),
+    ("排班测算 / Staffing", "floor.staffing"),
+]
+_EDITORS = [  # docs/console-editor.md
+    ("语音菜单 / Menu editor", "editor.menu"),
+    ("路由规则与营业时间 / Routing rules and hours", "editor.rules"),
+    ("变更记录 / Change log", "editor.changes_page"),
+]
 HOME_LINKS = {
     "agent": [("我的坐席 / My seat", "agent_page.agent"), ("我的质检 / My reviews", "quality.mine")],
-    "shift_lead": [("坐席状态 / Agents", "agent_page.agent")],
+    "shift_lead": [("坐席状态 / Agents", "agent_page.agent"), *_FLOOR],
     "supervisor": [
         ("坐席状态 / Agents", "agent_page.agent"),
         ("用户 / Users", "admin.users"),
@@ -37,6 +48,9 @@ HOME_LINKS = {
         _REPORT,
         _SATISFACTION,
         _FOLLOW_UPS,
+        _ANNOUNCEMENTS,
+        *_FLOOR,
+        *_EDITORS,
     ],
     "admin": [
         ("坐席状态 / Agents", "agent_page.agent"),
@@ -46,6 +60,9 @@ HOME_LINKS = {
         _REPORT,
         _SATISFACTION,
         _FOLLOW_UPS,
+        _ANNOUNCEMENTS,
+        *_FLOOR,
+        *_EDITORS,
     ],
     "quality": [_SAMPLE, _SCORECARD, _REPORT, _SATISFACTION],
 }

@@ -10,6 +10,8 @@ SCHEMA_VERSION = 1
 Intent = Literal["billing", "safety", "repair", "complaint", "agent"]
 NodeId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}-[A-Z]{2}$")]
+PromptKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+PromptText = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class _Strict(BaseModel):
@@ -127,3 +129,6 @@ class MenuDocument(_Strict):
     emergency: Emergency
     defaults: Defaults = Defaults()
     nodes: Annotated[dict[NodeId, Node], Field(min_length=1)]
+    # Texts per language that replace or add to the catalogues' prompts for calls under this version,
+    # so a supervisor can change what callers hear without a developer (docs/menus.md).
+    prompts: dict[PromptKey, dict[Language, PromptText]] = {}

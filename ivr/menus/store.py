@@ -94,6 +94,10 @@ class MenuCache:
         assert self._live is not None
         return self._live, self._menus[self._live]
 
+    def expire(self) -> None:
+        """Look the live version up again on the next call (this process has just published one)."""
+        self._checked_at = float("-inf")
+
     def _remember(self, row: MenuVersion) -> MenuDocument:
         menu = validate_document(row.document)
         with self._lock:

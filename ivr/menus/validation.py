@@ -21,6 +21,7 @@ from ivr.menus.schema import (
     Node,
     QueueNode,
 )
+from ivr.menus.texts import MENU_FLOW_PROMPTS, with_document_prompts
 
 DEFAULT_MENU_FILE = Path(__file__).with_name("default_menu.toml")
 
@@ -128,13 +129,20 @@ def reference_problems(menu: MenuDocument, catalogues: dict[str, Any] | None = N
     if problems:
         return problems
 
+    problems += _document_prompt_problems(menu, catalogues)
+    spoken = with_document_prompts(catalogues, menu.prompts)  # a key resolves via the document or catalogue
     for node_id, node in nodes.items():
         for target in targets_of(node):
             if target not in nodes:
-                problems.append(Problem(f"nodes.{node_id}", f"leads to {target!r}, which does not exist"))
+                problems.append(
+                    Problem(
+                        f"nodes.{node_id}",
+                        f"leads to {target!r}, which does not exist: a dead end for the caller",
+                    )
+                )
         for key in prompt_keys_of(node):
             for language in menu.languages:
-                if language in catalogues and key not in catalogues[language].prompts:
+                if language in spoken and key not in spoken[language].prompts:
                     problems.append(Problem(f"nodes.{node_id}", f"prompt {key!r} is missing in {language}"))
         if isinstance(node, MenuNode):
             for option in node.options:
@@ -156,6 +164,47 @@ def reference_problems(menu: MenuDocument, catalogues: dict[str, Any] | None = N
         return problems
 
     problems += _flow_problems(menu)
+    return problems
+
+
+def _document_prompt_problems(menu: MenuDocument, catalogues: dict[str, Any]) -> list[Problem]:
+    """The document's own prompt texts: offered languages, sound placeholders, actually spoken."""
+    problems: list[Problem] = []
+    spoken_keys = {key for node in menu.nodes.values() for key in prompt_keys_of(node)}
+    spoken_keys.update(MENU_FLOW_PROMPTS)
+    for key, texts in menu.prompts.items():
+        where = f"prompts.{key}"
+        if key not in spoken_keys:
+            problems.append(
+                Problem(
+                    where,
+                    "is not spoken by any node of this menu (queue, voicemail and rescue prompts"
+                    " come from prompts/*.toml)",
+                )
+            )
+        for language, text in texts.items():
+            if language not in menu.languages:
+                problems.append(Problem(where, f"has a text in {language}, which the menu does not offer"))
+                continue
+            try:
+                used = prompt_catalogues.placeholders(text)
+            except ValueError:
+                problems.append(
+                    Problem(where, f"the {language} text has a lone '{{' or '}}' (write {{{{ or }}}})")
+                )
+                continue
+            catalogue = catalogues.get(language)
+            shipped = catalogue.prompts.get(key) if catalogue is not None else None
+            expected = prompt_catalogues.placeholders(shipped.text) if shipped is not None else set()
+            if used != expected:
+                wanted = ", ".join(f"{{{name}}}" for name in sorted(expected)) or "no placeholder"
+                problems.append(
+                    Problem(
+                        where,
+                        f"the {language} text must use {wanted}, as the values the call fills in;"
+                        f" it uses {', '.join(f'{{{n}}}' for n in sorted(used)) or 'none'}",
+                    )
+                )
     return problems
 
 
@@ -204,7 +253,35 @@ def _flow_problems(menu: MenuDocument) -> list[Problem]:
             problems.append(
                 Problem(f"nodes.{start}", "loops through other nodes without ever waiting for the caller")
             )
+    named = {problem.where for problem in problems}
+    ends = _nodes_reaching_an_end(menu)
+    for node_id in nodes:
+        if node_id not in ends and f"nodes.{node_id}" not in named:
+            problems.append(
+                Problem(
+                    f"nodes.{node_id}",
+                    "is a dead end: no way on from here ever reaches an agent or an outside number"
+                    " (a queue or dial node)",
+                )
+            )
     return problems
+
+
+def _nodes_reaching_an_end(menu: MenuDocument) -> set[str]:
+    """Nodes from which some path leads to a queue or a dial node (walking the links backwards)."""
+    leads_here: dict[str, set[str]] = {}
+    for node_id, node in menu.nodes.items():
+        for target in targets_of(node):
+            leads_here.setdefault(target, set()).add(node_id)
+    pending = [nid for nid, node in menu.nodes.items() if isinstance(node, QueueNode | DialNode)]
+    found: set[str] = set()
+    while pending:
+        node_id = pending.pop()
+        if node_id in found:
+            continue
+        found.add(node_id)
+        pending.extend(leads_here.get(node_id, ()))
+    return found
 
 
 def _reachable(menu: MenuDocument) -> set[str]:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
@@ -54,10 +54,11 @@ def incoming() -> Response:
     """The Voice URL: a new call hears the greeting and the main menu of the live version."""
     h = hotline()
     version, menu = h.menus.live()
-    turn = callflow.start(menu, version)
+    turn, heard = _announced(h, menu, callflow.start(menu, version))
     started = _event(
         "call.started",
-        {"menu_version": version, "language": turn.then.state.language, "visited": list(turn.visited)},
+        {"menu_version": version, "language": turn.then.state.language, "visited": list(turn.visited)}
+        | ({"announcements": heard} if heard else {}),
     )
     return _play(h, menu, turn, [started])
 
@@ -74,8 +75,26 @@ def step() -> Response:
         digits=_clean_digits(request.form.get("Digits", "")),
         speech=request.form.get("SpeechResult", "")[:MAX_SPEECH_CHARS],
     )
-    turn = callflow.respond(menu, state, given)
-    return _play(h, menu, turn, [], origin=state, given=given)
+    turn, heard = _announced(h, menu, callflow.respond(menu, state, given))  # a new language: heard again
+    events = [_event("announcements.played", {"announcements": heard})] if heard else []
+    return _play(h, menu, turn, events, origin=state, given=given)
+
+
+def _announced(h: Hotline, menu: MenuDocument, turn: Turn) -> tuple[Turn, list[int]]:
+    """The greeting turn with the caller's announcements (docs/console-announcements.md), and their ids.
+    Any failure here leaves the greeting as it was: an announcement is never a reason for a call to fail."""
+    from ivr.console import storm
+    from ivr.console.announcements import cache_of
+
+    if not storm.starts_the_menu(menu, turn):
+        return turn, []
+    try:
+        cache = cache_of(current_app.extensions, h.sessions)
+        heard = cache.active_for(request.form.get("From", ""))
+        return storm.with_announcements(menu, turn, heard, cache.snapshot().storm)
+    except Exception:
+        log.warning("announcements failed; greeting without them", exc_info=True)
+        return turn, []
 
 
 def _play(
@@ -89,6 +108,7 @@ def _play(
     """Run any actions the turn needs, record the turn, answer with its TwiML."""
     turn = _run_actions(h, menu, turn)
     state = turn.then.state
+    voice = h.voice.for_menu(state.version, menu.prompts)  # the version's own prompt texts, if any
     if origin is not None:
         events.append(
             _event(
@@ -130,7 +150,7 @@ def _play(
     if reopens is not None:
         language = state.language
         response = VoiceResponse()
-        h.voice.add(response, [*turn.said, Said("after_hours_voicemail", language)])
+        voice.add(response, [*turn.said, Said("after_hours_voicemail", language)])
         response.record(
             action=_url("voice.voicemail", l=language),
             method="POST",
@@ -140,7 +160,7 @@ def _play(
         )
         response.redirect(_url("voice.voicemail", l=language), method="POST")  # no message: same goodbye
         return _xml(response)
-    return _xml(_render(h, turn))
+    return _xml(_render(h, voice, turn))
 
 
 def _after_hours_reopening(h: Hotline, turn: Turn) -> datetime | None:
@@ -206,26 +226,26 @@ def _run_actions(h: Hotline, menu: MenuDocument, turn: Turn) -> Turn:
     return callflow.to_fallback(menu, turn.then.state, turn.said)
 
 
-def _render(h: Hotline, turn: Turn) -> str | VoiceResponse:
+def _render(h: Hotline, voice: twiml.Voice, turn: Turn) -> str | VoiceResponse:
     then = turn.then
     state = then.state
     if isinstance(then, Ask):
         url = _url("voice.step", **_state_args(state))
-        return h.voice.cached(
-            ("ask", turn.said, then, url), lambda: twiml.ask(h.voice, turn.said, then, url, url)
+        return voice.cached(
+            ("ask", turn.said, then, url), lambda: twiml.ask(voice, turn.said, then, url, url)
         )
     if isinstance(then, Enqueue):
         key = ("enqueue", turn.said, then.node.queue, then.node.emergency, state.language, request.host)
-        return h.voice.cached(key, lambda: _enqueue(h, turn.said, then.node, state))
+        return voice.cached(key, lambda: _enqueue(voice, turn.said, then.node, state))
     if isinstance(then, Dial):
-        return twiml.dial(h.voice, turn.said, then.number, _url("voice.dial_result", l=state.language, a=1))
+        return twiml.dial(voice, turn.said, then.number, _url("voice.dial_result", l=state.language, a=1))
     raise TypeError(f"cannot render {then!r}")
 
 
-def _enqueue(h: Hotline, said: tuple[Said, ...], node: QueueNode, state: CallState) -> VoiceResponse:
+def _enqueue(voice: twiml.Voice, said: tuple[Said, ...], node: QueueNode, state: CallState) -> VoiceResponse:
     flags = {"q": node.queue, "l": state.language, "e": int(node.emergency)}
     return twiml.enqueue(
-        h.voice, said, node.queue, _url("voice.wait", **flags), _url("voice.queue_exit", **flags)
+        voice, said, node.queue, _url("voice.wait", **flags), _url("voice.queue_exit", **flags)
     )
 
 
@@ -271,6 +291,9 @@ def wait() -> Response:
     if here is not None and here.estimate is not None:
         said.append(Said("queue_estimate", language, (("minutes", str(max(1, round(here.estimate / 60)))),)))
     pause = settings.queue_announce_seconds
+    if here is not None and _offer_storm_choice(h, here):
+        action = _url("voice.storm_offer", e=here.entry.id, l=language)
+        return _xml(twiml.gather_in_wait(h.voice, [*said, Said("storm_offer", language)], action, pause))
     if here is not None and _offer_callback(h, here):
         action = _url("voice.callback_offer", e=here.entry.id, l=language)
         return _xml(twiml.gather_in_wait(h.voice, [*said, Said("callback_offer", language)], action, pause))
@@ -288,6 +311,22 @@ def _standing(h: Hotline):  # type: ignore[no-untyped-def]
     except Exception:
         log.warning("queue standing unavailable; using Twilio's queue position", exc_info=True)
         return None
+
+
+def _offer_storm_choice(h: Hotline, here) -> bool:  # type: ignore[no-untyped-def]
+    """Storm mode: a non-safety caller facing a long wait is offered a call-back or a message, once."""
+    from ivr.console import storm
+    from ivr.console.announcements import cache_of
+
+    try:
+        on = cache_of(current_app.extensions, h.sessions).snapshot().storm
+        if not storm.offer_due(here.entry, here.estimate, on, h.settings.storm_offer_seconds):
+            return False
+        with h.sessions() as session, session.begin():
+            return storm.mark_offered(session, here.entry.id)
+    except Exception:
+        log.warning("storm offer unavailable; the caller keeps waiting", exc_info=True)
+        return False
 
 
 def _offer_callback(h: Hotline, here) -> bool:  # type: ignore[no-untyped-def]
@@ -332,6 +371,8 @@ def queue_exit() -> Response:
     elif emergency:
         # left after the safety wait limit, queue full or an error: the duty engineer, straight away
         response = _dial_duty(h, language, attempt=1)
+    elif result == "leave" and _storm_message_owed(h):
+        response = _record_storm_message(h, language)
     elif result == "leave":
         response = twiml.enqueue(
             h.voice,
@@ -345,6 +386,80 @@ def queue_exit() -> Response:
         response = twiml.speak_and_hang_up(h.voice, [Said("queue_busy_callback", language)])
     record_events(h.sessions, h.spool, events)
     return _xml(response)
+
+
+@bp.post("/storm-offer")
+def storm_offer() -> Response:
+    """The storm offer's answer: 1 a call-back (confirmed as usual), 2 a voice message, else keep waiting."""
+    # Still in the queue: wait-document verbs only. A message needs <Record>, so the caller <Leave>s first
+    # and the Enqueue action (queue_exit) sees the booked message.
+    from ivr.console import storm
+    from ivr.web.connect import callback_offer
+
+    h = hotline()
+    digits = _clean_digits(request.form.get("Digits", ""))
+    record_events(h.sessions, h.spool, [_event("storm.choice", {"digits": digits})])
+    if digits == "1":
+        return callback_offer()
+    response = VoiceResponse()
+    if digits == "2":
+        form = request.form
+        try:
+            with h.sessions() as session, session.begin():
+                entry_id = _int(request.args.get("e"), 0)
+                booked = storm.book_message(session, entry_id, form.get("CallSid", ""), form.get("From", ""))
+        except Exception:  # nothing booked: the caller keeps their place and waits
+            log.warning("could not book a storm message; the caller keeps waiting", exc_info=True)
+            booked = False
+        if booked:
+            response.leave()
+    return _xml(response)
+
+
+def _storm_message_owed(h: Hotline) -> bool:
+    from ivr.console import storm
+
+    try:
+        with h.sessions() as session:
+            return storm.message_owed(session, request.form.get("CallSid", ""))
+    except Exception:
+        log.warning("queue entry unavailable; the caller waits again", exc_info=True)
+        return False
+
+
+def _record_storm_message(h: Hotline, language: str) -> VoiceResponse:
+    from ivr.console.storm import MESSAGE_MAX_SECONDS
+
+    done = _url("voice.storm_message", l=language)
+    response = VoiceResponse()
+    h.voice.add(response, [Said("storm_message", language)])
+    response.record(
+        action=done, method="POST", max_length=MESSAGE_MAX_SECONDS, finish_on_key="#", play_beep=True
+    )
+    response.redirect(done, method="POST")  # no message: the call-back is booked all the same
+    return response
+
+
+@bp.post("/storm-message")
+def storm_message() -> Response:
+    """The storm message is recorded (or not): keep it, free the booked call-back, thank, goodbye."""
+    from ivr.console import storm
+
+    h = hotline()
+    language = _language(h, request.args.get("l"))
+    form = request.form
+    queue = None
+    try:
+        with h.sessions() as session, session.begin():
+            queue = storm.message_left(session, form.get("CallSid", ""))
+    except Exception:  # the call-back is booked already; it waits out its grace period instead
+        log.warning("could not release the call-back after a storm message", exc_info=True)
+    data = {k: form.get(k, "") for k in ("RecordingUrl", "RecordingSid", "RecordingDuration")}
+    noted = {"queue": queue or "", "result": "storm-message"}
+    record_events(
+        h.sessions, h.spool, [_event("voicemail", data | {"storm": True}), _event("callback.noted", noted)]
+    )
+    return _xml(twiml.speak_and_hang_up(h.voice, [Said("storm_message_thanks", language)]))
 
 
 @bp.post("/dial-result")
@@ -556,6 +671,8 @@ _PATHS = {
     "voice.queue_exit": "/voice/queue-exit",
     "voice.dial_result": "/voice/dial-result",
     "voice.rescue_choice": "/voice/rescue",
+    "voice.storm_offer": "/voice/storm-offer",
+    "voice.storm_message": "/voice/storm-message",
 }
 
 

@@ -14,7 +14,17 @@ SCORE, YES_NO = QUESTIONS[0], QUESTIONS[2]
 
 @pytest.mark.parametrize(
     ("digits", "expected"),
-    [("1", 1), ("5", 5), ("9", 9), ("10", 10), ("0", None), ("11", None), ("", None), ("?", None), ("#", None)],
+    [
+        ("1", 1),
+        ("5", 5),
+        ("9", 9),
+        ("10", 10),
+        ("0", None),
+        ("11", None),
+        ("", None),
+        ("?", None),
+        ("#", None),
+    ],
 )
 def test_scores_are_keys_1_to_9_and_1_0_for_ten(digits, expected):
     assert parse_answer(SCORE, digits) == expected
@@ -26,7 +36,9 @@ def test_yes_no_is_1_or_2(digits, expected):
 
 
 # Words that praise, ask for a high mark or tell the customer how to feel.
-LEADING = re.compile(r"满意|好评|满分|非常|优秀|希望您给|satisf|excellent|great|happy|hope you|full marks|please give", re.I)
+LEADING = re.compile(
+    r"满意|好评|满分|非常|优秀|希望您给|satisf|excellent|great|happy|hope you|full marks|please give", re.I
+)
 
 
 @pytest.mark.parametrize("language", ["zh-CN", "en-US"])

@@ -1,0 +1,1 @@
+"""The supervisor console: the floor (live board, history, staffing) and the configuration pages."""
