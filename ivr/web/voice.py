@@ -679,7 +679,19 @@ _PATHS = {
 def _url(endpoint: str, **params: Any) -> str:
     """An absolute action URL; built by hand because url_for was a tenth of a webhook's time."""
     base = hotline().settings.public_base_url or request.host_url.rstrip("/")
-    return f"{base}{_PATHS[endpoint]}?{urlencode(params)}"
+    return f"{base}{_PATHS[endpoint]}?{query_string(params)}"
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]*\Z")  # what urlencode leaves as it is
+
+
+def query_string(params: Mapping[str, Any]) -> str:
+    """urlencode's result, without its cost for the plain values (numbers, node names) most URLs carry."""
+    parts = []
+    for key, value in params.items():
+        text = str(value)
+        parts.append(f"{key}={text}" if _PLAIN.match(text) else urlencode({key: text}))
+    return "&".join(parts)
 
 
 def _intent(menu: MenuDocument, visited: tuple[str, ...]) -> str | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from ivr import twiml
 from ivr.callflow import Ask, CallState, Said
 from ivr.config import Settings
@@ -52,3 +54,18 @@ def test_ask_has_no_finish_key_for_menus_and_a_redirect_for_silence() -> None:
     assert gather is not None and gather.get("finishOnKey") == "" and gather.get("numDigits") == "1"
     assert gather.get("language") == "en-US" and gather.get("hints") == "gas leak"
     assert root[-1].tag == "Redirect"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"v": 1, "n": "main", "l": "zh-CN", "t": 0, "s": 3},
+        {"n": "节点 a&b=c", "q": "x y+z", "e": "", "u": "a/b?c#d", "p": "100%"},
+    ],
+)
+def test_action_urls_are_encoded_exactly_as_urlencode_does(params):
+    from urllib.parse import urlencode
+
+    from ivr.web.voice import query_string
+
+    assert query_string(params) == urlencode(params)
