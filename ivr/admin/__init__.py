@@ -60,6 +60,9 @@ def init_admin(app: Flask) -> None:
     from ivr.admin.editor import bp as editor_bp  # menu and rules editors (docs/console-editor.md)
 
     app.register_blueprint(editor_bp)
+    from ivr.admin.callback_settings import bp as callback_settings_bp  # docs/callbacks.md
+
+    app.register_blueprint(callback_settings_bp)
     from ivr.admin.completions_api import register as register_completions_api  # docs/callbacks.md
 
     register_completions_api(app)

@@ -26,6 +26,7 @@ _REPORT = ("质量月报 / Quality report", "reports.quality")
 _RECORDINGS = ("录音 / Recordings", "quality.recordings")
 _SATISFACTION = ("满意度回访报告 / Satisfaction report", "satisfaction.report")
 _FOLLOW_UPS = ("回访跟进 / Follow-up cases", "satisfaction.cases")
+_CALLBACK_SETTINGS = ("回访设置 / Call-back settings", "callback_settings.page")
 _ANNOUNCEMENTS = ("通知与风暴模式 / Announcements and storm mode", "announcements.index")
 _FLOOR = [
     ("现场看板 / Live board", "floor.board"),
@@ -48,6 +49,7 @@ HOME_LINKS = {
         _REPORT,
         _SATISFACTION,
         _FOLLOW_UPS,
+        _CALLBACK_SETTINGS,
         _ANNOUNCEMENTS,
         *_FLOOR,
         *_EDITORS,
@@ -60,6 +62,7 @@ HOME_LINKS = {
         _REPORT,
         _SATISFACTION,
         _FOLLOW_UPS,
+        _CALLBACK_SETTINGS,
         _ANNOUNCEMENTS,
         *_FLOOR,
         *_EDITORS,
