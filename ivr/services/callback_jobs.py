@@ -30,6 +30,7 @@ from ivr.telephony.base import TelephonyError
 
 log = logging.getLogger(__name__)
 
+_warned_no_telephony = threading.Event()
 MAX_ATTEMPTS = 3  # the first try and up to 2 more
 FINAL_STATUSES = ("completed", "partial", "refused", "unreachable", "expired")
 SURVEY_OUTCOMES = ("completed", "partial", "refused")  # a person answered: final
@@ -247,7 +248,9 @@ def place_due_callbacks(
         report.expired = expire_overdue(session, now())
     telephony = hotline.telephony
     if telephony is None:
-        log.warning("call-backs not placed: no telephony adapter configured")
+        if not _warned_no_telephony.is_set():  # once per process, not every 30 s
+            _warned_no_telephony.set()
+            log.warning("call-backs not placed: no telephony adapter configured (docs/twilio-setup.md)")
         return report
     base = settings.public_base_url or "http://127.0.0.1:5000"
     while len(report.placed) + report.failed < limit:
