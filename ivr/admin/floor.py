@@ -19,7 +19,14 @@ from wtforms import StringField
 
 from ivr.admin.auth import person, role_required
 from ivr.admin.labels import STATE_LABELS, label
-from ivr.admin.reports import _chart, _count_axis, _svg, number, percent  # the report's chart look
+from ivr.admin.reports import (  # the report's chart look
+    chart_svg,
+    count_axis,
+    csv_download,
+    make_chart,
+    number,
+    percent,
+)
 from ivr.console import erlang
 from ivr.console.floor import (
     HALF_HOUR,
@@ -224,9 +231,7 @@ def history_csv() -> Response | tuple[str, int]:
     out.write("\ufeff")  # so spreadsheet programs read it as UTF-8
     csv.writer(out, lineterminator="\r\n").writerows(history_rows(report))
     name = f"floor-{report.start}-{report.end}-by-{report.by}.csv"
-    return Response(
-        out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return csv_download(out.getvalue(), name)
 
 
 def history_charts(report: History) -> dict[str, Markup]:
@@ -237,7 +242,7 @@ def history_charts(report: History) -> dict[str, Markup]:
     major = labels[::every]
     charts: dict[str, Markup] = {}
 
-    volume = _chart(
+    volume = make_chart(
         pygal.Bar,
         "进入队列的来电 / Calls offered to a queue",
         show_legend=True,
@@ -250,10 +255,10 @@ def history_charts(report: History) -> dict[str, Markup]:
         volume.add("接听 / Answered", [r["answered"] for r in rows])
         volume.add("放弃 / Abandoned", [r["abandoned"] for r in rows])
         volume.add("其他 / Call-back, duty, other", [r["callback"] + r["duty"] + r["other"] for r in rows])
-        _count_axis(volume, [r["offered"] for r in rows])
-    charts["volume"] = _svg(volume)
+        count_axis(volume, [r["offered"] for r in rows])
+    charts["volume"] = chart_svg(volume)
 
-    level = _chart(
+    level = make_chart(
         pygal.Line,
         f"服务水平 / Service level ({SERVICE_LEVEL_SECONDS} s), %",
         show_legend=True,
@@ -273,9 +278,9 @@ def history_charts(report: History) -> dict[str, Markup]:
             show_dots=False,
             stroke_style={"dasharray": "4,4"},
         )
-    charts["level"] = _svg(level)
+    charts["level"] = chart_svg(level)
 
-    asa = _chart(
+    asa = make_chart(
         pygal.Bar,
         "平均应答时间（秒）/ Average time to answer (s)",
         x_labels_major=major,
@@ -285,9 +290,9 @@ def history_charts(report: History) -> dict[str, Markup]:
     asa.x_labels = labels
     waits = [r["average_answer_seconds"] for r in rows]
     asa.add("", [None if w is None else round(w, 1) for w in waits])
-    charts["asa"] = _svg(asa)
+    charts["asa"] = chart_svg(asa)
 
-    staffed = _chart(
+    staffed = make_chart(
         pygal.StackedBar,
         "坐席平均人数（不含离线）/ Mean agents by state (offline left out)",
         show_legend=True,
@@ -301,7 +306,7 @@ def history_charts(report: History) -> dict[str, Markup]:
         for state in STATES:
             if state != "offline":
                 staffed.add(label(STATE_LABELS, state), [round(m[state] or 0, 2) for m in means])
-    charts["agents"] = _svg(staffed)
+    charts["agents"] = chart_svg(staffed)
     return charts
 
 
@@ -443,7 +448,7 @@ def staffing_chart(
     labels: Sequence[str], plan: Sequence[erlang.Staffing], scheduled: Sequence[int]
 ) -> Markup:
     """Agents needed beside agents scheduled, per half hour."""
-    chart = _chart(
+    chart = make_chart(
         pygal.Line,
         "所需坐席与排班坐席 / Agents needed and agents scheduled",
         show_legend=True,
@@ -454,5 +459,5 @@ def staffing_chart(
     chart.x_labels = list(labels)
     chart.add("所需 / Needed", [s.agents for s in plan])
     chart.add("排班 / Scheduled", list(scheduled))
-    _count_axis(chart, [*(s.agents for s in plan), *scheduled])
-    return _svg(chart)
+    count_axis(chart, [*(s.agents for s in plan), *scheduled])
+    return chart_svg(chart)

@@ -68,7 +68,7 @@ _FONTS = (
     '"PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", system-ui, -apple-system, '
     '"Segoe UI", Roboto, sans-serif'
 )
-_STYLE = Style(
+CHART_STYLE = Style(
     font_family=_FONTS,
     background="#ffffff",
     plot_background="#ffffff",
@@ -102,21 +102,31 @@ def quality_csv() -> Response | tuple[str, int]:
     report, error = _report()
     if report is None:
         return render_template("admin/error.html", title="400", message=error, detail=""), 400
+    return csv_download(report_csv(report), f"quality-{report.month}.csv")
+
+
+def requested_month(timezone: str) -> tuple[Month | None, str]:
+    """The report month of ?month=YYYY-MM (default: the last complete month), or None and why not."""
+    asked = request.args.get("month")
+    try:
+        return (Month.parse(asked) if asked else Month.last_complete(utcnow(), timezone)), ""
+    except MonthError as error:
+        return None, f"月份格式应为 YYYY-MM / {error}"
+
+
+def csv_download(text: str, filename: str) -> Response:
+    """A CSV answer the browser saves as `filename`."""
     return Response(
-        report_csv(report),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="quality-{report.month}.csv"'},
+        text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )
 
 
 def _report() -> tuple[QualityReport | None, str]:
     h = hotline()
     timezone = h.settings.local_timezone
-    asked = request.args.get("month")
-    try:
-        month = Month.parse(asked) if asked else Month.last_complete(utcnow(), timezone)
-    except MonthError as error:
-        return None, f"月份格式应为 YYYY-MM / {error}"
+    month, error = requested_month(timezone)
+    if month is None:
+        return None, error
     with h.sessions() as session, session.begin():
         return build_quality_report(session=session, month=month, timezone=timezone), ""
 
@@ -157,9 +167,9 @@ def number(value: float | None, unit: str = "") -> str:
 # ---------------------------------------------------------------- charts
 
 
-def _chart(kind: type[Any], title: str, **options: Any) -> Any:
+def make_chart(kind: type[Any], title: str, **options: Any) -> Any:
     config = {
-        "style": _STYLE,
+        "style": CHART_STYLE,
         "js": [],  # no script from elsewhere: the page and the file stand alone
         "disable_xml_declaration": True,
         "explicit_size": True,  # drawn at its size (shrunk on narrow screens), never blown up
@@ -178,7 +188,7 @@ def _chart(kind: type[Any], title: str, **options: Any) -> Any:
     return chart
 
 
-def _count_axis(chart: Any, counts: Sequence[int | float]) -> None:
+def count_axis(chart: Any, counts: Sequence[int | float]) -> None:
     """Whole-number ticks for counts (pygal would otherwise mark 0.2, 0.4, ...)."""
     top = int(max(counts, default=0))
     if top:
@@ -186,31 +196,31 @@ def _count_axis(chart: Any, counts: Sequence[int | float]) -> None:
         chart.y_labels = list(range(0, top + step, step))
 
 
-def _svg(chart: Any) -> Markup:
+def chart_svg(chart: Any) -> Markup:
     # pygal escapes every label and value (it writes the SVG through an XML tree); its one inline script
     # only holds the tooltip configuration, which without pygal's script files does nothing: left out.
     return Markup(_SCRIPT.sub("", chart.render(is_unicode=True)))
 
 
-def _bars(chart: Any, labels: Sequence[str], counts: Sequence[int], *, top_down: bool = False) -> Markup:
+def bar_chart(chart: Any, labels: Sequence[str], counts: Sequence[int], *, top_down: bool = False) -> Markup:
     """One series of counts; an empty month shows pygal's "no data" (it needs every value None for that)."""
     if top_down:  # pygal stacks horizontal bars from the bottom: reverse to read from the top
         labels, counts = list(reversed(labels)), list(reversed(counts))
     chart.x_labels = list(labels)
     chart.add("", list(counts) if any(counts) else [None] * len(counts))
-    _count_axis(chart, counts)
-    return _svg(chart)
+    count_axis(chart, counts)
+    return chart_svg(chart)
 
 
-def _height(rows: int) -> int:
+def chart_height(rows: int) -> int:
     return 110 + 34 * max(rows, 3)
 
 
 def report_charts(report: QualityReport) -> dict[str, Markup]:
     """The report's charts as inline SVG, by name."""
     charts: dict[str, Markup] = {}
-    charts["by_day"] = _bars(
-        _chart(
+    charts["by_day"] = bar_chart(
+        make_chart(
             pygal.Bar,
             "每日来电 / Calls per day",
             x_labels_major=["1", "5", "10", "15", "20", "25", "30"],
@@ -219,8 +229,8 @@ def report_charts(report: QualityReport) -> dict[str, Markup]:
         [str(day.day) for day, _ in report.by_day],
         [n for _, n in report.by_day],
     )
-    charts["by_hour"] = _bars(
-        _chart(
+    charts["by_hour"] = bar_chart(
+        make_chart(
             pygal.Bar,
             "各时段来电 / Calls by hour (local time)",
             x_labels_major=[f"{hour:02d}" for hour in range(0, 24, 3)],
@@ -229,15 +239,15 @@ def report_charts(report: QualityReport) -> dict[str, Markup]:
         [f"{hour:02d}" for hour in range(24)],
         report.by_hour,
     )
-    charts["by_intent"] = _bars(
-        _chart(pygal.HorizontalBar, "来电类型 / Calls by intent", print_values=True),
+    charts["by_intent"] = bar_chart(
+        make_chart(pygal.HorizontalBar, "来电类型 / Calls by intent", print_values=True),
         [label(INTENT_LABELS, key) for key, _ in report.by_intent],
         [n for _, n in report.by_intent],
         top_down=True,
     )
     queue = report.queue
-    charts["answer_time"] = _bars(
-        _chart(
+    charts["answer_time"] = bar_chart(
+        make_chart(
             pygal.Bar,
             f"接听等待 / Time to answer · SL {percent(queue.service_level)} in {SERVICE_LEVEL_SECONDS} s",
             print_values=True,
@@ -245,52 +255,54 @@ def report_charts(report: QualityReport) -> dict[str, Markup]:
         [name for name, _ in queue.wait_buckets],
         [n for _, n in queue.wait_buckets],
     )
-    charts["queue_results"] = _bars(
-        _chart(pygal.HorizontalBar, "进入队列的来电 / Calls offered to a queue", print_values=True),
+    charts["queue_results"] = bar_chart(
+        make_chart(pygal.HorizontalBar, "进入队列的来电 / Calls offered to a queue", print_values=True),
         [QUEUE_RESULT_LABELS[key] for key in queue.results],
         list(queue.results.values()),
         top_down=True,
     )
 
-    complaints = _chart(pygal.StackedBar, "投诉及答复时限 / Complaints and their deadline", show_legend=True)
+    complaints = make_chart(
+        pygal.StackedBar, "投诉及答复时限 / Complaints and their deadline", show_legend=True
+    )
     complaints.x_labels = [label(COMPLAINT_LABELS, row.complaint_class) for row in report.complaints]
     if any(row.calls for row in report.complaints):
         complaints.add("按时 / Met", [row.met for row in report.complaints])
         complaints.add("超时 / Missed", [row.missed for row in report.complaints])
         complaints.add("未到期 / Open", [row.open for row in report.complaints])
         complaints.add("无时限 / No deadline", [row.no_deadline for row in report.complaints])
-        _count_axis(complaints, [row.calls for row in report.complaints])
-    charts["complaints"] = _svg(complaints)
+        count_axis(complaints, [row.calls for row in report.complaints])
+    charts["complaints"] = chart_svg(complaints)
 
-    coverage = _chart(pygal.Bar, "录音与抽检 / Recorded and sampled, per agent", show_legend=True)
+    coverage = make_chart(pygal.Bar, "录音与抽检 / Recorded and sampled, per agent", show_legend=True)
     coverage.x_labels = [agent.name for agent in report.agents]
     if report.recorded or report.sampled:
         coverage.add("录音 / Recorded", [agent.recorded for agent in report.agents])
         coverage.add("抽检 / Sampled", [agent.sampled for agent in report.agents])
-        _count_axis(coverage, [max(agent.recorded, agent.sampled) for agent in report.agents])
-    charts["coverage"] = _svg(coverage)
+        count_axis(coverage, [max(agent.recorded, agent.sampled) for agent in report.agents])
+    charts["coverage"] = chart_svg(coverage)
 
     scored = [agent for agent in reversed(report.agents) if agent.reviewed]
-    scores = _chart(
+    scores = make_chart(
         pygal.HorizontalBar,
         "质检平均分 / Mean review score per agent",
         print_values=True,
         range=(0, 100),
-        height=_height(len(scored)),
+        height=chart_height(len(scored)),
     )
     scores.x_labels = [agent.name for agent in scored]
     if scored:  # (pygal fails on labels for an empty chart)
         scores.y_labels = list(range(0, 101, 20))
         scores.add("", [round(agent.mean_score or 0.0, 1) for agent in scored])
-    charts["scores"] = _svg(scores)
+    charts["scores"] = chart_svg(scores)
 
-    charts["findings"] = _bars(
-        _chart(
+    charts["findings"] = bar_chart(
+        make_chart(
             pygal.HorizontalBar,
             "常见问题 / Most frequent findings (reviews)",
             print_values=True,
             width=1000,
-            height=_height(len(report.findings)),
+            height=chart_height(len(report.findings)),
         ),
         [finding.text for finding in report.findings],
         [finding.reviews for finding in report.findings],

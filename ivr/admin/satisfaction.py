@@ -25,12 +25,18 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.admin.auth import person, role_required
-from ivr.admin.reports import _STYLE, _bars, _chart, _height, _svg  # the quality report's look
-from ivr.db.models import utcnow
+from ivr.admin.reports import (  # the quality report's look and its month and CSV handling
+    CHART_STYLE,
+    bar_chart,
+    chart_height,
+    chart_svg,
+    csv_download,
+    make_chart,
+    requested_month,
+)
 from ivr.db.session import unit_of_work
 from ivr.hotline import Hotline, hotline
 from ivr.services.callback_selection import live_policy
-from ivr.services.quality_report import Month, MonthError
 from ivr.services.recordings import RecordingUnavailable, local_audio
 from ivr.services.satisfaction_report import (
     NOTE_MAX,
@@ -58,7 +64,7 @@ CASE_ROLES = ("supervisor", "admin")  # follow-up cases
 
 _STATIC_CSS = Path(__file__).parent / "static" / "admin.css"
 # The target as a red dashed guide across the per-employee chart (pygal draws "major" guides with it).
-_TARGET_STYLE = copy.deepcopy(_STYLE)
+_TARGET_STYLE = copy.deepcopy(CHART_STYLE)
 _TARGET_STYLE.major_guide_stroke_color = "#c62828"
 _TARGET_STYLE.major_guide_stroke_dasharray = "8,4"
 _MET, _NOT_MET = "#1a7f37", "#c62828"
@@ -84,21 +90,15 @@ def report_csv_file() -> Response | tuple[str, int]:
     built, error = _report()
     if built is None:
         return render_template("admin/error.html", title="400", message=error, detail=""), 400
-    return Response(
-        report_csv(built),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="satisfaction-{built.month}.csv"'},
-    )
+    return csv_download(report_csv(built), f"satisfaction-{built.month}.csv")
 
 
 def _report() -> tuple[SatisfactionReport | None, str]:
     h = hotline()
     timezone = h.settings.local_timezone
-    asked = request.args.get("month")
-    try:
-        month = Month.parse(asked) if asked else Month.last_complete(utcnow(), timezone)
-    except MonthError as error:
-        return None, f"月份格式应为 YYYY-MM / {error}"
+    month, error = requested_month(timezone)
+    if month is None:
+        return None, error
     with h.sessions() as session, session.begin():
         return build_satisfaction_report(session=session, month=month, timezone=timezone), ""
 
@@ -131,25 +131,25 @@ def report_charts(built: SatisfactionReport) -> dict[str, Markup]:
     """The distributions of the scores and satisfaction per employee against the target, as inline SVG."""
     labels = [str(score) for score in SCORES]
     charts = {
-        "attitude": _bars(
-            _chart(pygal.Bar, "服务态度评分分布 / Attitude scores", print_values=True),
+        "attitude": bar_chart(
+            make_chart(pygal.Bar, "服务态度评分分布 / Attitude scores", print_values=True),
             labels,
             built.total.attitude_counts,
         ),
-        "ability": _bars(
-            _chart(pygal.Bar, "专业能力评分分布 / Ability scores", print_values=True),
+        "ability": bar_chart(
+            make_chart(pygal.Bar, "专业能力评分分布 / Ability scores", print_values=True),
             labels,
             built.total.ability_counts,
         ),
     }
     scored = [row for row in reversed(built.by_employee) if row.satisfaction_percent is not None]
-    chart = _chart(
+    chart = make_chart(
         pygal.HorizontalBar,
         f"满意度 / Satisfaction per employee · target {TARGET_PERCENT} %",
         style=_TARGET_STYLE,
         print_values=True,
         range=(0, 100),
-        height=_height(len(scored)),
+        height=chart_height(len(scored)),
     )
     chart.x_labels = [row.employee for row in scored]
     if scored:  # (pygal fails on labels for an empty chart)
@@ -165,7 +165,7 @@ def report_charts(built: SatisfactionReport) -> dict[str, Markup]:
                 for row in scored
             ],
         )
-    charts["employees"] = _svg(chart)
+    charts["employees"] = chart_svg(chart)
     return charts
 
 

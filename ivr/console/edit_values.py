@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -97,3 +99,20 @@ def words(value: Any, field: str) -> list[str]:
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return [item.strip() for item in value if item.strip()]
     raise EditRefused(f"{field} must be a list of texts")
+
+
+Operation = Callable[[dict[str, Any], dict[str, Any]], str]
+
+
+def apply_operation(
+    document: dict[str, Any], op: Any, operations: Mapping[str, Operation]
+) -> tuple[dict[str, Any], str]:
+    """Apply one operation to a copy of `document`; returns the new document and what was done, in words."""
+    if not isinstance(op, dict):
+        raise EditRefused("an operation is a JSON object with an 'op' field")
+    kind = op.get("op")
+    handler = operations.get(kind) if isinstance(kind, str) else None
+    if handler is None:
+        raise EditRefused(f"unknown operation {kind!r}; known: {', '.join(sorted(operations))}")
+    changed = copy.deepcopy(document)
+    return changed, handler(changed, op)

@@ -7,12 +7,11 @@ applied at all (no such node, no such option, a value of the wrong kind).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
 import prompts as prompt_catalogues
-from ivr.console.edit_values import EditRefused, flag, index, name, text, whole_number, words
+from ivr.console.edit_values import EditRefused, apply_operation, flag, index, name, text, whole_number, words
 
 Document = dict[str, Any]
 NODE_TYPES = ("menu", "info", "action", "input", "queue", "dial")
@@ -39,14 +38,7 @@ NODE_FIELDS = {
 
 def apply_menu_edit(document: Document, op: dict[str, Any]) -> tuple[Document, str]:
     """Apply one operation to a copy of `document`; returns the new document and what was done, in words."""
-    if not isinstance(op, dict):
-        raise EditRefused("an operation is a JSON object with an 'op' field")
-    kind = op.get("op")
-    handler = _OPERATIONS.get(kind) if isinstance(kind, str) else None
-    if handler is None:
-        raise EditRefused(f"unknown operation {kind!r}; known: {', '.join(sorted(_OPERATIONS))}")
-    changed = copy.deepcopy(document)
-    return changed, handler(changed, op)
+    return apply_operation(document, op, _OPERATIONS)
 
 
 def _nodes(document: Document) -> dict[str, Any]:

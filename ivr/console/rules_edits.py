@@ -6,12 +6,11 @@ Filters and steps are edited in the raw document editor.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from ivr.console.edit_values import EditRefused, flag, name, number, text, words
+from ivr.console.edit_values import EditRefused, apply_operation, flag, name, number, text, words
 from ivr.routes.schema import DAYS
 
 Document = dict[str, Any]
@@ -19,14 +18,7 @@ Document = dict[str, Any]
 
 def apply_rules_edit(document: Document, op: dict[str, Any]) -> tuple[Document, str]:
     """Apply one operation to a copy of `document`; returns the new document and what was done, in words."""
-    if not isinstance(op, dict):
-        raise EditRefused("an operation is a JSON object with an 'op' field")
-    kind = op.get("op")
-    handler = _OPERATIONS.get(kind) if isinstance(kind, str) else None
-    if handler is None:
-        raise EditRefused(f"unknown operation {kind!r}; known: {', '.join(sorted(_OPERATIONS))}")
-    changed = copy.deepcopy(document)
-    return changed, handler(changed, op)
+    return apply_operation(document, op, _OPERATIONS)
 
 
 def _groups(document: Document) -> dict[str, Any]:
