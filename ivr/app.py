@@ -9,12 +9,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from ivr.config import Settings, load_settings
 from ivr.hotline import Hotline
 from ivr.web.errors import plain_http_error
+from ivr.web.request import WebhookRequest
 
 
 def create_app(settings: Settings | None = None, hotline: Hotline | None = None) -> Flask:
     """Build the hotline web app from settings (default: the environment)."""
     settings = settings or (hotline.settings if hotline else load_settings())
     app = Flask(__name__)
+    app.request_class = WebhookRequest
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.config["MAX_FORM_MEMORY_SIZE"] = settings.max_request_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]

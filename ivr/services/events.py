@@ -46,12 +46,12 @@ class EventRecord:
         return cls(**json.loads(text))
 
 
-def event_key(call_sid: str, kind: str, url: str, params: dict[str, str], token: str = "") -> str:
-    """The same request retried by Twilio gives the same key; any other request a new one."""
-    if token:
-        basis = f"{kind}|{token}"
-    else:
-        basis = kind + "|" + url + "|" + json.dumps(sorted(params.items()), ensure_ascii=False)
+def event_key(call_sid: str, kind: str, request_id: str) -> str:
+    """The same request retried by Twilio gives the same key; any other request a new one.
+
+    `request_id` names the request: Twilio's I-Twilio-Idempotency-Token, or else its X-Twilio-Signature,
+    an HMAC of the URL and every parameter, so equal exactly when the request is the same."""
+    basis = f"{kind}|{request_id}"
     return f"{call_sid[:40]}:{kind}:{hashlib.sha256(basis.encode()).hexdigest()[:40]}"
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.db.write_lock import writing
 from ivr.services.events import EventRecord, apply_event
 from ivr.services.spool import Spool
 
@@ -23,7 +24,8 @@ def record_events(factory: sessionmaker[Session], spool: Spool, events: list[Eve
         spool.put(events)
         return "spooled"
     try:
-        with _engine(factory).begin() as connection:
+        engine = _engine(factory)
+        with writing(engine), engine.begin() as connection:
             applied = [apply_event(connection, event) for event in events]
         return "written" if any(applied) else "duplicate"
     except IntegrityError:
@@ -42,7 +44,8 @@ def _one_by_one(factory: sessionmaker[Session], spool: Spool, events: list[Event
     """A retry raced its twin: write whichever events are still missing."""
     for event in events:
         try:
-            with _engine(factory).begin() as connection:
+            engine = _engine(factory)
+            with writing(engine), engine.begin() as connection:
                 apply_event(connection, event)
         except IntegrityError:
             continue

@@ -27,7 +27,7 @@ from ivr.services.actions import ActionContext, run_action
 from ivr.services.events import EventRecord, event_key, new_event
 from ivr.services.recorder import record_events
 from ivr.web.errors import plain_http_error
-from ivr.web.signature import is_signed_by_twilio, public_url
+from ivr.web.signature import is_signed_by_twilio
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -629,15 +629,11 @@ LAST_RESORT_TWIML = (
 def _event(kind: str, data: Mapping[str, object]) -> EventRecord:
     form = request.form
     call_sid = form.get("CallSid", "")[:64] or "unknown"
-    key = event_key(
-        call_sid,
-        kind,
-        public_url(request, hotline().settings.public_base_url),
-        form.to_dict(),
-        request.headers.get("I-Twilio-Idempotency-Token", "")[:100],
-    )
+    headers = request.headers
+    # Every request here is signed (checked before any view), so the signature is always there.
+    request_id = headers.get("I-Twilio-Idempotency-Token", "")[:100] or headers.get("X-Twilio-Signature", "")
     payload = {"from": form.get("From", "")[:40], "to": form.get("To", "")[:40], **data}
-    return new_event(call_sid, kind, key, payload)
+    return new_event(call_sid, kind, event_key(call_sid, kind, request_id), payload)
 
 
 def _state_from_url(h: Hotline) -> CallState | None:

@@ -1,0 +1,71 @@
+"""The event writers of one SQLite file take turns; other databases are left to their own locking."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine
+
+from ivr.db.write_lock import lock_path, writing
+
+
+def test_lock_file_only_for_an_sqlite_file(tmp_path: Path) -> None:
+    assert lock_path(create_engine(f"sqlite:///{tmp_path / 'h.db'}")) == str(tmp_path / "h.db") + "-writers"
+    assert lock_path(create_engine("sqlite://")) is None
+    assert lock_path(create_engine("postgresql+psycopg://u:p@127.0.0.1/db")) is None
+
+
+def test_a_second_thread_waits_for_the_first(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'h.db'}")
+    order: list[str] = []
+    inside = threading.Event()
+
+    def second() -> None:
+        inside.wait()
+        with writing(engine):
+            order.append("second in")
+
+    other = threading.Thread(target=second)
+    other.start()
+    with writing(engine):
+        inside.set()
+        time.sleep(0.2)  # long enough for the other thread to have tried
+        order.append("first out")
+    other.join(5)
+    assert order == ["first out", "second in"]
+
+
+def _hold(path: str, held: Any, release: Any) -> None:
+    """In another process: hold the turn until told to let go."""
+    with writing(create_engine(f"sqlite:///{path}")):
+        held.set()
+        release.wait(10)
+
+
+def test_another_process_waits_too(tmp_path: Path) -> None:
+    database = str(tmp_path / "h.db")
+    context = multiprocessing.get_context("spawn")
+    held, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold, args=(database, held, release))
+    holder.start()
+    try:
+        assert held.wait(30)
+        got_in = threading.Event()
+
+        def enter() -> None:
+            with writing(create_engine(f"sqlite:///{database}")):
+                got_in.set()
+
+        waiter = threading.Thread(target=enter)
+        waiter.start()
+        assert not got_in.wait(0.3)  # the other process holds the turn
+        release.set()
+        assert got_in.wait(10)  # and hands it on as soon as it is done
+        waiter.join(5)
+    finally:
+        release.set()
+        holder.join(10)
