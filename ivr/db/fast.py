@@ -21,9 +21,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    positions: tuple[str, ...] | None  # parameter order for positional paramstyles (SQLite's qmark)
-    construct: Callable[[Mapping[str, Any]], dict[str, Any]]  # every bind's value, constants included
-    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+    bind: Callable[[Mapping[str, Any]], Any]  # the DB-API parameters (a tuple, or a dict for named styles)
 
 
 class FastStatement:
@@ -37,19 +35,14 @@ class FastStatement:
         """Run on the connection's own DB-API connection, inside its current transaction."""
         key = (connection.dialect.name, frozenset(params))
         compiled = self._compiled.get(key) or self._compile(connection.dialect, key)
-        values = compiled.construct(params)
-        for name, process in compiled.processors:
-            values[name] = process(values[name])
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        if compiled.positions is not None:
-            cursor.execute(compiled.sql, tuple(values[name] for name in compiled.positions))
-        else:
-            cursor.execute(compiled.sql, values)
+        cursor.execute(compiled.sql, compiled.bind(params))
         return cursor
 
     def _compile(self, dialect: Dialect, key: tuple[str, frozenset[str]]) -> _Compiled:
         # As SQLAlchemy does: an INSERT's columns are the parameters given (the rest take their defaults).
-        compiled = self.statement.compile(dialect=dialect, column_keys=sorted(key[1]))
+        names = key[1]
+        compiled = self.statement.compile(dialect=dialect, column_keys=sorted(names))
         assert isinstance(compiled, SQLCompiler)
         prefetch = [c.name for c in (*compiled.insert_prefetch, *compiled.update_prefetch)]
         if prefetch:  # Python-side defaults are SQLAlchemy's execution machinery: give every value here
@@ -58,16 +51,40 @@ class FastStatement:
             )
         if any(bind.expanding for bind in compiled.binds.values()):
             raise ValueError("FastStatement cannot expand IN lists: write the choices out with or_()")
-        processors = []
-        for name, bind in compiled.binds.items():
+        processors = {}
+        for bind, name in compiled.bind_names.items():
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
-                processors.append((name, process))
-        positions = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+                processors[name] = process
+        # Every bind once, through SQLAlchemy (constants of the statement included); per execution only
+        # the parameters given are looked up and processed, in the order the SQL wants them.
+        every = dict(compiled.construct_params(dict.fromkeys(names)))
+        order = list(compiled.positiontup or ()) if compiled.positional else list(every)
+        slots: list[tuple[str, bool, Any]] = []  # name, given per execution, processor or processed constant
+        for name in order:
+            process = processors.get(name)
+            if name in names:
+                slots.append((name, True, process))
+            else:
+                slots.append((name, False, process(every[name]) if process else every[name]))
 
-        def construct(params: Mapping[str, Any]) -> dict[str, Any]:
-            return dict(compiled.construct_params(dict(params)))
+        def values(params: Mapping[str, Any]) -> list[Any]:
+            row = []
+            for name, given, extra in slots:
+                if not given:
+                    row.append(extra)
+                elif extra is None:
+                    row.append(params[name])
+                else:
+                    row.append(extra(params[name]))
+            return row
 
-        result = _Compiled(compiled.string, positions, construct, tuple(processors))
+        def positional(params: Mapping[str, Any]) -> tuple[Any, ...]:
+            return tuple(values(params))
+
+        def named(params: Mapping[str, Any]) -> dict[str, Any]:
+            return dict(zip(order, values(params), strict=True))
+
+        result = _Compiled(compiled.string, positional if compiled.positional else named)
         self._compiled[key] = result
         return result

@@ -24,6 +24,10 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the webhook writers
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # A backstop only: the event writers checkpoint every few thousand pages themselves, outside
+            # their turn to write (ivr/db/write_lock.py); SQLite's default, 1,000 pages, would do it
+            # inside a commit, holding up every other writer.
+            cursor.execute("PRAGMA wal_autocheckpoint=10000")
             cursor.close()
 
         return engine

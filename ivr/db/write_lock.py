@@ -6,16 +6,27 @@ two gunicorn workers, about 6% of a worker's time went to those sleeps (py-spy, 
 blocking flock() queues the writers in the kernel, which wakes the next one the moment the lock is
 released. Only the event writes take it: every other writer still relies on SQLite's own locking, so
 nothing can wait for this lock while holding SQLite's.
+
+Checkpoints (copying the WAL back into the database, with an fsync) must not happen inside the turn: a
+commit that runs SQLite's automatic checkpoint takes milliseconds, and every other writer would wait for
+it. So the engine moves the automatic checkpoint far out (`make_engine`), and the event writers run a
+passive checkpoint themselves every CHECKPOINT_EVERY transactions, after giving up the turn.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_EVERY = 500  # event transactions of one process between its checkpoints (~3,500 WAL pages)
+_since_checkpoint: dict[str, int] = {}
 
 
 def lock_path(engine: Engine) -> str | None:
@@ -35,15 +46,28 @@ def writing(engine: Engine) -> Iterator[None]:
     if path is None:
         yield
         return
-    # Opened per use: flock() belongs to the open file, so threads of one process exclude each other
-    # too, and closing it releases the lock whatever happens in the block.
     try:
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError:  # a directory we cannot write to: SQLite's own locking still keeps writes safe
         yield
         return
+    # Opened per use: flock() belongs to the open file, so threads of one process exclude each other
+    # too, and closing it releases the lock whatever happens in the block.
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield
     finally:
         os.close(descriptor)
+    count = _since_checkpoint[path] = _since_checkpoint.get(path, 0) + 1
+    if count >= CHECKPOINT_EVERY:
+        _since_checkpoint[path] = 0
+        checkpoint(engine)
+
+
+def checkpoint(engine: Engine) -> None:
+    """A passive checkpoint: copies what it can without waiting for anyone; never raises."""
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+    except Exception:  # the events are written; a checkpoint that fails now is done by the next one
+        log.warning("WAL checkpoint failed", exc_info=True)

@@ -25,7 +25,9 @@ def record_events(factory: sessionmaker[Session], spool: Spool, events: list[Eve
         return "spooled"
     try:
         engine = _engine(factory)
-        with writing(engine), engine.begin() as connection:
+        # The turn to write covers the transaction only: taking a connection from the pool and giving
+        # it back happen outside it, so the other writers wait as little as possible.
+        with engine.connect() as connection, writing(engine), connection.begin():
             applied = [apply_event(connection, event) for event in events]
         return "written" if any(applied) else "duplicate"
     except IntegrityError:
@@ -45,7 +47,7 @@ def _one_by_one(factory: sessionmaker[Session], spool: Spool, events: list[Event
     for event in events:
         try:
             engine = _engine(factory)
-            with writing(engine), engine.begin() as connection:
+            with engine.connect() as connection, writing(engine), connection.begin():
                 apply_event(connection, event)
         except IntegrityError:
             continue

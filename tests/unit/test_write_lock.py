@@ -69,3 +69,32 @@ def test_another_process_waits_too(tmp_path: Path) -> None:
     finally:
         release.set()
         holder.join(10)
+
+
+def test_the_writers_checkpoint_outside_their_turn(tmp_path: Path, monkeypatch: Any) -> None:
+    from sqlalchemy import text
+
+    from ivr.db import write_lock
+    from ivr.db.session import make_engine
+
+    monkeypatch.setattr(write_lock, "CHECKPOINT_EVERY", 3)
+    database = tmp_path / "h.db"
+    engine = make_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        # SQLite's own checkpoint is a far-off backstop, so it never runs inside a writer's commit.
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10000
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE blobs (b BLOB)")
+    write_lock.checkpoint(engine)
+    empty = database.stat().st_size
+
+    def write_one() -> None:
+        with engine.connect() as connection, writing(engine), connection.begin():
+            connection.execute(text("INSERT INTO blobs VALUES (randomblob(50000))"))
+
+    write_one()
+    write_one()
+    assert database.stat().st_size == empty  # two commits: all still in the WAL
+    write_one()
+    assert database.stat().st_size > empty + 100_000  # the third writer copied the WAL back
+    engine.dispose()
