@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy routing prompts ivr
 
 bench: $(STAMP)  ## every benchmark; each prints its figures
-	$(PY) bench/webhooks.py --seconds 8
+	$(PY) bench/webhooks.py
 	$(PY) bench/routing_decision.py
 	$(PY) bench/erlang.py
 	$(PY) bench/wait_estimate.py

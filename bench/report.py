@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -48,6 +50,26 @@ class Figures:
             },
         )
 
+    @classmethod
+    def median_of(cls, rounds: list[Figures]) -> Figures:
+        """The peaks of all rounds in one: median rate, p50/p99 of the median round, counts summed."""
+        # wrk gives percentiles, not latencies, so they cannot be pooled: they come from the round whose
+        # rate is the median (the lower of the two middle ones for an even count of rounds).
+        middle = sorted(rounds, key=lambda figures: figures.rate)[(len(rounds) - 1) // 2]
+        kinds: Counter[str] = Counter()
+        for figures in rounds:
+            kinds.update(figures.error_kinds)
+        return cls(
+            rate=round(statistics.median(figures.rate for figures in rounds), 1),
+            p50_ms=middle.p50_ms,
+            p99_ms=middle.p99_ms,
+            answered=sum(figures.answered for figures in rounds),
+            errors=sum(figures.errors for figures in rounds),
+            error_kinds=dict(kinds),
+            seconds=round(sum(figures.seconds for figures in rounds), 2),
+            by_webhook=middle.by_webhook,
+        )
+
 
 def _ms(value: float) -> float | None:
     return None if math.isnan(value) else round(value, 2)
@@ -58,13 +80,31 @@ def _cell(value: float | None) -> str:
 
 
 @dataclass
+class Round:
+    """One round of closed-loop peaks: the order the targets ran in and the rate of each."""
+
+    order: list[str]
+    rates: dict[str, float]
+
+    @property
+    def ratios(self) -> dict[str, float]:
+        """Throughput of the app and of the row-writing baseline relative to bare in this round."""
+        bare = self.rates["bare"]
+        return {
+            "app/bare": _ratio(self.rates["app"], bare),
+            "sign+row/bare": _ratio(self.rates["sign+row"], bare),
+        }
+
+
+@dataclass
 class TargetResult:
     """Peak (closed loop) and fixed-rate (open loop) figures of one target, and anything odd seen."""
 
     name: str
-    peak: Figures
+    peak: Figures  # all rounds in one (Figures.median_of)
     open_loop: Figures
     open_rate: float
+    rounds: list[Figures] = field(default_factory=list)  # the peak of each round, in round order
     warmup_errors: dict[str, int] = field(default_factory=dict)
     late_starts: int = 0
     notes: list[str] = field(default_factory=list)
@@ -78,13 +118,20 @@ def _ratio(a: float, b: float) -> float:
     return round(a / b, 3) if b else 0.0  # a bare run that answered nothing: its errors tell why
 
 
-def ratios(results: dict[str, TargetResult]) -> dict[str, float]:
-    """Throughput of the app and of the row-writing baseline relative to the bare one."""
-    bare = results["bare"].peak.rate
-    return {
-        "app/bare": _ratio(results["app"].peak.rate, bare),
-        "sign+row/bare": _ratio(results["sign+row"].peak.rate, bare),
-    }
+def ratio_spread(rounds: list[Round]) -> dict[str, dict[str, float]]:
+    """Median, min and max of each ratio over the rounds; the median is the headline figure."""
+    spread = {}
+    for name in ("app/bare", "sign+row/bare"):
+        values = [r.ratios[name] for r in rounds]
+        spread[name] = {"median": round(statistics.median(values), 3), "min": min(values), "max": max(values)}
+    return spread
+
+
+def round_line(index: int, count: int, done: Round, order: list[str]) -> str:
+    """One round on one line: each target's peak rate (in `order`), the two ratios, the order run."""
+    rates = "  ".join(f"{name} {done.rates[name]:7.1f}" for name in order)
+    ratios = "  ".join(f"{name} {value:.3f}" for name, value in done.ratios.items())
+    return f"round {index + 1}/{count}: {rates} req/s  {ratios}  (ran {', '.join(done.order)})"
 
 
 def table(results: dict[str, TargetResult], order: list[str]) -> str:
@@ -104,15 +151,21 @@ def table(results: dict[str, TargetResult], order: list[str]) -> str:
     return "\n".join(lines)
 
 
-def summary(results: dict[str, TargetResult]) -> list[str]:
-    """Ratios and the issue's targets, each with whether it was met."""
-    r = ratios(results)
+def _spread_text(spread: dict[str, float], rounds: int) -> str:
+    low, high = spread["min"], spread["max"]
+    return f"{spread['median']:.3f}  (median of {rounds} rounds, min {low:.3f}, max {high:.3f})"
+
+
+def summary(results: dict[str, TargetResult], rounds: list[Round]) -> list[str]:
+    """Ratios (median of the rounds) and the issue's targets, each with whether it was met."""
+    spread = ratio_spread(rounds)
+    app, row = spread["app/bare"], spread["sign+row/bare"]
     app_p99 = results["app"].open_loop.p99_ms
     app_p99 = math.inf if app_p99 is None else app_p99
     return [
-        f"app/bare throughput      {r['app/bare']:.3f}  (target >= {APP_RATIO_TARGET}:"
-        f" {'met' if r['app/bare'] >= APP_RATIO_TARGET else 'NOT met'})",
-        f"sign+row/bare throughput {r['sign+row/bare']:.3f}  (expected about {ROW_RATIO_EXPECTED})",
+        f"app/bare throughput      {_spread_text(app, len(rounds))}  (target >= {APP_RATIO_TARGET}:"
+        f" {'met' if app['median'] >= APP_RATIO_TARGET else 'NOT met'})",
+        f"sign+row/bare throughput {_spread_text(row, len(rounds))}  (expected about {ROW_RATIO_EXPECTED})",
         f"app p99 at half its peak {app_p99:.2f} ms  (target < {APP_P99_TARGET_MS:g} ms:"
         f" {'met' if app_p99 < APP_P99_TARGET_MS else 'NOT met'})",
     ]
@@ -126,13 +179,19 @@ def by_webhook(figures: Figures) -> str:
     )
 
 
-def write_json(path: Path, settings: dict[str, object], results: dict[str, TargetResult]) -> None:
+def write_json(
+    path: Path, settings: dict[str, object], results: dict[str, TargetResult], rounds: list[Round]
+) -> None:
     """Everything measured, with the settings that produced it."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    spread = ratio_spread(rounds)
     document = {
         "settings": settings,
         "targets": {name: asdict(result) for name, result in results.items()},
-        "ratios": ratios(results),
+        "ratios": {name: values["median"] for name, values in spread.items()},  # medians of the rounds'
+        "ratio_spread": spread,
+        "median_peak_rates": {name: result.peak.rate for name, result in results.items()},
+        "rounds": [{**asdict(r), "ratios": r.ratios} for r in rounds],
         "goals": {
             "app/bare >=": APP_RATIO_TARGET,
             "app open-loop p99 ms <": APP_P99_TARGET_MS,

@@ -91,7 +91,7 @@ def app_findings(workdir: Path, log: Path, answered: int) -> list[str]:
         # wrk stops its clock with requests in flight; the server still answers and records them.
         notes.append(
             f"{events + spooled - answered} events more than counted answers (requests in flight at"
-            " the end of a run: fine up to the concurrency)"
+            " the end of a run: fine up to the concurrency for each closed-loop run)"
         )
     text = log.read_text(errors="replace") if log.exists() else ""
     for sign, meaning in _LOG_SIGNS.items():

@@ -1,19 +1,24 @@
 """Benchmark of the hotline's call-flow webhooks against two baselines served by the same gunicorn."""
 
-# .venv/bin/python bench/webhooks.py [--seconds 10] [--concurrency 16] [--workers 2] [--generator auto]
-# For each target: gunicorn on a free loopback port, a warm-up, peak throughput with a closed loop, then
-# latency with an open loop at half the app's peak rate. Prints a table and the ratios and writes
-# bench/results/webhooks.json. See bench/README.md.
+# .venv/bin/python bench/webhooks.py [--rounds 5] [--seconds 5] [--concurrency 16] [--workers 2]
+#                                    [--generator auto]
+# All three targets are served at once, each by gunicorn on a free loopback port, and warmed up. Then
+# rounds: in each, the closed-loop peak of every target once, the order rotating from round to round, so
+# the ratios compare figures taken seconds apart. Then latency with an open loop at half the app's median
+# peak. Prints a line per round, a table and the ratios, and writes bench/results/webhooks.json.
+# See bench/README.md.
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import math
+import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from itertools import cycle, islice
 from pathlib import Path
 
@@ -26,24 +31,50 @@ from loadgen import Outcome, closed_loop, open_loop
 from targets import APP, BARE, SIGN_ROW, Target
 
 RESULTS = targets.REPO / "bench" / "results" / "webhooks.json"
-RUN_ORDER = (APP, BARE, SIGN_ROW)  # the app first: its peak sets the open-loop rate for all three
+RUN_ORDER = (APP, BARE, SIGN_ROW)  # the order of round 0; each later round starts one further on
 SHOW_ORDER = ["bare", "sign+row", "app"]
-APP_PEAK_CEILING = 1500  # req/s no 2-core box will reach with the hotline: sizes its unique-request pool
+APP_PEAK_CEILING = 1500  # req/s no 2-core box will reach with the hotline: sizes its unique-request pools
 BASELINE_POOL_CALLS = 2000  # the baselines do not care about repeats, so a small pool is sent round
 WARMUP_CALLS = 100  # 300 requests: imports, the menu cache, SQLite pages and the pool all warmed
 WARMUP_CLIENTS = 4
 WARMUP_SECONDS = 5.0
-PAUSE_SECONDS = 1.0  # lets the server drain between the peak and the open-loop run
+PAUSE_SECONDS = 1.0  # lets the servers drain before each open loop
+DRAIN_SECONDS = 0.5  # between peaks: wrk leaves at most --concurrency requests in flight, soon answered
 
 
 @dataclass
 class Plan:
     """The command line, and the load generator chosen for the closed loop."""
 
+    rounds: int
     seconds: float
     concurrency: int
     workers: int
     wrk: str | None  # the wrk binary, or None for the Python closed loop
+
+
+@dataclass
+class Served:
+    """One target under test: where it is served, its files, and what it has been sent so far."""
+
+    target: Target
+    port: int
+    workdir: Path
+    env: dict[str, str]
+    pools: list[list[Prepared]]  # the closed-loop requests of each round
+    warmup: Outcome = field(default_factory=Outcome)
+    peaks: list[Outcome] = field(default_factory=list)  # one per round
+    steady: Outcome = field(default_factory=Outcome)  # the open loop
+    open_rate: float = 0.0
+    answered: int = 0  # good answers that must each have left one call event (the app's check)
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "gunicorn.log"
 
 
 def _base_url(port: int) -> str:
@@ -55,59 +86,136 @@ def _requests(target: Target, port: int, calls: int) -> list[Prepared]:
     return prepared if target is APP else expecting(prepared, targets.BARE_MARKER)
 
 
-def _peak(plan: Plan, target: Target, port: int, workdir: Path) -> tuple[Outcome, int]:
-    """Closed-loop peak; also how many requests had to be repeated (0 unless the pool ran out)."""
-    calls = math.ceil(plan.seconds * APP_PEAK_CEILING / 3) if target.unique_requests else BASELINE_POOL_CALLS
-    pool = _requests(target, port, calls)
+def _distinct_free_ports(count: int) -> list[int]:
+    """Free ports, none twice: the kernel may offer a port again once its probe is closed."""
+    ports: list[int] = []
+    while len(ports) < count:
+        if (port := servers.free_port()) not in ports:
+            ports.append(port)
+    return ports
+
+
+def _prepare(plan: Plan, target: Target, port: int, workdirs: ExitStack) -> Served:
+    """A temporary directory, the target's database, and every round's closed-loop requests."""
+    prefix = f"bench-{target.name.replace('+', '-')}-"
+    workdir = Path(workdirs.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
+    env = targets.environment(target, _base_url(port), workdir)
+    targets.prepare(target, env)
+    if target.unique_requests:
+        # A fresh slice for every round, each request sent at most once over the whole benchmark.
+        calls = math.ceil(plan.seconds * APP_PEAK_CEILING / 3)
+        pools = [_requests(target, port, calls) for _ in range(plan.rounds)]
+    else:
+        pools = [_requests(target, port, BASELINE_POOL_CALLS)] * plan.rounds  # the same list every round
+    return Served(target, port, workdir, env, pools)
+
+
+def _warm_up(served: Served) -> None:
+    warm = _requests(served.target, served.port, WARMUP_CALLS)
+    served.warmup = asyncio.run(closed_loop(servers.HOST, served.port, warm, WARMUP_CLIENTS, WARMUP_SECONDS))
+    served.answered += served.warmup.ok
+
+
+def _peak(plan: Plan, served: Served, pool: list[Prepared]) -> Outcome:
+    """One closed-loop peak, counted in `served`; requests repeated from the pool are errors for the app."""
+    unique = served.target.unique_requests
     if plan.wrk:
         outcome, repeated = wrkload.closed_loop(
-            plan.wrk, _base_url(port) + "/", pool, plan.concurrency, plan.seconds, workdir
+            plan.wrk, _base_url(served.port) + "/", pool, plan.concurrency, plan.seconds, served.workdir
         )
-        if repeated and target.unique_requests:
+        if repeated and unique:
             outcome.errors["prepared requests ran out (repeats sent)"] += repeated
-        return outcome, repeated
-    # The Python closed loop sends each request once; a baseline's pool goes round, bounded in count.
-    feed = pool if target.unique_requests else islice(cycle(pool), int(plan.seconds * 20_000))
-    outcome = asyncio.run(closed_loop(servers.HOST, port, feed, plan.concurrency, plan.seconds))
-    if outcome.elapsed < plan.seconds * 0.95:
-        outcome.errors["prepared requests ran out before the time was up"] += 1
-    return outcome, 0
+    else:
+        # The Python closed loop sends each request once; a baseline's pool goes round, bounded in count.
+        feed = pool if unique else islice(cycle(pool), int(plan.seconds * 20_000))
+        outcome = asyncio.run(closed_loop(servers.HOST, served.port, feed, plan.concurrency, plan.seconds))
+        repeated = 0
+        if outcome.elapsed < plan.seconds * 0.95:
+            outcome.errors["prepared requests ran out before the time was up"] += 1
+    served.peaks.append(outcome)
+    served.answered += outcome.ok - repeated  # a repeat is a de-duplicated no-op: it stores nothing
+    return outcome
 
 
-def run_target(plan: Plan, target: Target, open_rate: float | None) -> tuple[report.TargetResult, float]:
-    """Serve one target and measure it; returns its result and the open-loop rate used."""
-    port = servers.free_port()
-    with tempfile.TemporaryDirectory(prefix=f"bench-{target.name.replace('+', '-')}-") as tmp:
-        workdir = Path(tmp)
-        env = targets.environment(target, _base_url(port), workdir)
-        targets.prepare(target, env)
-        log = workdir / "gunicorn.log"
-        warm = _requests(target, port, WARMUP_CALLS)
-        with servers.gunicorn(target.factory, port, plan.workers, env, targets.REPO, log):
-            warmed = asyncio.run(closed_loop(servers.HOST, port, warm, WARMUP_CLIENTS, WARMUP_SECONDS))
-            peak, repeated = _peak(plan, target, port, workdir)
-            rate = open_rate or max(1.0, peak.rate / 2)
-            # Prepared while the server idles, so preparing costs the measured runs nothing.
-            fixed = _requests(target, port, math.ceil(rate * plan.seconds / 3))
-            time.sleep(PAUSE_SECONDS)
-            steady = asyncio.run(open_loop(servers.HOST, port, fixed, rate, plan.seconds))
-        result = report.TargetResult(
-            target.name,
-            report.Figures.of(peak),
-            report.Figures.of(steady),
-            round(rate, 1),
-            warmup_errors=dict(warmed.errors),
-            late_starts=steady.late_starts,
-        )
-        if target is APP:
-            answered = warmed.ok + peak.ok - repeated + steady.ok
-            result.notes += targets.app_findings(workdir, log, answered)
-    return result, rate
+def _round_order(index: int) -> tuple[Target, ...]:
+    """RUN_ORDER rotated by `index`, so no target always runs first or last in its round."""
+    shift = index % len(RUN_ORDER)
+    return RUN_ORDER[shift:] + RUN_ORDER[:shift]
+
+
+def _run_round(plan: Plan, index: int, served: dict[str, Served]) -> report.Round:
+    """The peak of each target once, in this round's order; meanwhile the other two idle, at no cost."""
+    order = _round_order(index)
+    rates = {}
+    for position, target in enumerate(order):
+        if position:
+            time.sleep(DRAIN_SECONDS)
+        s = served[target.name]
+        rates[target.name] = round(_peak(plan, s, s.pools[index]).rate, 1)
+    return report.Round([target.name for target in order], rates)
+
+
+def _open_loops(plan: Plan, served: dict[str, Served], rate: float) -> None:
+    """Each target once at the same fixed rate, its requests prepared while all servers idle."""
+    fixed = {
+        name: _requests(s.target, s.port, math.ceil(rate * plan.seconds / 3)) for name, s in served.items()
+    }
+    for target in RUN_ORDER:
+        s = served[target.name]
+        time.sleep(PAUSE_SECONDS)
+        s.steady = asyncio.run(open_loop(servers.HOST, s.port, fixed[s.name], rate, plan.seconds))
+        s.open_rate = rate
+        s.answered += s.steady.ok
+
+
+def _result(served: Served) -> report.TargetResult:
+    """A target's figures; for the app also what it stored, read once its server has stopped."""
+    rounds = [report.Figures.of(outcome) for outcome in served.peaks]
+    result = report.TargetResult(
+        served.name,
+        report.Figures.median_of(rounds),
+        report.Figures.of(served.steady),
+        round(served.open_rate, 1),
+        rounds=rounds,
+        warmup_errors=dict(served.warmup.errors),
+        late_starts=served.steady.late_starts,
+    )
+    if served.target is APP:
+        result.notes += targets.app_findings(served.workdir, served.log, served.answered)
+    return result
+
+
+def measure(plan: Plan) -> tuple[dict[str, report.TargetResult], list[report.Round]]:
+    """Serve all three targets at once, warm them up, run the rounds and then the open loops."""
+    rounds: list[report.Round] = []
+    with ExitStack() as workdirs:
+        ports = _distinct_free_ports(len(RUN_ORDER))
+        served = {t.name: _prepare(plan, t, port, workdirs) for t, port in zip(RUN_ORDER, ports, strict=True)}
+        with ExitStack() as running:
+            for s in served.values():
+                running.enter_context(
+                    servers.gunicorn(s.target.factory, s.port, plan.workers, s.env, targets.REPO, s.log)
+                )
+            for s in served.values():
+                _warm_up(s)
+            for index in range(plan.rounds):
+                time.sleep(DRAIN_SECONDS)
+                started = time.monotonic()
+                rounds.append(_run_round(plan, index, served))
+                line = report.round_line(index, plan.rounds, rounds[-1], SHOW_ORDER)
+                print(f"  {line} ({time.monotonic() - started:.0f}s)", flush=True)
+            rate = max(1.0, statistics.median(r.rates["app"] for r in rounds) / 2)
+            print(f"  open loops at {rate:.1f} req/s (half the app's median peak)", flush=True)
+            _open_loops(plan, served, rate)
+        # The servers have stopped (and written what they held): the app's files can now be checked.
+        results = {name: _result(s) for name, s in served.items()}
+    return results, rounds
 
 
 def _arguments(argv: list[str] | None) -> Plan:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each measured run")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of closed-loop peaks, one per target")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each measured run")
     parser.add_argument("--concurrency", type=int, default=16, help="clients of the closed loop")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers of every target")
     parser.add_argument(
@@ -117,48 +225,30 @@ def _arguments(argv: list[str] | None) -> Plan:
         help="closed-loop load generator: wrk (installed if missing) or the Python one",
     )
     args = parser.parse_args(argv)
-    if not (1 <= args.seconds <= 120 and 1 <= args.concurrency <= 256 and 1 <= args.workers <= 16):
-        parser.error("keep --seconds in 1..120, --concurrency in 1..256, --workers in 1..16")
+    if not (
+        1 <= args.rounds <= 20
+        and 1 <= args.seconds <= 120
+        and 1 <= args.concurrency <= 256
+        and 1 <= args.workers <= 16
+    ):
+        parser.error("keep --rounds in 1..20, --seconds in 1..120, --concurrency in 1..256, --workers 1..16")
     notes: list[str] = []
     wrk = wrkload.ensure_wrk(notes) if args.generator != "python" else None
     for note in notes:
         print(note)
     if args.generator == "wrk" and wrk is None:
         parser.error("wrk asked for but not available")
-    return Plan(args.seconds, args.concurrency, args.workers, wrk)
+    return Plan(args.rounds, args.seconds, args.concurrency, args.workers, wrk)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run all three targets, print the table and the ratios, write the JSON."""
-    plan = _arguments(argv)
-    generator = "wrk closed loop + Python asyncio open loop" if plan.wrk else "Python asyncio, both loops"
-    print(
-        f"{plan.seconds:g}s runs, {plan.concurrency} clients, {plan.workers} sync workers;"
-        f" generator: {generator}"
-    )
-    results: dict[str, report.TargetResult] = {}
-    open_rate: float | None = None
-    for target in RUN_ORDER:
-        started = time.monotonic()
-        result, open_rate = run_target(plan, target, open_rate)
-        results[target.name] = result
-        print(
-            f"  {target.name}: peak {result.peak.rate:.1f} req/s, open loop at {open_rate:.1f} req/s"
-            f" ({time.monotonic() - started:.0f}s)",
-            flush=True,
-        )
-    print()
-    print(report.table(results, SHOW_ORDER))
-    print()
-    for line in report.summary(results):
-        print(line)
+def _print_details(results: dict[str, report.TargetResult]) -> None:
+    """Errors by run, the app's latency by webhook, late sends and the app's findings."""
     for name in SHOW_ORDER:
         r = results[name]
-        for run, kinds in (
-            ("warm-up", r.warmup_errors),
-            ("peak", r.peak.error_kinds),
-            ("open loop", r.open_loop.error_kinds),
-        ):
+        runs = [("warm-up", r.warmup_errors)]
+        runs += [(f"peak round {i + 1}", figures.error_kinds) for i, figures in enumerate(r.rounds)]
+        runs.append(("open loop", r.open_loop.error_kinds))
+        for run, kinds in runs:
             if kinds:
                 print(f"{name} {run} errors: {kinds}")
         if name == "app" and r.open_loop.by_webhook:
@@ -167,7 +257,27 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: the generator started {r.late_starts} open-loop requests late (> 5 ms)")
         for note in r.notes:
             print(f"{name}: {note}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the rounds and the open loops, print the table and the ratios, write the JSON."""
+    plan = _arguments(argv)
+    generator = "wrk closed loop + Python asyncio open loop" if plan.wrk else "Python asyncio, both loops"
+    print(
+        f"{plan.rounds} rounds of {plan.seconds:g}s peaks, then {plan.seconds:g}s open loops;"
+        f" {plan.concurrency} clients, {plan.workers} sync workers; generator: {generator}",
+        flush=True,
+    )
+    results, rounds = measure(plan)
+    print()
+    print(report.table(results, SHOW_ORDER))
+    print(f"peak: median of {plan.rounds} rounds; its p50/p99 those of the target's median round")
+    print()
+    for line in report.summary(results, rounds):
+        print(line)
+    _print_details(results)
     settings = {
+        "rounds": plan.rounds,
         "seconds": plan.seconds,
         "concurrency": plan.concurrency,
         "workers": plan.workers,
@@ -175,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         "worker_class": "sync",
         "host": servers.HOST,
     }
-    report.write_json(RESULTS, settings, results)
+    report.write_json(RESULTS, settings, results, rounds)
     print(f"\nwritten {RESULTS.relative_to(targets.REPO)}")
     errors = sum(r.error_count for r in results.values())
     print(f"total errors (answers not 200 text/xml with the expected TwiML, or none): {errors}")
