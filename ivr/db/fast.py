@@ -24,6 +24,20 @@ class _Compiled:
     bind: Callable[[Mapping[str, Any]], Any]  # the DB-API parameters (a tuple, or a dict for named styles)
 
 
+@dataclass(frozen=True)
+class Bound:
+    """A statement with its parameters bound and processed: only the database's part is left."""
+
+    sql: str
+    parameters: Any  # a tuple, or a dict for named paramstyles
+
+    def run(self, connection: Connection) -> Any:
+        """Execute on the connection's DB-API connection, inside its current transaction; the cursor."""
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(self.sql, self.parameters)
+        return cursor
+
+
 class FastStatement:
     """A statement compiled once per dialect and set of parameter names; `execute` returns the cursor."""
 
@@ -33,11 +47,13 @@ class FastStatement:
 
     def execute(self, connection: Connection, params: Mapping[str, Any]) -> Any:
         """Run on the connection's own DB-API connection, inside its current transaction."""
-        key = (connection.dialect.name, frozenset(params))
-        compiled = self._compiled.get(key) or self._compile(connection.dialect, key)
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(compiled.sql, compiled.bind(params))
-        return cursor
+        return self.bind(connection.dialect, params).run(connection)
+
+    def bind(self, dialect: Dialect, params: Mapping[str, Any]) -> Bound:
+        """The SQL and its DB-API parameters, ready to run later (e.g. once it is this writer's turn)."""
+        key = (dialect.name, frozenset(params))
+        compiled = self._compiled.get(key) or self._compile(dialect, key)
+        return Bound(compiled.sql, compiled.bind(params))
 
     def _compile(self, dialect: Dialect, key: tuple[str, frozenset[str]]) -> _Compiled:
         # As SQLAlchemy does: an INSERT's columns are the parameters given (the rest take their defaults).

@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import Boolean, DateTime, Integer, String, Table, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 
-from ivr.db.fast import FastStatement
+from ivr.db.fast import Bound, FastStatement
 from ivr.db.models import Call, CallEvent, Customer, utcnow
 from ivr.services import queue_entries, recordings
 from ivr.services.work_orders import open_work_order
@@ -62,8 +62,17 @@ def new_event(
     return EventRecord(key=key, call_sid=call_sid, kind=kind, at=(at or utcnow()).isoformat(), data=data)
 
 
-def apply_event(connection: Connection, event: EventRecord, *, replayed: bool = False) -> bool:
-    """Append the event and update the call record; False if it was already there (a retry)."""
+@dataclass(frozen=True)
+class ReadyEvent:
+    """An event with its INSERT bound: built before the writer's turn, so that the turn stays short."""
+
+    event: EventRecord
+    at: datetime
+    insert: Bound
+
+
+def ready_event(dialect: Dialect, event: EventRecord, *, replayed: bool = False) -> ReadyEvent:
+    """The event's row, typed and bound for this database."""
     at = datetime.fromisoformat(event.at)
     row = {
         "key": event.key,
@@ -74,11 +83,21 @@ def apply_event(connection: Connection, event: EventRecord, *, replayed: bool = 
         "recorded_at": utcnow(),
         "replayed": replayed,
     }
-    if not _insert_ignoring_duplicates(connection, CallEvent.__table__, row):  # type: ignore[arg-type]
+    return ReadyEvent(event, at, _event_insert(dialect).bind(dialect, row))
+
+
+def apply_event(connection: Connection, event: EventRecord, *, replayed: bool = False) -> bool:
+    """Append the event and update the call record; False if it was already there (a retry)."""
+    return apply_ready(connection, ready_event(connection.dialect, event, replayed=replayed))
+
+
+def apply_ready(connection: Connection, ready: ReadyEvent) -> bool:
+    """apply_event for an event made ready beforehand."""
+    if ready.insert.run(connection).fetchone() is None:  # the unique key was there: a retry
         return False
-    project = _PROJECTIONS.get(event.kind)
+    project = _PROJECTIONS.get(ready.event.kind)
     if project is not None:
-        project(connection, event, at)
+        project(connection, ready.event, ready.at)
     return True
 
 
@@ -169,16 +188,16 @@ _INSERTS: dict[tuple[str, str], FastStatement] = {}
 _CUSTOMER_BY_PHONE = select(Customer.id).order_by(Customer.id).limit(1)
 
 
-def _insert_ignoring_duplicates(connection: Connection, table: Table, row: dict[str, Any]) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING; True if the row is new."""
-    name = connection.dialect.name
-    statement = _INSERTS.get((name, table.name))
+def _event_insert(dialect: Dialect) -> FastStatement:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id into call_events: a row back only if it is new."""
+    statement = _INSERTS.get((dialect.name, "call_events"))
     if statement is None:
-        dialect = postgresql if name == "postgresql" else sqlite
+        flavour = postgresql if dialect.name == "postgresql" else sqlite
         # RETURNING tells a new row from a skipped one on every driver (psycopg reports rowcount -1 here).
-        inserting = dialect.insert(table).on_conflict_do_nothing().returning(table.c.id)
-        statement = _INSERTS[(name, table.name)] = FastStatement(inserting)
-    return statement.execute(connection, row).fetchone() is not None
+        events: Table = CallEvent.__table__  # type: ignore[assignment]
+        inserting = flavour.insert(events).on_conflict_do_nothing().returning(events.c.id)
+        statement = _INSERTS[(dialect.name, "call_events")] = FastStatement(inserting)
+    return statement
 
 
 def _update_call(connection: Connection, event: EventRecord, at: datetime, values: dict[str, Any]) -> None:

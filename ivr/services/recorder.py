@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db.write_lock import writing
-from ivr.services.events import EventRecord, apply_event
+from ivr.services.events import EventRecord, apply_ready, ready_event
 from ivr.services.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -24,11 +24,7 @@ def record_events(factory: sessionmaker[Session], spool: Spool, events: list[Eve
         spool.put(events)
         return "spooled"
     try:
-        engine = _engine(factory)
-        # The turn to write covers the transaction only: taking a connection from the pool and giving
-        # it back happen outside it, so the other writers wait as little as possible.
-        with engine.connect() as connection, writing(engine), connection.begin():
-            applied = [apply_event(connection, event) for event in events]
+        applied = _write(_engine(factory), events)
         return "written" if any(applied) else "duplicate"
     except IntegrityError:
         return _one_by_one(factory, spool, events)
@@ -46,14 +42,24 @@ def _one_by_one(factory: sessionmaker[Session], spool: Spool, events: list[Event
     """A retry raced its twin: write whichever events are still missing."""
     for event in events:
         try:
-            engine = _engine(factory)
-            with engine.connect() as connection, writing(engine), connection.begin():
-                apply_event(connection, event)
+            _write(_engine(factory), [event])
         except IntegrityError:
             continue
         except Exception:
             spool.put([event])
     return "duplicate"
+
+
+def _write(engine: Engine, events: list[EventRecord]) -> list[bool]:
+    """One transaction; whether each event was new. The turn to write (ivr/db/write_lock.py) covers only
+    the statements and the commit: the pool checkout, BEGIN and binding the rows happen before it, so
+    the other writers wait as little as possible."""
+    with engine.connect() as connection, connection.begin() as transaction:
+        ready = [ready_event(engine.dialect, event) for event in events]
+        with writing(engine):
+            applied = [apply_ready(connection, event) for event in ready]
+            transaction.commit()
+    return applied
 
 
 def _engine(factory: sessionmaker[Session]) -> Engine:
