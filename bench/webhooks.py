@@ -1,11 +1,12 @@
 """Benchmark of the hotline's call-flow webhooks against two baselines served by the same gunicorn."""
 
-# .venv/bin/python bench/webhooks.py [--rounds 5] [--seconds 5] [--concurrency 16] [--workers 2]
-#                                    [--generator auto]
+# .venv/bin/python bench/webhooks.py [--rounds 5] [--open-rounds 3] [--seconds 5] [--concurrency 16]
+#                                    [--workers 2] [--generator auto]
 # All three targets are served at once, each by gunicorn on a free loopback port, and warmed up. Then
 # rounds: in each, the closed-loop peak of every target once, the order rotating from round to round, so
-# the ratios compare figures taken seconds apart. Then latency with an open loop at half the app's median
-# peak. Prints a line per round, a table and the ratios, and writes bench/results/webhooks.json.
+# the ratios compare figures taken seconds apart. Then latency in open-loop rounds, each target once per
+# round at half the app's median peak. Prints a line per round, a table and the ratios, and writes
+# bench/results/webhooks.json.
 # See bench/README.md.
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from targets import APP, BARE, SIGN_ROW, Target
 RESULTS = targets.REPO / "bench" / "results" / "webhooks.json"
 RUN_ORDER = (APP, BARE, SIGN_ROW)  # the order of round 0; each later round starts one further on
 SHOW_ORDER = ["bare", "sign+row", "app"]
-APP_PEAK_CEILING = 1500  # req/s no 2-core box will reach with the hotline: sizes its unique-request pools
+APP_PEAK_CEILING = 3000  # req/s, about twice the app's best seen on 2 cores: sizes its unique-request pools
+SLOW_PREPARATION = 5.0  # seconds; preparing for longer is said, as it delays the first clock
 BASELINE_POOL_CALLS = 2000  # the baselines do not care about repeats, so a small pool is sent round
 WARMUP_CALLS = 100  # 300 requests: imports, the menu cache, SQLite pages and the pool all warmed
 WARMUP_CLIENTS = 4
@@ -47,6 +49,7 @@ class Plan:
     """The command line, and the load generator chosen for the closed loop."""
 
     rounds: int
+    open_rounds: int
     seconds: float
     concurrency: int
     workers: int
@@ -61,10 +64,10 @@ class Served:
     port: int
     workdir: Path
     env: dict[str, str]
-    pools: list[list[Prepared]]  # the closed-loop requests of each round
+    pools: list[list[Prepared]] = field(default_factory=list)  # the closed-loop requests of each round
     warmup: Outcome = field(default_factory=Outcome)
     peaks: list[Outcome] = field(default_factory=list)  # one per round
-    steady: Outcome = field(default_factory=Outcome)  # the open loop
+    steady: list[Outcome] = field(default_factory=list)  # one open loop per open-loop round
     open_rate: float = 0.0
     answered: int = 0  # good answers that must each have left one call event (the app's check)
 
@@ -95,19 +98,27 @@ def _distinct_free_ports(count: int) -> list[int]:
     return ports
 
 
-def _prepare(plan: Plan, target: Target, port: int, workdirs: ExitStack) -> Served:
-    """A temporary directory, the target's database, and every round's closed-loop requests."""
+def _prepare(target: Target, port: int, workdirs: ExitStack) -> Served:
+    """A temporary directory and the target's database."""
     prefix = f"bench-{target.name.replace('+', '-')}-"
     workdir = Path(workdirs.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
     env = targets.environment(target, _base_url(port), workdir)
     targets.prepare(target, env)
-    if target.unique_requests:
-        # A fresh slice for every round, each request sent at most once over the whole benchmark.
-        calls = math.ceil(plan.seconds * APP_PEAK_CEILING / 3)
-        pools = [_requests(target, port, calls) for _ in range(plan.rounds)]
-    else:
-        pools = [_requests(target, port, BASELINE_POOL_CALLS)] * plan.rounds  # the same list every round
-    return Served(target, port, workdir, env, pools)
+    return Served(target, port, workdir, env)
+
+
+def _pools(served: Served, rounds: int, unique_calls: int, shared_calls: int) -> list[list[Prepared]]:
+    """Requests for each of `rounds` runs: fresh ones every round for the app, one shared pool otherwise."""
+    if served.target.unique_requests:
+        # Each request is sent at most once over the whole benchmark.
+        return [_requests(served.target, served.port, unique_calls) for _ in range(rounds)]
+    return [_requests(served.target, served.port, shared_calls)] * rounds  # the same list every round
+
+
+def _say_if_slow(what: str, started: float) -> None:
+    """How long preparing requests took, said only when it noticeably delays the measurements."""
+    if (took := time.monotonic() - started) > SLOW_PREPARATION:
+        print(f"  preparing the {what} requests took {took:.1f}s (before any clock started)", flush=True)
 
 
 def _warm_up(served: Served) -> None:
@@ -155,42 +166,69 @@ def _run_round(plan: Plan, index: int, served: dict[str, Served]) -> report.Roun
     return report.Round([target.name for target in order], rates)
 
 
-def _open_loops(plan: Plan, served: dict[str, Served], rate: float) -> None:
-    """Each target once at the same fixed rate, its requests prepared while all servers idle."""
-    fixed = {
-        name: _requests(s.target, s.port, math.ceil(rate * plan.seconds / 3)) for name, s in served.items()
-    }
-    for target in RUN_ORDER:
-        s = served[target.name]
+def _run_open_round(
+    plan: Plan, index: int, served: dict[str, Served], fixed: dict[str, list[list[Prepared]]]
+) -> report.OpenRound:
+    """The open loop of each target once at the same fixed rate, in this round's order."""
+    done = report.OpenRound([target.name for target in _round_order(index)])
+    for name in done.order:
+        s = served[name]
         time.sleep(PAUSE_SECONDS)
-        s.steady = asyncio.run(open_loop(servers.HOST, s.port, fixed[s.name], rate, plan.seconds))
+        outcome = asyncio.run(open_loop(servers.HOST, s.port, fixed[name][index], s.open_rate, plan.seconds))
+        s.steady.append(outcome)
+        s.answered += outcome.ok
+        figures = report.Figures.of(outcome)
+        done.p50_ms[name], done.p99_ms[name] = figures.p50_ms, figures.p99_ms
+    return done
+
+
+def _open_rounds(plan: Plan, served: dict[str, Served], rate: float) -> list[report.OpenRound]:
+    """Open-loop rounds at `rate`; every round's requests prepared first, while all servers idle."""
+    started = time.monotonic()
+    calls = math.ceil(rate * plan.seconds / 3)
+    fixed = {name: _pools(s, plan.open_rounds, calls, calls) for name, s in served.items()}
+    _say_if_slow("open-loop", started)
+    for s in served.values():
         s.open_rate = rate
-        s.answered += s.steady.ok
+    rounds = []
+    for index in range(plan.open_rounds):
+        started = time.monotonic()
+        rounds.append(_run_open_round(plan, index, served, fixed))
+        line = report.open_round_line(index, plan.open_rounds, rounds[-1], SHOW_ORDER)
+        print(f"  {line} ({time.monotonic() - started:.0f}s)", flush=True)
+    return rounds
 
 
 def _result(served: Served) -> report.TargetResult:
     """A target's figures; for the app also what it stored, read once its server has stopped."""
     rounds = [report.Figures.of(outcome) for outcome in served.peaks]
+    open_rounds = [report.Figures.of(outcome) for outcome in served.steady]
     result = report.TargetResult(
         served.name,
-        report.Figures.median_of(rounds),
-        report.Figures.of(served.steady),
+        report.Figures.median_of(rounds, report.slowest_first),
+        report.Figures.median_of(open_rounds, report.highest_p99_first),
         round(served.open_rate, 1),
         rounds=rounds,
+        open_rounds=open_rounds,
         warmup_errors=dict(served.warmup.errors),
-        late_starts=served.steady.late_starts,
+        late_starts=sum(outcome.late_starts for outcome in served.steady),
     )
     if served.target is APP:
         result.notes += targets.app_findings(served.workdir, served.log, served.answered)
     return result
 
 
-def measure(plan: Plan) -> tuple[dict[str, report.TargetResult], list[report.Round]]:
-    """Serve all three targets at once, warm them up, run the rounds and then the open loops."""
+def measure(plan: Plan) -> tuple[dict[str, report.TargetResult], list[report.Round], list[report.OpenRound]]:
+    """Serve all three targets at once, warm them up, run the peak rounds and then the open-loop rounds."""
     rounds: list[report.Round] = []
     with ExitStack() as workdirs:
         ports = _distinct_free_ports(len(RUN_ORDER))
-        served = {t.name: _prepare(plan, t, port, workdirs) for t, port in zip(RUN_ORDER, ports, strict=True)}
+        served = {t.name: _prepare(t, port, workdirs) for t, port in zip(RUN_ORDER, ports, strict=True)}
+        started = time.monotonic()
+        unique_calls = math.ceil(plan.seconds * APP_PEAK_CEILING / 3)
+        for s in served.values():
+            s.pools = _pools(s, plan.rounds, unique_calls, BASELINE_POOL_CALLS)
+        _say_if_slow("peak rounds'", started)
         with ExitStack() as running:
             for s in served.values():
                 running.enter_context(
@@ -204,17 +242,22 @@ def measure(plan: Plan) -> tuple[dict[str, report.TargetResult], list[report.Rou
                 rounds.append(_run_round(plan, index, served))
                 line = report.round_line(index, plan.rounds, rounds[-1], SHOW_ORDER)
                 print(f"  {line} ({time.monotonic() - started:.0f}s)", flush=True)
+            for s in served.values():
+                # The open loops run in this process: a full garbage collection walking the ~90,000
+                # spent requests would stall their schedule for tens of milliseconds.
+                s.pools.clear()
             rate = max(1.0, statistics.median(r.rates["app"] for r in rounds) / 2)
             print(f"  open loops at {rate:.1f} req/s (half the app's median peak)", flush=True)
-            _open_loops(plan, served, rate)
+            open_rounds = _open_rounds(plan, served, rate)
         # The servers have stopped (and written what they held): the app's files can now be checked.
         results = {name: _result(s) for name, s in served.items()}
-    return results, rounds
+    return results, rounds, open_rounds
 
 
 def _arguments(argv: list[str] | None) -> Plan:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5, help="rounds of closed-loop peaks, one per target")
+    parser.add_argument("--open-rounds", type=int, default=3, help="rounds of open loops, one per target")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each measured run")
     parser.add_argument("--concurrency", type=int, default=16, help="clients of the closed loop")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers of every target")
@@ -227,18 +270,22 @@ def _arguments(argv: list[str] | None) -> Plan:
     args = parser.parse_args(argv)
     if not (
         1 <= args.rounds <= 20
+        and 1 <= args.open_rounds <= 20
         and 1 <= args.seconds <= 120
         and 1 <= args.concurrency <= 256
         and 1 <= args.workers <= 16
     ):
-        parser.error("keep --rounds in 1..20, --seconds in 1..120, --concurrency in 1..256, --workers 1..16")
+        parser.error(
+            "keep --rounds and --open-rounds in 1..20, --seconds in 1..120, --concurrency in 1..256,"
+            " --workers in 1..16"
+        )
     notes: list[str] = []
     wrk = wrkload.ensure_wrk(notes) if args.generator != "python" else None
     for note in notes:
         print(note)
     if args.generator == "wrk" and wrk is None:
         parser.error("wrk asked for but not available")
-    return Plan(args.rounds, args.seconds, args.concurrency, args.workers, wrk)
+    return Plan(args.rounds, args.open_rounds, args.seconds, args.concurrency, args.workers, wrk)
 
 
 def _print_details(results: dict[str, report.TargetResult]) -> None:
@@ -247,12 +294,12 @@ def _print_details(results: dict[str, report.TargetResult]) -> None:
         r = results[name]
         runs = [("warm-up", r.warmup_errors)]
         runs += [(f"peak round {i + 1}", figures.error_kinds) for i, figures in enumerate(r.rounds)]
-        runs.append(("open loop", r.open_loop.error_kinds))
+        runs += [(f"open-loop round {i + 1}", figures.error_kinds) for i, figures in enumerate(r.open_rounds)]
         for run, kinds in runs:
             if kinds:
                 print(f"{name} {run} errors: {kinds}")
         if name == "app" and r.open_loop.by_webhook:
-            print(f"app open loop p50/p99 by webhook: {report.by_webhook(r.open_loop)}")
+            print(f"app open loop p50/p99 by webhook (its median round): {report.by_webhook(r.open_loop)}")
         if r.late_starts:
             print(f"{name}: the generator started {r.late_starts} open-loop requests late (> 5 ms)")
         for note in r.notes:
@@ -264,20 +311,23 @@ def main(argv: list[str] | None = None) -> int:
     plan = _arguments(argv)
     generator = "wrk closed loop + Python asyncio open loop" if plan.wrk else "Python asyncio, both loops"
     print(
-        f"{plan.rounds} rounds of {plan.seconds:g}s peaks, then {plan.seconds:g}s open loops;"
-        f" {plan.concurrency} clients, {plan.workers} sync workers; generator: {generator}",
+        f"{plan.rounds} rounds of {plan.seconds:g}s peaks, then {plan.open_rounds} rounds of"
+        f" {plan.seconds:g}s open loops; {plan.concurrency} clients, {plan.workers} sync workers;"
+        f" generator: {generator}",
         flush=True,
     )
-    results, rounds = measure(plan)
+    results, rounds, open_rounds = measure(plan)
     print()
     print(report.table(results, SHOW_ORDER))
     print(f"peak: median of {plan.rounds} rounds; its p50/p99 those of the target's median round")
+    print(f"open: {plan.open_rounds} rounds; its p50/p99 those of the target's median round by p99")
     print()
     for line in report.summary(results, rounds):
         print(line)
     _print_details(results)
     settings = {
         "rounds": plan.rounds,
+        "open_rounds": plan.open_rounds,
         "seconds": plan.seconds,
         "concurrency": plan.concurrency,
         "workers": plan.workers,
@@ -285,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         "worker_class": "sync",
         "host": servers.HOST,
     }
-    report.write_json(RESULTS, settings, results, rounds)
+    report.write_json(RESULTS, settings, results, rounds, open_rounds)
     print(f"\nwritten {RESULTS.relative_to(targets.REPO)}")
     errors = sum(r.error_count for r in results.values())
     print(f"total errors (answers not 200 text/xml with the expected TwiML, or none): {errors}")
