@@ -9,8 +9,9 @@ nothing can wait for this lock while holding SQLite's.
 
 Checkpoints (copying the WAL back into the database, with an fsync) must not happen inside the turn: a
 commit that runs SQLite's automatic checkpoint takes milliseconds, and every other writer would wait for
-it. So the engine moves the automatic checkpoint far out (`make_engine`), and the event writers run a
-passive checkpoint themselves every CHECKPOINT_EVERY transactions, after giving up the turn.
+it. So the engine moves the automatic checkpoint far out (`make_engine`), and every CHECKPOINT_EVERY
+event transactions a process starts a passive checkpoint in a thread of its own: the webhook that made it
+due answers at once, and the worker goes on serving while SQLite copies and syncs (it releases the GIL).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 500  # event transactions of one process between its checkpoints (~3,500 WAL pages)
 _since_checkpoint: dict[str, int] = {}
+_checkpointing: dict[str, threading.Thread] = {}
 
 
 def lock_path(engine: Engine) -> str | None:
@@ -61,7 +64,18 @@ def writing(engine: Engine) -> Iterator[None]:
     count = _since_checkpoint[path] = _since_checkpoint.get(path, 0) + 1
     if count >= CHECKPOINT_EVERY:
         _since_checkpoint[path] = 0
-        checkpoint(engine)
+        _checkpoint_in_background(engine, path)
+
+
+def _checkpoint_in_background(engine: Engine, path: str) -> None:
+    """Start a checkpoint thread, unless this process already has one running for the database."""
+    running = _checkpointing.get(path)
+    if running is not None and running.is_alive():
+        return
+    # A daemon: a process that exits mid-checkpoint leaves nothing broken (SQLite resumes it later).
+    thread = threading.Thread(target=checkpoint, args=(engine,), name="wal-checkpoint", daemon=True)
+    _checkpointing[path] = thread
+    thread.start()
 
 
 def checkpoint(engine: Engine) -> None:
