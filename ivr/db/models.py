@@ -148,7 +148,7 @@ class Call(Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     # The keys and phrases given, and the nodes visited, are read from the call's events
     # (ivr.services.events.call_inputs / call_path): the webhook appends, it never rewrites lists.
-    intent: Mapped[str | None] = mapped_column(String(20), index=True)
+    intent: Mapped[str | None] = mapped_column(String(20))  # no index: 5 values, always with a date range
     queue: Mapped[str | None] = mapped_column(String(64))
     priority: Mapped[int | None] = mapped_column(Integer)
     emergency: Mapped[bool] = mapped_column(Boolean, default=False)
