@@ -228,6 +228,17 @@ def after_action(menu: MenuDocument, state: CallState, result: ActionResult) -> 
     return enter(menu, state, spoken)
 
 
+def continued(turn: Turn, after: Turn) -> Turn:
+    """`turn` carried on by the turn after its action: what was said and visited adds up, `after` decides."""
+    return Turn(
+        turn.said + after.said,
+        after.then,
+        turn.visited + after.visited,
+        after.reason,
+        turn.chosen or after.chosen,
+    )
+
+
 def _ask(menu: MenuDocument, node: MenuNode | InputNode, state: CallState) -> Ask:
     timeout = node.timeout_seconds or menu.defaults.timeout_seconds
     hints = _hints(menu, node, state.language)

@@ -118,14 +118,7 @@ def _run_actions(sessions: sessionmaker[Session], menu: MenuDocument, turn: Turn
                 pending = turn.then
                 context = ActionContext(call_sid=TEST_CALL_SID, caller=caller, step=pending.state.step)
                 result = run_action(session, pending.action, context, pending.digits)
-                after = callflow.after_action(menu, pending.state, result)
-                turn = Turn(
-                    turn.said + after.said,
-                    after.then,
-                    turn.visited + after.visited,
-                    after.reason,
-                    turn.chosen,
-                )
+                turn = callflow.continued(turn, callflow.after_action(menu, pending.state, result))
             return callflow.to_fallback(menu, turn.then.state, turn.said)
         finally:
             session.rollback()  # a test call writes nothing: no work order, no record

@@ -215,14 +215,7 @@ def _run_actions(h: Hotline, menu: MenuDocument, turn: Turn) -> Turn:
         with unit_of_work(h.sessions) as session:
             context = ActionContext(call_sid=call_sid, caller=context_caller, step=pending.state.step)
             result = run_action(session, pending.action, context, pending.digits)
-        after = callflow.after_action(menu, pending.state, result)
-        turn = Turn(
-            turn.said + after.said,
-            after.then,
-            turn.visited + after.visited,
-            after.reason,
-            turn.chosen or after.chosen,
-        )
+        turn = callflow.continued(turn, callflow.after_action(menu, pending.state, result))
     return callflow.to_fallback(menu, turn.then.state, turn.said)
 
 
