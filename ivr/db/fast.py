@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -32,9 +33,22 @@ class Bound:
     parameters: Any  # a tuple, or a dict for named paramstyles
 
     def run(self, connection: Connection) -> Any:
-        """Execute on the connection's DB-API connection, inside its current transaction; the cursor."""
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(self.sql, self.parameters)
+        """Execute on the connection's DB-API connection, inside its current transaction; the cursor.
+        Errors are raised as SQLAlchemy's own (IntegrityError, OperationalError ...), as execute() would."""
+        dbapi_connection = connection.connection.dbapi_connection
+        cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self.sql, self.parameters)
+        except connection.dialect.loaded_dbapi.Error as error:
+            gone = connection.dialect.is_disconnect(error, dbapi_connection, cursor)
+            raise DBAPIError.instance(
+                self.sql,
+                self.parameters,
+                error,
+                connection.dialect.loaded_dbapi.Error,
+                connection_invalidated=gone,
+                dialect=connection.dialect,
+            ) from error
         return cursor
 
 

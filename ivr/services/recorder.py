@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.db.kept_connection import kept_connection
 from ivr.db.write_lock import writing
 from ivr.services.events import EventRecord, apply_ready, ready_event
 from ivr.services.spool import Spool
@@ -51,10 +54,24 @@ def _one_by_one(factory: sessionmaker[Session], spool: Spool, events: list[Event
 
 
 def _write(engine: Engine, events: list[EventRecord]) -> list[bool]:
-    """One transaction; whether each event was new. The turn to write (ivr/db/write_lock.py) covers only
-    the statements and the commit: the pool checkout, BEGIN and binding the rows happen before it, so
-    the other writers wait as little as possible."""
-    with engine.connect() as connection, connection.begin() as transaction:
+    """One transaction on the process's kept connection (ivr/db/kept_connection.py); whether each event
+    was new."""
+    try:
+        return _write_on(kept_connection(engine), engine, events)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        # The kept connection was one the database had dropped (a restart, say): once more on one from
+        # the pool, which checks its connections; if the database is really away, this fails too.
+        return _write_on(engine.connect(), engine, events)
+
+
+def _write_on(
+    opening: AbstractContextManager[Connection], engine: Engine, events: list[EventRecord]
+) -> list[bool]:
+    """The turn to write (ivr/db/write_lock.py) covers only the statements and the commit: BEGIN and
+    binding the rows happen before it, so the other writers wait as little as possible."""
+    with opening as connection, connection.begin() as transaction:
         ready = [ready_event(engine.dialect, event) for event in events]
         with writing(engine):
             applied = [apply_ready(connection, event) for event in ready]

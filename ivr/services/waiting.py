@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from ivr.db.fast import FastStatement
+from ivr.db.kept_connection import kept_connection
 from ivr.db.models import Agent, CallEvent, QueueEntry, utcnow
 from ivr.hotline import Hotline
 from ivr.services.dispatch import _as_call, epoch
@@ -43,7 +44,7 @@ def standing(hotline: Hotline, call_sid: str, now: datetime | None = None) -> St
     """The caller's standing, or None if they are not in our queue (yet)."""
     now = now or utcnow()
     engine = hotline.sessions.kw["bind"]
-    with engine.connect() as connection:
+    with kept_connection(engine) as connection:
         if _WAITING.execute(connection, {"sid": call_sid}).fetchone() is None:
             return None
     with hotline.sessions() as session:
