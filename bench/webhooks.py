@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -149,9 +150,18 @@ def _peak(plan: Plan, served: Served, pool: list[Prepared]) -> Outcome:
 
 
 def _round_order(index: int) -> tuple[Target, ...]:
-    """RUN_ORDER rotated by `index`, so no target always runs first or last in its round."""
+    """RUN_ORDER rotated by `index`, so no target always runs first or last in its round; every other
+    cycle of rotations backwards, so each target also follows each of the others as often."""
     shift = index % len(RUN_ORDER)
-    return RUN_ORDER[shift:] + RUN_ORDER[:shift]
+    order = RUN_ORDER[shift:] + RUN_ORDER[:shift]
+    return order[::-1] if (index // len(RUN_ORDER)) % 2 else order
+
+
+def _settle(seconds: float) -> None:
+    """Before a measured run: let the last one's answers drain, then write out what it left dirty in the
+    kernel's page cache (os.sync), so the flush of one target's writes does not land in the next run."""
+    time.sleep(seconds)
+    os.sync()
 
 
 def _run_round(plan: Plan, index: int, served: dict[str, Served]) -> report.Round:
@@ -160,7 +170,7 @@ def _run_round(plan: Plan, index: int, served: dict[str, Served]) -> report.Roun
     rates = {}
     for position, target in enumerate(order):
         if position:
-            time.sleep(DRAIN_SECONDS)
+            _settle(DRAIN_SECONDS)
         s = served[target.name]
         rates[target.name] = round(_peak(plan, s, s.pools[index]).rate, 1)
     return report.Round([target.name for target in order], rates)
@@ -173,7 +183,7 @@ def _run_open_round(
     done = report.OpenRound([target.name for target in _round_order(index)])
     for name in done.order:
         s = served[name]
-        time.sleep(PAUSE_SECONDS)
+        _settle(PAUSE_SECONDS)
         outcome = asyncio.run(open_loop(servers.HOST, s.port, fixed[name][index], s.open_rate, plan.seconds))
         s.steady.append(outcome)
         s.answered += outcome.ok
@@ -237,7 +247,7 @@ def measure(plan: Plan) -> tuple[dict[str, report.TargetResult], list[report.Rou
             for s in served.values():
                 _warm_up(s)
             for index in range(plan.rounds):
-                time.sleep(DRAIN_SECONDS)
+                _settle(DRAIN_SECONDS)
                 started = time.monotonic()
                 rounds.append(_run_round(plan, index, served))
                 line = report.round_line(index, plan.rounds, rounds[-1], SHOW_ORDER)
