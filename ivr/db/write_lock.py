@@ -10,8 +10,9 @@ nothing can wait for this lock while holding SQLite's.
 Checkpoints (copying the WAL back into the database, with an fsync) must not happen inside the turn: a
 commit that runs SQLite's automatic checkpoint takes milliseconds, and every other writer would wait for
 it. So the engine moves the automatic checkpoint far out (`make_engine`), and every CHECKPOINT_EVERY
-event transactions a process starts a passive checkpoint in a thread of its own: the webhook that made it
-due answers at once, and the worker goes on serving while SQLite copies and syncs (it releases the GIL).
+event transactions a process checkpoints in a thread of its own (`checkpoint`: the bulk outside the
+turn, the last few pages inside it): the webhook that made it due answers at once, and the worker goes on
+serving while SQLite copies and syncs (it releases the GIL).
 """
 
 from __future__ import annotations
@@ -49,6 +50,16 @@ def writing(engine: Engine) -> Iterator[None]:
     if path is None:
         yield
         return
+    with _turn(path):
+        yield
+    count = _since_checkpoint[path] = _since_checkpoint.get(path, 0) + 1
+    if count >= CHECKPOINT_EVERY:
+        _since_checkpoint[path] = 0
+        _checkpoint_in_background(engine, path)
+
+
+@contextmanager
+def _turn(path: str) -> Iterator[None]:
     try:
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError:  # a directory we cannot write to: SQLite's own locking still keeps writes safe
@@ -61,10 +72,6 @@ def writing(engine: Engine) -> Iterator[None]:
         yield
     finally:
         os.close(descriptor)
-    count = _since_checkpoint[path] = _since_checkpoint.get(path, 0) + 1
-    if count >= CHECKPOINT_EVERY:
-        _since_checkpoint[path] = 0
-        _checkpoint_in_background(engine, path)
 
 
 def _checkpoint_in_background(engine: Engine, path: str) -> None:
@@ -79,9 +86,19 @@ def _checkpoint_in_background(engine: Engine, path: str) -> None:
 
 
 def checkpoint(engine: Engine) -> None:
-    """A passive checkpoint: copies what it can without waiting for anyone; never raises."""
+    """Copy the WAL into the database, in two passive passes; never raises.
+
+    The first pass copies nearly all of it while the writers go on. It rarely ends with the whole WAL
+    copied, because they add to it meanwhile, and SQLite starts the WAL over from its beginning only
+    after a checkpoint that copied all of it: otherwise the WAL grows until SQLite's own backstop
+    checkpoints inside some writer's commit, holding up every other writer for milliseconds. The
+    second pass takes the writers' turn and copies the little that came in during the first."""
+    path = lock_path(engine)
     try:
         with engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").all()
+            if path is not None:
+                with _turn(path):
+                    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").all()
     except Exception:  # the events are written; a checkpoint that fails now is done by the next one
         log.warning("WAL checkpoint failed", exc_info=True)

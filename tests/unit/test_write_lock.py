@@ -101,3 +101,32 @@ def test_the_writers_checkpoint_outside_their_turn(tmp_path: Path, monkeypatch: 
         time.sleep(0.01)
     assert database.stat().st_size > empty + 100_000
     engine.dispose()
+
+
+def test_a_checkpoint_ends_in_the_writers_turn_so_the_wal_starts_over(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from ivr.db import write_lock
+    from ivr.db.session import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'h.db'}")
+
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (b BLOB)")
+    finished = threading.Event()
+    checkpointing = threading.Thread(target=lambda: (write_lock.checkpoint(engine), finished.set()))
+    with engine.connect() as connection:
+        with writing(engine):
+            checkpointing.start()
+            time.sleep(0.3)  # the first pass has run by now; the second waits for this turn
+            assert not finished.is_set()
+            with connection.begin():  # pages the first pass could not have copied
+                for _ in range(20):
+                    connection.execute(text("INSERT INTO t VALUES (randomblob(3000))"))
+        checkpointing.join(10)
+        assert finished.is_set()
+        with writing(engine), connection.begin():
+            connection.execute(text("INSERT INTO t VALUES (1)"))
+        _, frames, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+    assert frames <= 3, "the WAL started over: it holds only the last transaction"
+    engine.dispose()
