@@ -49,10 +49,13 @@ def stored_secret_key(path: Path | None = None) -> str:
 class KeyOnFirstUse(SecureCookieSessionInterface):
     """Cookie sessions whose stored key is read (or made) at the first request with a session."""
 
-    def __init__(self, sessionless: tuple[str, ...]):
+    def __init__(self, sessionless: tuple[str, ...], no_session: tuple[str, ...] = ()):
         self.sessionless = sessionless  # path prefixes that never use a session (webhooks, the token API)
+        self.no_session = no_session  # of those, the ones given the null session (nothing saved after)
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(self.no_session):
+            return self.make_null_session(app)
         # Here, not in a before_request hook: the session is opened before those run.
         if not app.secret_key and not request.path.startswith(self.sessionless):
             app.secret_key = stored_secret_key()

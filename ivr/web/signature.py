@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 
 from flask import Request
 from twilio.request_validator import RequestValidator, compare
+from werkzeug.datastructures import MultiDict
 
 
 def public_url(request: Request, public_base_url: str) -> str:
@@ -22,12 +24,30 @@ def is_signed_by_twilio(request: Request, auth_token: str, public_base_url: str)
     if not signature:
         return False
     validator = _validator(auth_token)
-    url, params = public_url(request, public_base_url), request.form.to_dict()
+    url, params = public_url(request, public_base_url), _FormValues(request.form)
     # Fast path: the URL exactly as built. validate() also tries it with and without the port,
     # which costs two HMACs and URL parsing on every webhook; it remains the fallback.
     if compare(validator.compute_signature(url, params), signature):
         return True
     return bool(validator.validate(url, params, signature))
+
+
+class _FormValues:
+    """The form as RequestValidator reads it: every value of each parameter, as Twilio signs them.
+
+    The validator asks each parameter's values of `getall()`, then of `getlist()`, then of `[]`, going on
+    at each AttributeError; offering `getall` spares it two exceptions per parameter (~40% of the check)."""
+
+    __slots__ = ("form",)
+
+    def __init__(self, form: MultiDict[str, str]) -> None:
+        self.form = form
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.form)
+
+    def getall(self, name: str) -> list[str]:
+        return self.form.getlist(name)
 
 
 @lru_cache(maxsize=4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from ivr.db.models import Call, CallEvent, WorkOrder
 from ivr.services.events import call_inputs, call_path
@@ -59,6 +60,26 @@ def test_signature_for_another_url_is_refused(twilio):
         "/voice/incoming", data=form, headers={"X-Twilio-Signature": signature}, base_url=PUBLIC_BASE_URL
     )
     assert response.status_code == 403
+
+
+def test_a_repeated_parameter_is_signed_with_every_value(twilio):
+    # Twilio signs each value of a repeated parameter, sorted; a signature over the first value only
+    # does not match the request that was sent.
+    pairs = [("CallSid", new_call_sid()), ("From", "+8613800000001"), ("Digits", "2"), ("Digits", "1")]
+    url = PUBLIC_BASE_URL + "/voice/incoming"
+    every = twilio.validator.compute_signature(url, MultiDict(pairs))
+    first_only = twilio.validator.compute_signature(url, dict(reversed(pairs)))
+    assert every != first_only
+
+    def post(signature: str) -> int:
+        return twilio.client.post(
+            "/voice/incoming",
+            data=MultiDict(pairs),
+            headers={"X-Twilio-Signature": signature},
+            base_url=PUBLIC_BASE_URL,
+        ).status_code
+
+    assert (post(every), post(first_only)) == (200, 403)
 
 
 def test_get_instead_of_post_is_405_with_words(twilio):
