@@ -35,19 +35,19 @@ class Bound:
     def run(self, connection: Connection) -> Any:
         """Execute on the connection's DB-API connection, inside its current transaction; the cursor.
         Errors are raised as SQLAlchemy's own (IntegrityError, OperationalError ...), as execute() would."""
-        dbapi_connection = connection.connection.dbapi_connection
+        dialect, dbapi_connection = connection.dialect, connection.connection.dbapi_connection
         cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(self.sql, self.parameters)
-        except connection.dialect.loaded_dbapi.Error as error:
-            gone = connection.dialect.is_disconnect(error, dbapi_connection, cursor)
+        except dialect.loaded_dbapi.Error as error:
+            gone = dialect.is_disconnect(error, dbapi_connection, cursor)
             raise DBAPIError.instance(
                 self.sql,
                 self.parameters,
                 error,
-                connection.dialect.loaded_dbapi.Error,
+                dialect.loaded_dbapi.Error,
                 connection_invalidated=gone,
-                dialect=connection.dialect,
+                dialect=dialect,
             ) from error
         return cursor
 
