@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
@@ -52,6 +54,27 @@ class Bound:
         return cursor
 
 
+def _stored_as_iso(impl: Any) -> bool:
+    """SQLite's DATETIME in its default storage format, which is ISO 8601 with a space and microseconds."""
+    return isinstance(impl, sqlite.DATETIME) and impl._storage_format == _SQLITE_DATETIME_FORMAT
+
+
+_SQLITE_DATETIME_FORMAT = sqlite.DATETIME()._storage_format  # type: ignore[no-untyped-call]
+
+
+def _sqlite_datetime(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """SQLAlchemy's SQLite datetime binding, made in C for the naive datetimes every column holds:
+    datetime.isoformat gives the very same text (a test compares them) in under half the time, and every
+    webhook binds four or five of them."""
+
+    def process_fast(value: Any) -> Any:
+        if value.__class__ is datetime and value.tzinfo is None:
+            return value.isoformat(" ", "microseconds")
+        return process(value)  # None, dates, aware datetimes: as SQLAlchemy does
+
+    return process_fast
+
+
 class FastStatement:
     """A statement compiled once per dialect and set of parameter names; `execute` returns the cursor."""
 
@@ -83,9 +106,10 @@ class FastStatement:
             raise ValueError("FastStatement cannot expand IN lists: write the choices out with or_()")
         processors = {}
         for bind, name in compiled.bind_names.items():
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                processors[name] = process
+            impl = bind.type.dialect_impl(dialect)
+            sqlalchemys = impl.bind_processor(dialect)
+            if sqlalchemys is not None:
+                processors[name] = _sqlite_datetime(sqlalchemys) if _stored_as_iso(impl) else sqlalchemys
         # Every bind once, through SQLAlchemy (constants of the statement included); per execution only
         # the parameters given are looked up and processed, in the order the SQL wants them.
         every = dict(compiled.construct_params(dict.fromkeys(names)))

@@ -37,6 +37,8 @@ class _Kept:
         driver = connection.dbapi_connection
         assert driver is not None  # a connection just opened
         self.driver = driver
+        # One SQLAlchemy Connection around it for all its uses: building one per use cost ~5-25 us.
+        self.wrapper = Connection(engine, connection=connection)
         self.pid = os.getpid()
         self.busy = threading.Lock()
         self.retired = False  # no new use; closed as soon as nobody is using it
@@ -69,9 +71,13 @@ def kept_connection(engine: Engine) -> Iterator[Connection]:
             yield connection
         return
     try:
-        connection = Connection(engine, connection=kept.connection)
+        connection = kept.wrapper
         yield connection
-        kept.driver.rollback()  # ends a transaction the block left open (a no-op when there is none)
+        # End a transaction the block left open, SQLAlchemy's or one the driver began for a raw statement
+        # (both no-ops when there is none), so the next use starts clean.
+        if connection.in_transaction():
+            connection.rollback()
+        kept.driver.rollback()
     except BaseException:
         _forget(engine, kept)
         kept.retired = True

@@ -21,6 +21,7 @@ import fcntl
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -50,7 +51,7 @@ def writing(engine: Engine) -> Iterator[None]:
     if path is None:
         yield
         return
-    with _turn(path):
+    with _turn(engine, path):
         yield
     count = _since_checkpoint[path] = _since_checkpoint.get(path, 0) + 1
     if count >= CHECKPOINT_EVERY:
@@ -58,20 +59,53 @@ def writing(engine: Engine) -> Iterator[None]:
         _checkpoint_in_background(engine, path)
 
 
+class _Lock:
+    """One process's open lock file for one engine, and a lock for its threads.
+
+    flock() belongs to the open file, not the thread: threads sharing the descriptor would all get in at
+    once, so they take turns on `threads` first. The descriptor is opened once per process and engine
+    (opening it per write cost ~15 us of a webhook) and closed with the engine; a forked child opens
+    its own, since an inherited one is the parent's open file and its lock."""
+
+    def __init__(self, descriptor: int) -> None:
+        self.descriptor = descriptor
+        self.pid = os.getpid()
+        self.threads = threading.Lock()
+
+
+_locks: weakref.WeakKeyDictionary[Engine, _Lock] = weakref.WeakKeyDictionary()
+_opening = threading.Lock()
+
+
 @contextmanager
-def _turn(path: str) -> Iterator[None]:
-    try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:  # a directory we cannot write to: SQLite's own locking still keeps writes safe
+def _turn(engine: Engine, path: str) -> Iterator[None]:
+    lock = _lock_for(engine, path)
+    if lock is None:  # a directory we cannot write to: SQLite's own locking still keeps writes safe
         yield
         return
-    # Opened per use: flock() belongs to the open file, so threads of one process exclude each other
-    # too, and closing it releases the lock whatever happens in the block.
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(descriptor)
+    with lock.threads:
+        fcntl.flock(lock.descriptor, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.descriptor, fcntl.LOCK_UN)
+
+
+def _lock_for(engine: Engine, path: str) -> _Lock | None:
+    lock = _locks.get(engine)
+    if lock is not None and lock.pid == os.getpid():
+        return lock
+    with _opening:
+        lock = _locks.get(engine)
+        if lock is not None and lock.pid == os.getpid():
+            return lock
+        try:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError:
+            return None
+        lock = _locks[engine] = _Lock(descriptor)
+        weakref.finalize(engine, os.close, descriptor)
+        return lock
 
 
 def _checkpoint_in_background(engine: Engine, path: str) -> None:
@@ -98,7 +132,7 @@ def checkpoint(engine: Engine) -> None:
         with engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").all()
             if path is not None:
-                with _turn(path):
+                with _turn(engine, path):
                     connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").all()
     except Exception:  # the events are written; a checkpoint that fails now is done by the next one
         log.warning("WAL checkpoint failed", exc_info=True)

@@ -53,6 +53,8 @@ class Spool:
 
     def has_pending(self) -> bool:
         """Whether any event waits (cheap: stops at the first file)."""
+        if not os.access(self.directory, os.F_OK):  # the usual case, without raising and catching an error
+            return False
         try:
             with os.scandir(self.directory) as entries:
                 return any(entry.name.endswith(".json") for entry in entries)

@@ -56,3 +56,40 @@ def test_an_in_list_is_refused_with_the_way_out(engine):  # type: ignore[no-unty
     statement = FastStatement(select(table.c.id).where(table.c.kind.in_(("a", "b"))))
     with engine.begin() as connection, pytest.raises(ValueError, match="or_"):
         statement.execute(connection, {})
+
+
+def test_sqlite_datetimes_are_bound_as_the_very_text_sqlalchemy_writes() -> None:
+    import random
+    from datetime import UTC, date
+
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    from ivr.db.fast import _sqlite_datetime, _stored_as_iso
+
+    dialect = sqlite.dialect()
+    impl = DateTime().dialect_impl(dialect)
+    assert _stored_as_iso(impl)
+    sqlalchemys = impl.bind_processor(dialect)
+    ours = _sqlite_datetime(sqlalchemys)
+    rng = random.Random(7)
+    values: list[object] = [
+        datetime(1, 1, 1),
+        datetime(9999, 12, 31, 23, 59, 59, 999999),
+        datetime(2026, 1, 1),
+    ]
+    values += [
+        datetime(
+            rng.randint(1, 9999),
+            rng.randint(1, 12),
+            rng.randint(1, 28),
+            rng.randint(0, 23),
+            rng.randint(0, 59),
+            rng.randint(0, 59),
+            rng.choice((0, rng.randint(0, 999999))),
+        )
+        for _ in range(5000)
+    ]
+    values += [None, date(2026, 3, 4), datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)]  # SQLAlchemy's own path
+    for value in values:
+        assert ours(value) == sqlalchemys(value), value

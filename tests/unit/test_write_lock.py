@@ -130,3 +130,43 @@ def test_a_checkpoint_ends_in_the_writers_turn_so_the_wal_starts_over(tmp_path: 
         _, frames, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
     assert frames <= 3, "the WAL started over: it holds only the last transaction"
     engine.dispose()
+
+
+def test_two_engines_of_one_process_take_turns_too(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'h.db'}"
+    first, second = create_engine(database), create_engine(database)
+    got_in = threading.Event()
+
+    def enter() -> None:
+        with writing(second):
+            got_in.set()
+
+    with writing(first):
+        waiter = threading.Thread(target=enter)
+        waiter.start()
+        assert not got_in.wait(0.3)  # each engine has its own open lock file, and flock() tells them apart
+    assert got_in.wait(10)
+    waiter.join(5)
+
+
+def _enter_in_child(engine: Any, got_in: Any) -> None:
+    with writing(engine):
+        got_in.set()
+
+
+def test_a_forked_child_takes_its_own_turn(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'h.db'}")
+    with writing(engine):  # the parent's lock file is open before the fork
+        pass
+    context = multiprocessing.get_context("fork")
+    got_in = context.Event()
+    with writing(engine):
+        # The child inherits the parent's open lock file, whose lock the parent holds right now: had it
+        # used that one, flock() would have let it straight in (or its thread lock, copied while held,
+        # would never open). It opens its own, and waits like any other process.
+        child = context.Process(target=_enter_in_child, args=(engine, got_in))
+        child.start()
+        assert not got_in.wait(0.5)
+    assert got_in.wait(10)
+    child.join(10)
+    assert child.exitcode == 0
