@@ -71,3 +71,27 @@ def test_a_chunked_body_goes_to_werkzeug() -> None:
     ours = WebhookRequest(dict(environ, **{"wsgi.input": io.BytesIO(b"a=1")})).form
     theirs = Request(dict(environ, **{"wsgi.input": io.BytesIO(b"a=1")})).form
     assert list(ours.items(multi=True)) == list(theirs.items(multi=True)) == [("a", "1")]
+
+
+ODD_QUERIES = [
+    "v=1&n=main&l=zh-CN&t=0&s=1",
+    "=1&a==b&+=+&%2B+%20=%",  # an empty name, '=' in a value, plus signs, a lone '%'
+    "a=%E4%BD&b=%e4%bd%a0&c=%2",  # a cut-short UTF-8 sequence, lower-case escapes, a short escape
+    "a=1&&b=2;c=3&",
+    "",
+]
+
+
+@pytest.mark.parametrize("query", ODD_QUERIES)
+def test_query_string_is_werkzeugs(query: str) -> None:
+    environ = _environ(b"") | {"QUERY_STRING": query}
+    ours, theirs = WebhookRequest(environ).args, Request(environ).args
+    assert list(ours.items(multi=True)) == list(theirs.items(multi=True))
+
+
+@pytest.mark.parametrize("query", ODD_QUERIES)
+def test_odd_fields_in_a_form_are_werkzeugs_too(query: str) -> None:
+    body = query.encode()
+    ours = WebhookRequest(_environ(body)).form
+    theirs = Request(_environ(body)).form
+    assert list(ours.items(multi=True)) == list(theirs.items(multi=True))
