@@ -30,8 +30,6 @@ from sqlalchemy import Engine
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 500  # event transactions of one process between its checkpoints (~3,500 WAL pages)
-_since_checkpoint: dict[str, int] = {}
-_checkpointing: dict[str, threading.Thread] = {}
 
 
 def lock_path(engine: Engine) -> str | None:
@@ -44,33 +42,20 @@ def lock_path(engine: Engine) -> str | None:
     return database + "-writers"
 
 
-@contextmanager
-def writing(engine: Engine) -> Iterator[None]:
-    """Hold the turn to write for the block (a no-op where the database handles its own writers)."""
-    path = lock_path(engine)
-    if path is None:
-        yield
-        return
-    with _turn(engine, path):
-        yield
-    count = _since_checkpoint[path] = _since_checkpoint.get(path, 0) + 1
-    if count >= CHECKPOINT_EVERY:
-        _since_checkpoint[path] = 0
-        _checkpoint_in_background(engine, path)
-
-
 class _Lock:
-    """One process's open lock file for one engine, and a lock for its threads.
+    """One process's open lock file for one engine, a lock for its threads, and its checkpoint count.
 
     flock() belongs to the open file, not the thread: threads sharing the descriptor would all get in at
     once, so they take turns on `threads` first. The descriptor is opened once per process and engine
     (opening it per write cost ~15 us of a webhook) and closed with the engine; a forked child opens
     its own, since an inherited one is the parent's open file and its lock."""
 
-    def __init__(self, descriptor: int) -> None:
-        self.descriptor = descriptor
+    def __init__(self, descriptor: int | None) -> None:
+        self.descriptor = descriptor  # None: a database without a lock file (PostgreSQL, in memory)
         self.pid = os.getpid()
         self.threads = threading.Lock()
+        self.since_checkpoint = 0
+        self.checkpointing: threading.Thread | None = None
 
 
 _locks: weakref.WeakKeyDictionary[Engine, _Lock] = weakref.WeakKeyDictionary()
@@ -78,11 +63,23 @@ _opening = threading.Lock()
 
 
 @contextmanager
-def _turn(engine: Engine, path: str) -> Iterator[None]:
-    lock = _lock_for(engine, path)
-    if lock is None:  # a directory we cannot write to: SQLite's own locking still keeps writes safe
+def writing(engine: Engine) -> Iterator[None]:
+    """Hold the turn to write for the block (a no-op where the database handles its own writers)."""
+    lock = _lock_for(engine)
+    if lock is None:
         yield
         return
+    with _turn(lock):
+        yield
+    lock.since_checkpoint += 1
+    if lock.since_checkpoint >= CHECKPOINT_EVERY:
+        lock.since_checkpoint = 0
+        _checkpoint_in_background(engine, lock)
+
+
+@contextmanager
+def _turn(lock: _Lock) -> Iterator[None]:
+    assert lock.descriptor is not None
     with lock.threads:
         fcntl.flock(lock.descriptor, fcntl.LOCK_EX)
         try:
@@ -91,31 +88,40 @@ def _turn(engine: Engine, path: str) -> Iterator[None]:
             fcntl.flock(lock.descriptor, fcntl.LOCK_UN)
 
 
-def _lock_for(engine: Engine, path: str) -> _Lock | None:
+def _lock_for(engine: Engine) -> _Lock | None:
+    """This process's lock for the engine, opened on first use; None where there is no lock file, or
+    it cannot be opened (a directory we cannot write to: SQLite's own locking still keeps writes safe)."""
     lock = _locks.get(engine)
-    if lock is not None and lock.pid == os.getpid():
-        return lock
+    if lock is None or lock.pid != os.getpid():
+        lock = _open_lock(engine)
+    return lock if lock is not None and lock.descriptor is not None else None
+
+
+def _open_lock(engine: Engine) -> _Lock | None:
     with _opening:
         lock = _locks.get(engine)
         if lock is not None and lock.pid == os.getpid():
             return lock
+        path = lock_path(engine)
+        if path is None:
+            lock = _locks[engine] = _Lock(None)
+            return lock
         try:
             descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError:
-            return None
+            return None  # tried again next time
         lock = _locks[engine] = _Lock(descriptor)
         weakref.finalize(engine, os.close, descriptor)
         return lock
 
 
-def _checkpoint_in_background(engine: Engine, path: str) -> None:
-    """Start a checkpoint thread, unless this process already has one running for the database."""
-    running = _checkpointing.get(path)
-    if running is not None and running.is_alive():
+def _checkpoint_in_background(engine: Engine, lock: _Lock) -> None:
+    """Start a checkpoint thread, unless this process already has one running for the engine."""
+    if lock.checkpointing is not None and lock.checkpointing.is_alive():
         return
     # A daemon: a process that exits mid-checkpoint leaves nothing broken (SQLite resumes it later).
     thread = threading.Thread(target=checkpoint, args=(engine,), name="wal-checkpoint", daemon=True)
-    _checkpointing[path] = thread
+    lock.checkpointing = thread
     thread.start()
 
 
@@ -127,12 +133,12 @@ def checkpoint(engine: Engine) -> None:
     after a checkpoint that copied all of it: otherwise the WAL grows until SQLite's own backstop
     checkpoints inside some writer's commit, holding up every other writer for milliseconds. The
     second pass takes the writers' turn and copies the little that came in during the first."""
-    path = lock_path(engine)
     try:
+        lock = _lock_for(engine)
         with engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").all()
-            if path is not None:
-                with _turn(engine, path):
+            if lock is not None:
+                with _turn(lock):
                     connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").all()
     except Exception:  # the events are written; a checkpoint that fails now is done by the next one
         log.warning("WAL checkpoint failed", exc_info=True)
