@@ -111,7 +111,9 @@ def _open_lock(engine: Engine) -> _Lock | None:
         except OSError:
             return None  # tried again next time
         lock = _locks[engine] = _Lock(descriptor)
-        weakref.finalize(engine, os.close, descriptor)
+        # Closed when the engine goes; not at exit, where a checkpoint thread may still be using it (the
+        # process's end closes it anyway).
+        weakref.finalize(engine, os.close, descriptor).atexit = False
         return lock
 
 
