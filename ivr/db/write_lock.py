@@ -47,8 +47,8 @@ class _Lock:
 
     flock() belongs to the open file, not the thread: threads sharing the descriptor would all get in at
     once, so they take turns on `threads` first. The descriptor is opened once per process and engine
-    (opening it per write cost ~15 us of a webhook) and closed with the engine; a forked child opens
-    its own, since an inherited one is the parent's open file and its lock."""
+    (opening and closing it per write made the turn ~10 us dearer) and closed with the engine; a forked
+    child opens its own, since an inherited one is the parent's open file and its lock."""
 
     def __init__(self, descriptor: int | None) -> None:
         self.descriptor = descriptor  # None: a database without a lock file (PostgreSQL, in memory)
