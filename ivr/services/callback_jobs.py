@@ -5,7 +5,8 @@ ivr/callbacks/due.py; docs/callbacks.md, "When".
 Safety: a job is claimed by a conditional update (`status='queued' AND due_at<=now` -> 'dialling', on
 PostgreSQL after SELECT ... FOR UPDATE SKIP LOCKED), one job at a time just before its call is placed, so two
 scheduler processes never place the same try. A claim whose placement never got a CallSid (the process died)
-goes back to the queue after `callback_stale_minutes`, without counting a try.
+is settled after `callback_stale_minutes` by asking the provider which calls it placed to that number since
+the claim: one we hold no CallSid for is adopted as the try, otherwise the job goes back to the queue.
 """
 
 from __future__ import annotations
@@ -24,9 +25,16 @@ from sqlalchemy.orm import Session
 from ivr.callbacks.due import CallingRules, first_due, is_callable, next_retry, parse_window
 from ivr.callbacks.phones import normalise_phone
 from ivr.config import Settings
-from ivr.db.models import CallbackAttempt, CallbackCandidate, CallbackJob, ServiceCompletion, utcnow
+from ivr.db.models import (
+    CallbackAttempt,
+    CallbackCandidate,
+    CallbackJob,
+    QueueEntry,
+    ServiceCompletion,
+    utcnow,
+)
 from ivr.hotline import Hotline
-from ivr.telephony.base import TelephonyError
+from ivr.telephony.base import PlacedCall, Telephony, TelephonyError
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +43,7 @@ MAX_ATTEMPTS = 3  # the first try and up to 2 more
 FINAL_STATUSES = ("completed", "partial", "refused", "unreachable", "expired")
 SURVEY_OUTCOMES = ("completed", "partial", "refused")  # a person answered: final
 RETRY_OUTCOMES = ("no-answer", "busy", "failed", "canceled")  # nobody answered: try again
+CLOCK_SKEW = timedelta(minutes=1)  # ours against the provider's, when asking what it placed since a claim
 MACHINES = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
 
 
@@ -155,31 +164,119 @@ class Pacer:
 class PlacementReport:
     """What one run of place_due_callbacks did."""
 
-    released: int = 0  # stale claims put back in the queue
+    released: int = 0  # stale claims put back in the queue (the provider had no call for them)
+    adopted: int = 0  # stale claims whose call the provider had placed: kept as their try
     expired: int = 0
     placed: list[str] = field(default_factory=list)  # CallSids
     failed: int = 0  # the provider refused the call: retried later
 
 
-def release_stale(session: Session, now: datetime, minutes: int) -> int:
-    """'dialling' jobs claimed over `minutes` ago whose call never got a CallSid go back to 'queued'
-    (the placing process died between claim and call): the try is not counted."""
+@dataclass(frozen=True)
+class StaleClaim:
+    """A 'dialling' job claimed long ago whose call has no try on record: its placer may have died."""
+
+    id: int
+    phone: str
+    claimed_at: datetime
+
+
+def stale_claims(session: Session, now: datetime, minutes: int) -> list[StaleClaim]:
+    """'dialling' jobs claimed over `minutes` ago with no try under way (no CallSid kept)."""
     open_attempt = (
         select(CallbackAttempt.id)
         .where(CallbackAttempt.job_id == CallbackJob.id, CallbackAttempt.finished_at.is_(None))
         .exists()
     )
-    result = session.execute(
-        update(CallbackJob)
+    rows = session.execute(
+        select(CallbackJob.id, CallbackJob.phone, CallbackJob.claimed_at)
         .where(
             CallbackJob.status == "dialling",
             CallbackJob.claimed_at < now - timedelta(minutes=minutes),
             ~open_attempt,
         )
-        .values(status="queued", claimed_at=None)
-        .execution_options(synchronize_session=False)
+        .order_by(CallbackJob.id)
+    ).all()
+    return [StaleClaim(job_id, phone, claimed_at) for job_id, phone, claimed_at in rows if claimed_at]
+
+
+def known_call_sids(session: Session, phone: str) -> set[str]:
+    """The CallSids already on record for calls we placed to `phone`: survey tries and queue call-backs."""
+    tries = select(CallbackAttempt.call_sid).join(CallbackJob, CallbackJob.id == CallbackAttempt.job_id)
+    queue = select(QueueEntry.callback_call_sid).where(QueueEntry.callback_number == phone)
+    sids = set(session.scalars(tries.where(CallbackJob.phone == phone)))
+    sids.update(session.scalars(queue.where(QueueEntry.callback_call_sid.is_not(None))))
+    return {sid for sid in sids if sid}
+
+
+def reconcile_claim(
+    session: Session,
+    claim: StaleClaim,
+    placed: list[PlacedCall],
+    rules: CallingRules,
+    now: datetime,
+) -> str:
+    """Settle a stale claim from the calls the provider reports to its number since the claim: a call we
+    hold no CallSid for is this job's (its placer died after the provider accepted it) and is adopted as the
+    try; none: the job goes back to the queue, no try counted. Returns 'adopted', 'released' or '' (another
+    process settled it first). Flushes; the caller commits."""
+    known = known_call_sids(session, claim.phone)
+    ours = [call for call in placed if call.sid not in known]
+    # Compare-and-set on claimed_at: both outcomes change it, so of two processes settling the same claim
+    # only the first does (on PostgreSQL the second's update waits for the first, then matches nothing).
+    same_claim = (
+        CallbackJob.id == claim.id,
+        CallbackJob.status == "dialling",
+        CallbackJob.claimed_at == claim.claimed_at,
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if not ours:
+        released = session.execute(
+            update(CallbackJob)
+            .where(*same_claim)
+            .values(status="queued", claimed_at=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        return "released" if released else ""
+    if len(ours) > 1:
+        log.warning("call-back %s: %d unknown calls to its number; adopting the first", claim.id, len(ours))
+    call = ours[0]
+    taken = session.execute(
+        update(CallbackJob)
+        .where(*same_claim)
+        .values(attempts=CallbackJob.attempts + 1, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if not taken:
+        return ""
+    number = session.scalar(select(CallbackJob.attempts).where(CallbackJob.id == claim.id)) or 1
+    session.add(CallbackAttempt(job_id=claim.id, number=number, call_sid=call.sid, placed_at=call.created_at))
+    session.flush()
+    log.warning("call-back %s: adopted call %s, placed before its placer died", claim.id, call.sid)
+    if not call.live:
+        # It ended already: its status callback found no try to settle, so settle it now.
+        from ivr.services.survey import call_ended
+
+        call_ended(session, claim.id, call.sid, call.status, call.answered_by, rules, now)
+    return "adopted"
+
+
+def settle_stale_claims(
+    hotline: Hotline, telephony: Telephony, rules: CallingRules, now: datetime, report: PlacementReport
+) -> None:
+    """Ask the provider about each stale claim before anything is placed again (docs/callbacks.md)."""
+    minutes = hotline.settings.callback_stale_minutes
+    with hotline.sessions() as session:
+        claims = stale_claims(session, now, minutes)
+    for claim in claims:
+        try:
+            placed = telephony.calls_placed(to=claim.phone, since=claim.claimed_at - CLOCK_SKEW)
+        except TelephonyError as error:
+            # Unknown whether the call went out: the job stays claimed and is asked about at the next run.
+            log.warning("call-back %s: cannot ask the provider about its stale claim: %s", claim.id, error)
+            continue
+        with hotline.sessions() as session, session.begin():
+            outcome = reconcile_claim(session, claim, placed, rules, now)
+        report.released += outcome == "released"
+        report.adopted += outcome == "adopted"
 
 
 def expire_overdue(session: Session, now: datetime) -> int:
@@ -243,10 +340,11 @@ def place_due_callbacks(
     pacer = pacer or Pacer(settings.outbound_cps)
     limit = limit if limit is not None else max(1, int(settings.outbound_cps * 60))
     report = PlacementReport()
-    with hotline.sessions() as session, session.begin():
-        report.released = release_stale(session, now(), settings.callback_stale_minutes)
-        report.expired = expire_overdue(session, now())
     telephony = hotline.telephony
+    if telephony is not None:
+        settle_stale_claims(hotline, telephony, rules, now(), report)
+    with hotline.sessions() as session, session.begin():
+        report.expired = expire_overdue(session, now())
     if telephony is None:
         if not _warned_no_telephony.is_set():  # once per process, not every 30 s
             _warned_no_telephony.set()

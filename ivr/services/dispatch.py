@@ -283,12 +283,18 @@ def release_stale(hotline: Hotline, now: datetime | None = None) -> int:
             select(QueueEntry).where(QueueEntry.status == "offered", QueueEntry.claimed_at < limit)
         ).all()
     for entry in stale:
+        if entry.callback_number and not entry.callback_call_sid and _call_back_went_out(hotline, entry, now):
+            continue  # its dispatcher died after Twilio accepted the call-back: never placed twice
         back = "callback" if entry.callback_number else "waiting"
         release(hotline, entry.id, entry.agent_id or 0, entry_status=back, reason="stale claim released")
         released += 1
     with hotline.sessions() as session, session.begin():
+        # An agent an adopted call-back is about to dial stays reserved for it.
+        held = select(QueueEntry.agent_id).where(
+            QueueEntry.status == "offered", QueueEntry.claimed_at >= limit, QueueEntry.agent_id.is_not(None)
+        )
         ringing = session.scalars(
-            select(Agent).where(Agent.state == "ringing", Agent.state_since < limit)
+            select(Agent).where(Agent.state == "ringing", Agent.state_since < limit, Agent.id.not_in(held))
         ).all()
         from ivr.services.agents import set_state
 
@@ -296,6 +302,41 @@ def release_stale(hotline: Hotline, now: datetime | None = None) -> int:
             set_state(session, agent, "available", reason="stale ringing released", now=now)
             released += 1
     return released
+
+
+def _call_back_went_out(hotline: Hotline, entry: QueueEntry, now: datetime) -> bool:
+    """A stale call-back claim without a CallSid: ask Twilio's Calls list whether its call was placed.
+
+    A live call we hold no CallSid for is adopted (kept, the claim renewed) and True comes back; so does
+    True when Twilio cannot be asked (the claim stays, asked about again at the next tidy-up). False: no
+    call, or one already over, whose claim is released as before (docs/callbacks.md, "Restarts")."""
+    from ivr.services.callback_jobs import CLOCK_SKEW, known_call_sids
+
+    telephony = hotline.telephony
+    number, claimed_at = entry.callback_number, entry.claimed_at
+    if telephony is None or number is None or claimed_at is None:
+        return False
+    try:
+        placed = telephony.calls_placed(to=number, since=claimed_at - CLOCK_SKEW)
+    except TelephonyError as error:
+        log.warning("call-back of %s: cannot ask Twilio whether it was placed: %s", entry.call_sid, error)
+        return True
+    with hotline.sessions() as session, session.begin():
+        known = known_call_sids(session, number)
+        ours = [call for call in placed if call.sid not in known]
+        if not ours:
+            return False
+        live = ours[0].live
+        # Compare-and-set on claimed_at: of two processes settling this claim, only the first adopts.
+        adopted = session.execute(
+            update(QueueEntry)
+            .where(QueueEntry.id == entry.id, QueueEntry.status == "offered")
+            .where(QueueEntry.claimed_at == claimed_at)
+            .values(callback_call_sid=ours[0].sid, claimed_at=now if live else claimed_at)
+        ).rowcount  # type: ignore[attr-defined]
+    if adopted:
+        log.warning("call-back of %s: adopted call %s, its dispatcher died", entry.call_sid, ours[0].sid)
+    return bool(adopted) and live
 
 
 def end_wrap_ups(hotline: Hotline, now: datetime | None = None) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
@@ -14,6 +16,21 @@ class TelephonyError(Exception):
         # treat e.g. 21220 ("call is not in progress") differently from an outage.
         self.status = status
         self.code = code
+
+
+@dataclass(frozen=True)
+class PlacedCall:
+    """An outbound call the provider has accepted, as its Calls list reports it."""
+
+    sid: str
+    status: str  # queued, ringing, in-progress, completed, busy, no-answer, failed, canceled
+    created_at: datetime  # naive UTC: when the provider accepted it (start_time stays empty while queued)
+    answered_by: str | None = None
+
+    @property
+    def live(self) -> bool:
+        """True while the call may still run its TwiML (not ended)."""
+        return self.status in ("queued", "initiated", "ringing", "in-progress")
 
 
 class Telephony(Protocol):
@@ -35,6 +52,15 @@ class Telephony(Protocol):
         """Place an outbound call that runs the TwiML at `url`; return its CallSid."""
         ...
 
+    def calls_placed(self, *, to: str, since: datetime) -> list[PlacedCall]:
+        """Outbound calls to `to` accepted at or after `since` (naive UTC), oldest first: what a placer that
+        died before storing a CallSid may have left behind."""
+        ...
+
     def fetch_recording(self, recording_sid: str) -> bytes:
         """Return the audio (WAV) of a recording."""
+        ...
+
+    def delete_recording(self, recording_sid: str) -> None:
+        """Delete the provider's copy of a recording (already gone: no error)."""
         ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from email.utils import format_datetime
 
 from flask import Flask, Response, jsonify, request
@@ -55,6 +56,34 @@ def create_rest_app(sim: Simulator) -> Flask:
         )
         return jsonify(_call_json(sim, sim.call(sid))), 201
 
+    @app.get(f"{API}/Calls.json")
+    def list_calls(account_sid: str) -> ResponseReturnValue:
+        # Twilio's documented filters: To, From, Status, and StartTime>= as a date ("StartTime>=2026-03-07"
+        # reaches a server as the key "StartTime>"); a full timestamp counts by its date, as there.
+        args = request.args
+        started = args.get("StartTime>") or args.get("StartTime>=")
+        try:
+            started_from = date.fromisoformat(started[:10]) if started else None
+        except ValueError:
+            return _error(400, 20001, f"StartTime> must be a date, YYYY-MM-DD (got {started!r})")
+        calls = sim.list_calls(
+            to=args.get("To"), from_=args.get("From"), status=args.get("Status"), started_from=started_from
+        )
+        # One page holds them all: the simulator never has enough calls to need Twilio's paging.
+        uri = f"/2010-04-01/Accounts/{sim.account_sid}/Calls.json"
+        page = {
+            "calls": [_call_json(sim, call) for call in calls],
+            "end": max(0, len(calls) - 1),
+            "first_page_uri": uri,
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": len(calls),
+            "previous_page_uri": None,
+            "start": 0,
+            "uri": uri,
+        }
+        return jsonify(page)
+
     @app.post(f"{API}/Calls/<call_sid>.json")
     def update_call(account_sid: str, call_sid: str) -> ResponseReturnValue:
         form = request.form
@@ -75,6 +104,14 @@ def create_rest_app(sim: Simulator) -> Flask:
             return Response(sim.recording_audio(recording_sid), mimetype="audio/x-wav")
         except SimulatorError as exc:
             return _error(exc.status, exc.code, str(exc))
+
+    @app.delete(f"{API}/Recordings/<recording_sid>.json")
+    def delete_recording(account_sid: str, recording_sid: str) -> ResponseReturnValue:
+        try:
+            sim.delete_recording(recording_sid)
+        except SimulatorError as exc:
+            return _error(exc.status, exc.code, str(exc))
+        return Response(status=204)
 
     @app.get(f"{API}/Recordings/<recording_sid>.mp3")
     def recording_mp3(account_sid: str, recording_sid: str) -> ResponseReturnValue:
@@ -113,6 +150,8 @@ def serve_in_thread(app: Flask, host: str = "127.0.0.1", port: int = 0) -> Itera
 def _call_json(sim: Simulator, call: SimulatedCall) -> dict[str, object]:
     result = call.result
     now = format_datetime(sim.clock.datetime())
+    created = sim.created.get(call.sid)
+    started = sim.start_time(call)
     uri = f"/2010-04-01/Accounts/{sim.account_sid}/Calls/{call.sid}.json"
     return {
         "sid": call.sid,
@@ -127,9 +166,9 @@ def _call_json(sim: Simulator, call: SimulatedCall) -> dict[str, object]:
         "direction": result.direction,
         "answered_by": call.answered_by if call.ended else None,
         "api_version": "2010-04-01",
-        "date_created": now,
+        "date_created": format_datetime(created) if created else now,
         "date_updated": now,
-        "start_time": None,
+        "start_time": format_datetime(started) if started else None,
         "end_time": None,
         "duration": str(result.duration) if call.ended else None,
         "price": None,

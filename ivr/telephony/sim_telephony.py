@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ivr.telephony.base import TelephonyError
+from datetime import UTC, datetime
+
+from ivr.telephony.base import PlacedCall, TelephonyError
 from ivr.telephony.simulator import Simulator, SimulatorError
 
 
@@ -37,6 +39,25 @@ class SimulatorTelephony:
             status_callback_event=("answered", "completed") if status_callback else (),
             machine_detection=machine_detection,
         )
+
+    def calls_placed(self, *, to: str, since: datetime) -> list[PlacedCall]:
+        """Outbound simulated calls to `to` made at or after `since` (naive UTC), oldest first."""
+        placed = []
+        for call in self.sim.list_calls(to=to):
+            made = self.sim.created[call.sid]
+            made = made.astimezone(UTC).replace(tzinfo=None) if made.tzinfo else made
+            if made >= since and call.result.direction.startswith("outbound"):
+                answered_by = call.answered_by if call.ended else None
+                placed.append(PlacedCall(call.sid, call.status, made, answered_by))
+        return sorted(placed, key=lambda call: (call.created_at, call.sid))
+
+    def delete_recording(self, recording_sid: str) -> None:
+        """Remove a simulated recording (one already gone is no error, like the REST adapter)."""
+        try:
+            self.sim.delete_recording(recording_sid)
+        except SimulatorError as exc:
+            if exc.status != 404:
+                raise TelephonyError(str(exc), status=exc.status, code=exc.code) from exc
 
     def fetch_recording(self, recording_sid: str) -> bytes:
         """The WAV bytes the simulator generated for a recording."""

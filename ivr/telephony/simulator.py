@@ -6,7 +6,7 @@ import random
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeGuard
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -102,6 +102,7 @@ class Simulator:
         self.calls: dict[str, SimulatedCall] = {}
         self.queues: dict[str, list[SimulatedCall]] = {}
         self.recordings: dict[str, bytes] = {}
+        self.created: dict[str, datetime] = {}  # CallSid -> when the call was made (the clock's time)
         self._queue_sids: dict[str, str] = {}
         self._queue_waits: dict[str, list[int]] = {}
         self._callees: dict[str, Callee] = {}
@@ -134,6 +135,7 @@ class Simulator:
         )
         with self._lock:
             self.calls[call.sid] = call
+            self.created[call.sid] = self.clock.datetime()
         return call
 
     def place_call(self, from_: str, to: str, caller: Caller) -> CallResult:
@@ -206,8 +208,39 @@ class Simulator:
         )
         with self._lock:
             self.calls[call.sid] = call
+            self.created[call.sid] = self.clock.datetime()
             self._pending.append(call)
         return call.sid
+
+    def start_time(self, call: SimulatedCall) -> datetime | None:
+        """When the call started (Twilio leaves it empty while a call is still queued)."""
+        return None if call.status == "queued" else self.created.get(call.sid)
+
+    def list_calls(
+        self,
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        status: str | None = None,
+        started_from: date | None = None,
+    ) -> list[SimulatedCall]:
+        """Like GET /Calls.json filtered by To, From, Status and StartTime>= (a date, as Twilio's is):
+        newest first, as Twilio lists them; a queued call has no start time, so StartTime leaves it out."""
+        with self._lock:
+            calls = list(self.calls.values())
+        chosen = []
+        for call in calls:
+            started = self.start_time(call)
+            if to is not None and call.result.to != to:
+                continue
+            if from_ is not None and call.result.from_ != from_:
+                continue
+            if status is not None and call.status != status:
+                continue
+            if started_from is not None and (started is None or started.date() < started_from):
+                continue
+            chosen.append(call)
+        return sorted(chosen, key=lambda call: self.created.get(call.sid) or self.clock.start, reverse=True)
 
     def pending_calls(self) -> list[SimulatedCall]:
         """Outbound calls created but not started yet."""
@@ -295,6 +328,12 @@ class Simulator:
             if recording_sid not in self.recordings:
                 raise SimulatorError(f"recording {recording_sid} not found", status=404, code=20404)
             return self.recordings[recording_sid]
+
+    def delete_recording(self, recording_sid: str) -> None:
+        """Like DELETE /Recordings/{sid}.json: the recording and its audio are gone."""
+        with self._lock:
+            if self.recordings.pop(recording_sid, None) is None:
+                raise SimulatorError(f"recording {recording_sid} not found", status=404, code=20404)
 
     def recording_url(self, recording_sid: str) -> str:
         """The RecordingUrl Twilio would report (no extension; add .wav or .mp3 to download)."""

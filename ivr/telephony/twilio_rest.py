@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from ivr.telephony.base import TelephonyError
+from ivr.telephony.base import PlacedCall, TelephonyError
 
 TWILIO_API_BASE_URL = "https://api.twilio.com"
 REQUEST_TIMEOUT_SECONDS = 15.0
@@ -74,6 +75,38 @@ class TwilioTelephony:
             raise TelephonyError("the API answered without a CallSid")
         return str(call.sid)
 
+    def calls_placed(self, *, to: str, since: datetime) -> list[PlacedCall]:
+        """Outbound calls to `to` accepted at or after `since` (naive UTC), from the Calls list."""
+        calls = self._client.api.account.calls
+        try:
+            # StartTime>= is a date filter (docs: "YYYY-MM-DD"), and a call still queued has no start time
+            # yet, so the queued ones are asked for apart and the moment is checked here.
+            found = calls.list(to=to, start_time_after=since.date().isoformat(), page_size=100)
+            found += calls.list(to=to, status="queued", page_size=100)
+        except (TwilioException, requests.RequestException) as exc:
+            raise _wrap(exc, f"listing the calls to {to} failed") from exc
+        placed: dict[str, PlacedCall] = {}
+        for call in found:
+            created = _naive_utc(call.date_created or call.start_time)
+            if not call.sid or created is None or created < since:
+                continue
+            if not str(call.direction or "").startswith("outbound"):
+                continue
+            status = str(call.status or "")
+            placed[call.sid] = PlacedCall(call.sid, status, created, call.answered_by)
+        return sorted(placed.values(), key=lambda call: (call.created_at, call.sid))
+
+    def delete_recording(self, recording_sid: str) -> None:
+        """Delete Twilio's copy of a recording (DELETE /Recordings/{sid}); one already gone is no error."""
+        try:
+            self._client.api.account.recordings(recording_sid).delete()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return
+            raise _wrap(exc, f"deleting recording {recording_sid} failed") from exc
+        except (TwilioException, requests.RequestException) as exc:
+            raise _wrap(exc, f"deleting recording {recording_sid} failed") from exc
+
     def fetch_recording(self, recording_sid: str) -> bytes:
         """Download a recording as WAV bytes."""
         url = f"{self._base_url}/2010-04-01/Accounts/{self.account_sid}/Recordings/{recording_sid}.wav"
@@ -107,6 +140,12 @@ def _wrap(exc: Exception, what: str) -> TelephonyError:
     if isinstance(exc, TwilioRestException):
         return TelephonyError(f"{what}: HTTP {exc.status} {exc.msg}", status=exc.status, code=exc.code)
     return TelephonyError(f"{what}: {exc}")
+
+
+def _naive_utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _error_code(response: requests.Response) -> int | None:

@@ -20,9 +20,9 @@ from ivr.services.callback_jobs import (
     claim_next,
     create_jobs,
     place_due_callbacks,
-    release_stale,
+    stale_claims,
 )
-from ivr.telephony.base import TelephonyError
+from ivr.telephony.base import PlacedCall, TelephonyError
 from run import cli
 
 COMPLETED = datetime(2026, 3, 4, 7, 30)  # 15:30 Shanghai
@@ -38,6 +38,7 @@ class RecordingTelephony:
         self.calls: list[dict[str, object]] = []
         self.clock = clock
         self.fail_for = set(fail_for)
+        self.placed_at = NOW  # when the provider says it accepted each call (naive UTC)
         self._lock = threading.Lock()
 
     def redirect_call(self, call_sid: str, url: str) -> None:
@@ -60,6 +61,11 @@ class RecordingTelephony:
                 }
             )
         return sid
+
+    def calls_placed(self, *, to, since):  # type: ignore[no-untyped-def]
+        with self._lock:
+            mine = [call for call in self.calls if call["to"] == to and self.placed_at >= since]
+        return [PlacedCall(str(call["sid"]), "queued", self.placed_at) for call in mine]
 
     def fetch_recording(self, recording_sid: str) -> bytes:
         return b""
@@ -356,11 +362,12 @@ def test_a_restart_loses_and_duplicates_nothing(hotline):  # type: ignore[no-unt
     assert len(place_due_callbacks(target, fast_pacer(), now=lambda: NOW).placed) == 1
     minutes = hotline.settings.callback_stale_minutes
     with unit_of_work(hotline.sessions) as session:
-        assert release_stale(session, NOW + timedelta(minutes=minutes - 1), minutes) == 0  # too soon
-    # The restarted scheduler releases the lost claim, not the call under way, and places it once.
+        assert stale_claims(session, NOW + timedelta(minutes=minutes - 1), minutes) == []  # too soon
+    # The restarted scheduler asks the provider (no call to that number), releases the lost claim, not the
+    # call under way, and places it once.
     later = NOW + timedelta(minutes=minutes + 1)
     report = place_due_callbacks(target, fast_pacer(), now=lambda: later)
-    assert report.released == 1 and len(report.placed) == 1
+    assert (report.released, report.adopted, len(report.placed)) == (1, 0, 1)
     assert sorted(str(call["to"]) for call in phone.calls) == ["+8613800000000", "+8613800000001"]
     assert {(job.status, job.attempts) for job in jobs(hotline)} == {("dialling", 1)}
     with unit_of_work(hotline.sessions) as session:
@@ -377,3 +384,46 @@ def test_the_commands_schedule_and_status(hotline, monkeypatch):  # type: ignore
     assert "call-back jobs created: 2" in result.output
     result = CliRunner().invoke(cli, ["callbacks", "status"])
     assert result.exit_code == 0 and "queued" in result.output
+
+
+def test_a_call_placed_by_a_placer_that_died_is_adopted_not_placed_again(hotline):  # type: ignore[no-untyped-def]
+    add_selected(hotline, 1)
+    make_jobs(hotline)
+    phone = RecordingTelephony()
+    # A placer claims the job, the provider accepts its call, and it dies before keeping the CallSid.
+    with hotline.sessions() as session, session.begin():
+        lost = claim_next(session, NOW)
+    assert lost is not None
+    sid = phone.create_call(to=lost.phone, from_="+864000000000", url="https://h/voice/survey/start?j=1")
+    later = NOW + timedelta(minutes=hotline.settings.callback_stale_minutes + 1)
+    report = place_due_callbacks(with_telephony(hotline, phone), fast_pacer(), now=lambda: later)
+    assert (report.released, report.adopted, report.placed) == (0, 1, [])
+    assert len(phone.calls) == 1, "the customer is called once"
+    (job,) = jobs(hotline)
+    assert (job.status, job.attempts) == ("dialling", 1)
+    with unit_of_work(hotline.sessions) as session:
+        attempts = session.execute(select(CallbackAttempt.call_sid, CallbackAttempt.number)).all()
+    assert attempts == [(sid, 1)]
+    # Its status webhook now settles the try as any other.
+    with unit_of_work(hotline.sessions) as session:
+        finished = attempt_finished(
+            session, job.id, "no-answer", None, rules=calling_rules(hotline.settings), call_sid=sid, now=later
+        )
+    assert finished is not None and finished.status == "queued"
+
+
+def test_a_stale_claim_stays_while_the_provider_cannot_be_asked(hotline):  # type: ignore[no-untyped-def]
+    add_selected(hotline, 1)
+    make_jobs(hotline)
+
+    class Unreachable(RecordingTelephony):
+        def calls_placed(self, *, to, since):  # type: ignore[no-untyped-def]
+            raise TelephonyError("connection refused")
+
+    phone = Unreachable()
+    with hotline.sessions() as session, session.begin():
+        assert claim_next(session, NOW) is not None
+    later = NOW + timedelta(minutes=hotline.settings.callback_stale_minutes + 1)
+    report = place_due_callbacks(with_telephony(hotline, phone), fast_pacer(), now=lambda: later)
+    assert (report.released, report.adopted, report.placed, phone.calls) == (0, 0, [], [])
+    assert [job.status for job in jobs(hotline)] == ["dialling"]
