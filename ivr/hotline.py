@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
@@ -30,6 +32,7 @@ class Hotline:
     voice: Voice
     rules: RulesCache
     telephony: Telephony | None = None  # redirect live calls, call out, fetch recordings
+    clock: Callable[[], float] = time.time  # POSIX seconds: webhook deadlines run on it (tests: simulated)
 
     @classmethod
     def build(cls, settings: Settings) -> Hotline:

@@ -149,6 +149,7 @@ class SimulatedCall:
         if self._fetches > MAX_FETCHES:
             return fail(0, f"simulator stopped after {MAX_FETCHES} documents (a redirect loop?)")
         for _hop in range(5):
+            self.sim.clock.advance(self.sim.fetch_seconds)  # Twilio's round trip, when the test sets one
             answer = self.sim.send(self.result, method, url, params, goto.purpose)
             if isinstance(answer, Exception):
                 return fail(rules.HTTP_CONNECTION_FAILURE, f"{type(answer).__name__}: {answer}")
@@ -185,7 +186,9 @@ class SimulatedCall:
         self._deferred.append((goto, base))
 
     def log(self, entry: TranscriptEntry) -> TranscriptEntry:
-        """Add to the transcript and let the caller hear it."""
+        """Add to the transcript (stamped with the simulated time) and let the caller hear it."""
+        if entry.at is None:
+            entry.at = self.sim.clock.now()
         self.result.transcript.append(entry)
         self.caller.hear(entry)
         return entry

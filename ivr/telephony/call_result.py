@@ -21,6 +21,7 @@ class TranscriptEntry:
     url: str | None = None
     digits: str | None = None
     detail: dict[str, object] = field(default_factory=dict)
+    at: float | None = None  # simulated seconds when it began (set when logged, unless given)
 
     def describe(self) -> str:
         """A one-line, human-readable rendering (used by the terminal phone)."""

@@ -47,6 +47,7 @@ def run_dial(call: SimulatedCall, verb: ET.Element, doc_url: str) -> Goto | Stop
     """Ring the targets as configured in the simulator's dial_endpoints and report the outcome."""
     targets = dial_targets(verb)
     timeout = attr_int(verb, "timeout", 30)
+    started = call.sim.clock.now()
     legs: list[Leg] = []
     if targets and targets[0][0] == "Queue":
         extra = _dial_queue(call, targets[0][2], doc_url, timeout)
@@ -59,7 +60,7 @@ def run_dial(call: SimulatedCall, verb: ET.Element, doc_url: str) -> Goto | Stop
     detail: dict[str, object] = {"status": status, "duration": int(extra.get("DialCallDuration", 0))}
     if len(legs) > 1:
         detail["legs"] = {leg.address: leg.status for leg in legs}
-    call.log(TranscriptEntry("dial", ", ".join(addresses), detail=detail))
+    call.log(TranscriptEntry("dial", ", ".join(addresses), detail=detail, at=started))
     action = resolve(doc_url, verb.get("action")) if verb.get("action") else None
     method = attr_method(verb)
     if status == "canceled":

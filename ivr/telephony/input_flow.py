@@ -63,10 +63,12 @@ def _input_params(
     clock = call.sim.clock
     if accepted and action.kind == "digits":
         digits, finished_on = collect_keys(action.value, prompt.num_digits, prompt.finish_on_key)
+        pressed = clock.now()
         clock.advance(KEY_SECONDS * len(action.value))
         if not finished_on and (prompt.num_digits is None or len(digits) < prompt.num_digits):
             clock.advance(prompt.timeout)  # Twilio waits `timeout` after the last key
-        call.log(TranscriptEntry("input", digits=digits, detail={"type": "digits", "keys": action.value}))
+        keys: dict[str, object] = {"type": "digits", "keys": action.value}
+        call.log(TranscriptEntry("input", digits=digits, detail=keys, at=pressed))
         if not digits:
             return None
         return {"Digits": digits} | ({"FinishedOnKey": finished_on} if finished_on else {})

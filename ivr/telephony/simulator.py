@@ -87,6 +87,7 @@ class Simulator:
         api_base_url: str = "https://api.twilio.com",
         talk_seconds: int = 30,
         seed: int | None = None,
+        fetch_seconds: float = 0.0,
     ) -> None:
         self.transport = transport
         self.auth_token = auth_token
@@ -98,6 +99,7 @@ class Simulator:
         self.retry_every_request = retry_every_request
         self.api_base_url = api_base_url.rstrip("/")
         self.talk_seconds = talk_seconds
+        self.fetch_seconds = fetch_seconds  # simulated round trip of each TwiML request (Twilio's latency)
         self.validator = RequestValidator(auth_token)
         self.calls: dict[str, SimulatedCall] = {}
         self.queues: dict[str, list[SimulatedCall]] = {}

@@ -228,6 +228,9 @@ def _render(h: Hotline, voice: twiml.Voice, turn: Turn) -> str | VoiceResponse:
             ("ask", turn.said, then, url), lambda: twiml.ask(voice, turn.said, then, url, url)
         )
     if isinstance(then, Enqueue):
+        if then.node.emergency:  # the caller chose the gas-leak path now: the duty-dial deadline starts
+            deadline = int(h.clock()) + h.settings.safety_queue_max_wait
+            return _enqueue(voice, turn.said, then.node, state, deadline)
         key = ("enqueue", turn.said, then.node.queue, then.node.emergency, state.language, request.host)
         return voice.cached(key, lambda: _enqueue(voice, turn.said, then.node, state))
     if isinstance(then, Dial):
@@ -235,8 +238,12 @@ def _render(h: Hotline, voice: twiml.Voice, turn: Turn) -> str | VoiceResponse:
     raise TypeError(f"cannot render {then!r}")
 
 
-def _enqueue(voice: twiml.Voice, said: tuple[Said, ...], node: QueueNode, state: CallState) -> VoiceResponse:
-    flags = {"q": node.queue, "l": state.language, "e": int(node.emergency)}
+def _enqueue(
+    voice: twiml.Voice, said: tuple[Said, ...], node: QueueNode, state: CallState, deadline: int | None = None
+) -> VoiceResponse:
+    flags: dict[str, object] = {"q": node.queue, "l": state.language, "e": int(node.emergency)}
+    if deadline is not None:
+        flags["d"] = deadline  # signed with the URL, so it needs no database and cannot be forged
     return twiml.enqueue(
         voice, said, node.queue, _url("voice.wait", **flags), _url("voice.queue_exit", **flags)
     )
@@ -268,19 +275,13 @@ def wait() -> Response:
     if here is not None:
         # Our queue is the truth: a caller put back after a missed agent keeps their place and wait time.
         position, waited = here.ahead + 1, max(waited, int(here.waited))
-    if emergency:
-        if waited >= settings.safety_queue_max_wait:
-            return _xml(h.voice.cached("leave", lambda: twiml.wait_document(h.voice, [], 0, leave=True)))
-        said = [Said("emergency_still_connecting", language)] if waited else []
-        pause = max(1, min(settings.queue_announce_seconds, settings.safety_queue_max_wait - waited))
-        return _xml(
-            h.voice.cached(("wait", tuple(said), pause), lambda: twiml.wait_document(h.voice, said, pause))
-        )
     said = (
         [Said("queue_next", language)]
         if position <= 1
         else [Said("queue_position", language, (("ahead", str(position - 1)),))]
     )
+    if emergency:
+        return _xml(_safety_wait(h, language, said, waited))
     if here is not None and here.estimate is not None:
         said.append(Said("queue_estimate", language, (("minutes", str(max(1, round(here.estimate / 60)))),)))
     pause = settings.queue_announce_seconds
@@ -293,6 +294,74 @@ def wait() -> Response:
     return _xml(
         h.voice.cached(("wait", tuple(said), pause), lambda: twiml.wait_document(h.voice, said, pause))
     )
+
+
+# The promise: a person (agent or duty engineer) is being dialled no later than safety_queue_max_wait seconds
+# after the caller chose the gas-leak path. The deadline is set when the choice's request arrives and travels
+# in the signed wait URL (`d`, POSIX seconds), so the wait document keeps it with no database.
+FETCH_ALLOWANCE = 2.0  # seconds: one Twilio webhook round trip (ours answer within 1 s, Twilio's adds ~0.5 s)
+# Outside what the wait document sees: the choice's request (the key was pressed before it arrived) and the
+# queue exit's (the dial starts when its answer is back): two round trips, and 1 s for whole-second pauses.
+SAFETY_MARGIN = 2 * FETCH_ALLOWANCE + 1.0
+# How long speech lasts, over-estimated on purpose (too long only makes the caller leave earlier): Mandarin
+# text-to-speech reads about 4-5 characters a second, English about 14; each <Say> takes a moment to start.
+SPOKEN_SECONDS_WIDE_CHAR, SPOKEN_SECONDS_CHAR = 0.3, 0.1  # per character: CJK, others
+SPOKEN_SECONDS_START, AUDIO_PROMPT_SECONDS = 0.5, 10.0  # per <Say>; a recorded prompt (<Play>)
+
+
+def _safety_wait(h: Hotline, language: str, place: list[Said], waited: int) -> str:
+    """The wait document of a safety caller: their place, and <Leave> in time for the duty engineer's dial."""
+    settings = h.settings
+    now = h.clock()
+    deadline = _duty_deadline(now, settings.safety_queue_max_wait)
+    if deadline is None:  # a queue entered without one (put back after an agent missed): the queue's clock
+        deadline = now - waited + settings.safety_queue_max_wait
+    left = deadline - SAFETY_MARGIN - now  # seconds before the caller must have left the queue
+    said = [*place, Said("emergency_still_connecting", language)] if waited else place
+    leaving = [Said("emergency_connecting_duty", language)]
+    speech, farewell = _spoken_seconds(h.voice, said), _spoken_seconds(h.voice, leaving)
+    if left <= speech + settings.queue_announce_seconds + farewell:
+        # The last document: out of the queue at the deadline, with no re-fetch to wait for. Too little time
+        # left for the place: a short pause alone (shorter than the place would have taken), or nothing.
+        if left < speech + farewell + 1:
+            said = []
+        pause = int(left - _spoken_seconds(h.voice, said) - farewell)
+        key: tuple[object, ...] = ("safety-last", tuple(said), pause, tuple(leaving))
+        return h.voice.cached(key, lambda: _safety_document(h.voice, said, pause, leaving))
+    pause = settings.queue_announce_seconds
+    return h.voice.cached(("wait", tuple(said), pause), lambda: twiml.wait_document(h.voice, said, pause))
+
+
+def _safety_document(voice: twiml.Voice, said: list[Said], pause: int, leaving: list[Said]) -> VoiceResponse:
+    response = VoiceResponse()
+    voice.add(response, said)
+    if pause >= 1:
+        response.pause(length=pause)
+    voice.add(response, leaving)
+    response.leave()  # the Enqueue action (queue_exit) dials the duty engineer at once
+    return response
+
+
+def _duty_deadline(now: float, limit: int) -> float | None:
+    """The `d` of a safety wait URL (never later than the promise allows from now), or None."""
+    text = request.args.get("d", "")
+    if not text.isdigit() or len(text) > 12:
+        return None
+    return min(float(text), now + limit)
+
+
+def _spoken_seconds(voice: twiml.Voice, said: list[Said]) -> float:
+    """About how long the prompts take to say, erring long."""
+    total = 0.0
+    for item in said:
+        prompt = voice.catalogues[item.language].render(item.key, dict(item.values))
+        if prompt.audio:
+            total += AUDIO_PROMPT_SECONDS
+            continue
+        wide = sum(1 for char in prompt.text if ord(char) >= 0x2E80)  # CJK characters and punctuation
+        total += SPOKEN_SECONDS_START + wide * SPOKEN_SECONDS_WIDE_CHAR
+        total += (len(prompt.text) - wide) * SPOKEN_SECONDS_CHAR
+    return total
 
 
 def _standing(h: Hotline):  # type: ignore[no-untyped-def]
@@ -363,7 +432,8 @@ def queue_exit() -> Response:
         response = VoiceResponse()
     elif emergency:
         # left after the safety wait limit, queue full or an error: the duty engineer, straight away
-        response = _dial_duty(h, language, attempt=1)
+        # (after a <Leave> the wait document has said so already: not a second sentence before the dial)
+        response = _dial_duty(h, language, attempt=1, announce=result != "leave")
     elif result == "leave" and _storm_message_owed(h):
         response = _record_storm_message(h, language)
     elif result == "leave":
@@ -481,8 +551,10 @@ def dial_result() -> Response:
     }
     events.append(_event("call.queued", requeued))
     record_events(h.sessions, h.spool, events)
-    # Not answered: back to the safety queue (agents may be free now), which leaves for the duty line again.
-    flags = {"q": SAFETY_QUEUE, "l": language, "e": 1}
+    # Not answered: back to the safety queue, where any free agent takes the caller at once; the duty engineer
+    # is dialled again no later than safety_queue_max_wait from now.
+    deadline = int(h.clock()) + h.settings.safety_queue_max_wait
+    flags = {"q": SAFETY_QUEUE, "l": language, "e": 1, "d": deadline}
     return _xml(
         twiml.enqueue(
             h.voice,
@@ -494,10 +566,10 @@ def dial_result() -> Response:
     )
 
 
-def _dial_duty(h: Hotline, language: str, attempt: int) -> VoiceResponse:
+def _dial_duty(h: Hotline, language: str, attempt: int, announce: bool = True) -> VoiceResponse:
     return twiml.dial(
         h.voice,
-        [Said("emergency_connecting_duty", language)],
+        [Said("emergency_connecting_duty", language)] if announce else [],
         h.settings.duty_engineer_number,
         _url("voice.dial_result", l=language, a=attempt),
     )

@@ -229,7 +229,7 @@ def test_wait_url_speaks_position_in_the_callers_language(twilio):
 
 def test_safety_caller_leaves_queue_after_limit_and_duty_engineer_is_dialled(twilio):
     waiting = twiml(
-        twilio.post("/voice/wait?q=safety&l=zh-CN&e=1", {"QueuePosition": "1", "QueueTime": "59"})
+        twilio.post("/voice/wait?q=safety&l=zh-CN&e=1", {"QueuePosition": "1", "QueueTime": "1"})
     )
     assert waiting.find("Leave") is None
     leaving = twiml(
