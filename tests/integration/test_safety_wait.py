@@ -70,3 +70,29 @@ def test_an_unanswered_duty_dial_sets_the_next_deadline(twilio):
     enqueue = root.find("Enqueue")
     assert enqueue.text == "safety"
     assert abs(deadline_of(enqueue.get("waitUrl")) - (time.time() + LIMIT)) <= 2
+
+
+@pytest.mark.parametrize(
+    ("keys", "inside", "outside", "contradiction"),
+    [
+        (
+            ["2"],
+            "如果您还在室内，请挂机后马上离开",
+            "如果您已经在室外安全地点，请不要挂机",
+            "再拨打本热线。我们正在为您优先转接",
+        ),
+        (
+            ["9", "2"],
+            "if you are still inside, hang up",
+            "If you are already outside and safe, stay on the line",
+            "call us again from outside. We are putting you through",
+        ),
+    ],
+)
+def test_the_leak_advice_says_one_thing(twilio, keys, inside, outside, contradiction):
+    root = twiml(twilio.post("/voice/incoming"))
+    for key in keys:
+        root = twiml(twilio.post(root.find("Gather").get("action"), {"Digits": key}))
+    advice = spoken(root)
+    assert advice.index(inside) < advice.index(outside), "getting out first; only who is outside stays on"
+    assert contradiction not in advice
