@@ -51,23 +51,27 @@ def standing(hotline: Hotline, call_sid: str, now: datetime | None = None) -> St
         entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call_sid))
         if entry is None or entry.status not in ("waiting", "offered"):
             return None
-        ahead = _entries_ahead(session, entry)
+        ahead = _entries_ahead(session, entry, now)
         eligible, free = _eligible_agents(hotline, session, entry, now)
         handle = recent_handle_seconds(hotline, session, now)
     estimate = estimated_wait(ahead + 1, eligible, handle, free_agents=free) if eligible else None
     return Standing(entry, ahead, (now - entry.waiting_since).total_seconds(), estimate)
 
 
-def _entries_ahead(session: Session, entry: QueueEntry) -> int:
-    """Callers in the same queue served before this one: emergency, then priority, then waiting time."""
+def _entries_ahead(session: Session, entry: QueueEntry, now: datetime) -> int:
+    """Callers in the same queue served before this one: emergency, then priority, then waiting time.
+
+    Only who waits now: callers on the line and call-backs that are due. A call-back booked for later (after
+    hours, for the next opening) is not ahead of anyone yet."""
     same = QueueEntry.emergency.is_(entry.emergency)
+    due = (QueueEntry.callback_after.is_(None)) | (QueueEntry.callback_after <= now)
     more_urgent = false() if entry.emergency else QueueEntry.emergency.is_(True)
     query = (
         select(func.count())
         .select_from(QueueEntry)
         .where(
             QueueEntry.queue == entry.queue,
-            QueueEntry.status.in_(("waiting", "offered", "callback")),
+            QueueEntry.status.in_(("waiting", "offered")) | ((QueueEntry.status == "callback") & due),
             QueueEntry.id != entry.id,
             more_urgent
             | (same & (QueueEntry.priority > entry.priority))
