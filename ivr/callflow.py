@@ -22,6 +22,16 @@ from ivr.menus.schema import (
 MAX_DIGITS_ACCEPTED = 32  # longer Digits are garbage, never a real caller's input
 _AUTOMATIC_HOPS = 20  # validation forbids loops of automatic nodes; this is a second guard
 
+# The second factor (issue 13): before the figures of an account whose phone is not the caller's, the
+# caller keys the last 4 characters of the ID number on it (an X keyed as *). Two tries in all, then an
+# agent. It belongs to the `account_balance` input itself, so no menu version can leave it out.
+SECOND_FACTOR_ACTION = "account_balance"  # the input node action that asks it
+SECOND_FACTOR_CHECK = "checked_account_balance"  # the action the shell runs with what was keyed
+SECOND_FACTOR_TRIES = 2
+SECOND_FACTOR_LENGTH = 4
+_SECOND_FACTOR = re.compile(r"[0-9]{3}[0-9X]")
+_NUMERALS = re.compile(r"[0-9０-９〇零一二三四五六七八九十幺两壹贰叁肆伍陆柒捌玖]")
+
 
 @dataclass(frozen=True)
 class CallState:
@@ -32,6 +42,7 @@ class CallState:
     language: str
     tries: int = 0
     step: int = 0
+    account: str = ""  # an account number keyed at this node, waiting for its second factor
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,7 @@ class ActionResult:
     found: bool
     prompt: str | None = None
     values: tuple[tuple[str, str], ...] = ()
+    second_factor_for: str = ""  # an account whose figures wait for the caller's second factor
 
 
 @dataclass(frozen=True)
@@ -133,8 +145,11 @@ def enter(
     visited: list[str] = []
     for _ in range(_AUTOMATIC_HOPS):
         node = menu.nodes[state.node]
+        state = _without_stray_account(node, state)
         visited.append(state.node)
         here = tuple(Said(key, state.language) for key in node.prompts)
+        if state.account:
+            here = (Said("ask_id_last4", state.language),)
         if isinstance(node, MenuNode):
             if reason in ("start", "language") and not visited[:-1]:
                 here = tuple(Said(key, state.language) for key in node.intro) + here
@@ -165,6 +180,7 @@ def respond(menu: MenuDocument, state: CallState, given: CallerInput) -> Turn:
         return enter(menu, replace(state, node=menu.root, tries=0), reason="unknown-node")
 
     node = menu.nodes[state.node]
+    state = _without_stray_account(node, state)
     if isinstance(node, MenuNode):
         option = _match_option(node, given)
         if option is None:
@@ -182,6 +198,8 @@ def respond(menu: MenuDocument, state: CallState, given: CallerInput) -> Turn:
                 reason="back",
                 chosen="*",
             )
+        if state.account:
+            return _second_factor_given(menu, state, given)
         # Twilio leaves the finish key out of Digits; strip it anyway in case a client sends it.
         digits = given.digits.rstrip("#") or re.sub(r"\D", "", given.speech)
         if not digits:
@@ -197,6 +215,8 @@ def retry(menu: MenuDocument, state: CallState, why: str, said: tuple[Said, ...]
     """A wrong key or silence: say so and ask again; after the last try, go to a person."""
     node = menu.nodes[state.node]
     max_tries = getattr(node, "max_tries", None) or menu.defaults.max_tries
+    if state.account:
+        max_tries = SECOND_FACTOR_TRIES  # a security limit, not a menu's choice
     tries = state.tries + 1
     if tries >= max_tries:
         return to_fallback(menu, state, said, reason=f"{why}-too-many")
@@ -209,7 +229,7 @@ def to_fallback(
     menu: MenuDocument, state: CallState, said: tuple[Said, ...] = (), reason: str = "fallback"
 ) -> Turn:
     """The caller could not choose: the fallback queue, with a word of explanation."""
-    target = replace(state, node=menu.fallback, tries=0)
+    target = replace(state, node=menu.fallback, tries=0, account="")
     return enter(menu, target, said + (Said("transfer_general", state.language),), reason=reason)
 
 
@@ -222,9 +242,14 @@ def after_action(menu: MenuDocument, state: CallState, result: ActionResult) -> 
             return enter(menu, replace(state, node=node.on_missing, tries=0), spoken, reason="action-missing")
         return enter(menu, replace(state, node=node.next, tries=0), spoken, reason="action-done")
     if isinstance(node, InputNode):
+        if result.second_factor_for:
+            # Not the caller's own account, or no account at all: the same question either way, and
+            # nothing said about the account before the second factor matches.
+            asked = replace(state, account=result.second_factor_for, tries=0)
+            return enter(menu, asked, reason="second-factor-asked")
         if not result.found:
-            return retry(menu, state, "not-found", spoken)
-        return enter(menu, replace(state, node=node.next, tries=0), spoken, reason="action-done")
+            return retry(menu, state, "second-factor-wrong" if state.account else "not-found", spoken)
+        return enter(menu, replace(state, node=node.next, tries=0, account=""), spoken, reason="action-done")
     return enter(menu, state, spoken)
 
 
@@ -239,12 +264,41 @@ def continued(turn: Turn, after: Turn) -> Turn:
     )
 
 
+def kept_input(menu: MenuDocument, state: CallState, given: CallerInput) -> CallerInput:
+    """What of the caller's input at `state` may be written down: a second factor never is."""
+    if not state.account:
+        return given
+    speech = given.speech if _is_emergency(menu, given.speech) else _NUMERALS.sub("*", given.speech)
+    return CallerInput(digits="*" * len(given.digits), speech=speech)
+
+
+def _second_factor_given(menu: MenuDocument, state: CallState, given: CallerInput) -> Turn:
+    """The caller answered the second-factor question for `state.account`: keys only, checked by the shell."""
+    if given.silent:
+        return retry(menu, state, "silence")
+    # Keys only: a spoken ID number would pass through the speech recogniser and its logs.
+    factor = given.digits.rstrip("#").replace("*", "X")
+    if not _SECOND_FACTOR.fullmatch(factor):
+        return retry(menu, state, "invalid")
+    # `chosen` stays empty: what decided this turn is the factor, and it is kept nowhere.
+    return Turn((), RunAction(state, SECOND_FACTOR_CHECK, factor), (state.node,), "second-factor")
+
+
+def _without_stray_account(node: Node, state: CallState) -> CallState:
+    """A keyed account belongs only to the input that asks its second factor: anywhere else it is dropped."""
+    if state.account and not (isinstance(node, InputNode) and node.action == SECOND_FACTOR_ACTION):
+        return replace(state, account="")
+    return state
+
+
 def _ask(menu: MenuDocument, node: MenuNode | InputNode, state: CallState) -> Ask:
     timeout = node.timeout_seconds or menu.defaults.timeout_seconds
     hints = _hints(menu, node, state.language)
     if isinstance(node, MenuNode):
         # One key ends the Gather at once; no finish key, so '#' can be a menu option.
         return Ask(state, 1, "", timeout, hints)
+    if state.account:
+        return Ask(state, SECOND_FACTOR_LENGTH, "#", timeout, hints)
     return Ask(state, node.max_digits + 1, "#", timeout, hints)
 
 

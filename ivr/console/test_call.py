@@ -97,7 +97,10 @@ def _state(menu: MenuDocument, raw: dict[str, Any]) -> CallState:
     for field, value in (("tries", tries), ("step", step)):
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10_000:
             raise TestCallRefused(f"state.{field} must be a whole number from 0 to 10000")
-    return CallState(version=DRAFT_VERSION, node=node, language=str(language), tries=tries, step=step)
+    account = raw.get("account", "")  # keyed at an account input, waiting for its second factor
+    if not isinstance(account, str) or not (account == "" or account.isascii() and account.isdigit()):
+        raise TestCallRefused("state.account must be the digits the last answer gave")
+    return CallState(DRAFT_VERSION, node, str(language), tries=tries, step=step, account=account[:20])
 
 
 def _input(given: TestCallInput) -> CallerInput:
@@ -116,7 +119,8 @@ def _run_actions(sessions: sessionmaker[Session], menu: MenuDocument, turn: Turn
                 if not isinstance(turn.then, RunAction):
                     return turn
                 pending = turn.then
-                context = ActionContext(call_sid=TEST_CALL_SID, caller=caller, step=pending.state.step)
+                state = pending.state
+                context = ActionContext(TEST_CALL_SID, caller, state.step, account=state.account)
                 result = run_action(session, pending.action, context, pending.digits)
                 turn = callflow.continued(turn, callflow.after_action(menu, pending.state, result))
             return callflow.to_fallback(menu, turn.then.state, turn.said)
@@ -151,6 +155,7 @@ def _answer(menu: MenuDocument, turn: Turn, rules: Rules | None, timezone: str) 
             "language": state.language,
             "tries": state.tries,
             "step": state.step,
+            "account": state.account,
         }
         answer["next"] = {
             "kind": "ask",

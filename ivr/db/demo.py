@@ -13,7 +13,7 @@ from ivr.db.models import Agent, Customer, ServiceCompletion, utcnow
 from ivr.services.work_orders import open_work_order
 
 CUSTOMERS = [
-    # account, name, phone, address, district, class, balance, language
+    # account, name, phone, address, district, class, balance, language, ID number's last 4 (second factor)
     (
         "10000001",
         "王芳",
@@ -23,6 +23,7 @@ CUSTOMERS = [
         "residential",
         "128.50",
         "zh-CN",
+        "3021",
     ),
     (
         "10000002",
@@ -33,6 +34,7 @@ CUSTOMERS = [
         "residential",
         "-46.20",
         "zh-CN",
+        "457X",
     ),
     (
         "10000003",
@@ -43,6 +45,7 @@ CUSTOMERS = [
         "commercial",
         "2310.00",
         "zh-CN",
+        "0816",
     ),
     (
         "10000004",
@@ -53,8 +56,19 @@ CUSTOMERS = [
         "residential",
         "35.00",
         "en-US",
+        "1234",
     ),
-    ("10000005", "刘洋", "+8613800000005", "丰台区丽泽路16号1-301", "丰台", "residential", "0.00", "zh-CN"),
+    (
+        "10000005",
+        "刘洋",
+        "+8613800000005",
+        "丰台区丽泽路16号1-301",
+        "丰台",
+        "residential",
+        "0.00",
+        "zh-CN",
+        "6688",
+    ),
 ]
 
 AGENTS = [
@@ -73,7 +87,7 @@ def load_demo_data(session: Session) -> bool:
     if session.scalar(select(func.count()).select_from(Customer)):
         return False
     customers = []
-    for account, name, phone, address, district, klass, balance, language in CUSTOMERS:
+    for account, name, phone, address, district, klass, balance, language, id_last4 in CUSTOMERS:
         customer = Customer(
             account_number=account,
             name=name,
@@ -83,6 +97,7 @@ def load_demo_data(session: Session) -> bool:
             customer_class=klass,
             balance=Decimal(balance),
             language=language,
+            id_number_last4=id_last4,
         )
         session.add(customer)
         customers.append(customer)

@@ -62,7 +62,16 @@ def prompt_keys_of(node: Node) -> list[str]:
     """The prompt keys a node may speak, beyond its own list (action results, notices)."""
     extra = {
         "caller_balance": ["balance", "balance_arrears"],
-        "account_balance": ["balance", "balance_arrears", "account_not_found", "ask_account"],
+        # ask_id_last4 and account_check_failed: the second factor every account_balance input asks
+        # (ivr/callflow.py); account_not_found is no longer spoken but stays valid in stored documents.
+        "account_balance": [
+            "balance",
+            "balance_arrears",
+            "account_not_found",
+            "ask_account",
+            "ask_id_last4",
+            "account_check_failed",
+        ],
         "report_fault": ["fault_reported"],
         "work_order_status": [
             "work_order_open",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ class ActionContext:
     call_sid: str
     caller: str
     step: int
+    account: str = ""  # the account number keyed before, whose second factor is being checked
 
 
 def spell(number: str) -> str:
@@ -43,9 +45,26 @@ def caller_balance(session: Session, context: ActionContext, digits: str) -> Act
 
 
 def account_balance(session: Session, context: ActionContext, digits: str) -> ActionResult:
-    """The balance of the account the caller keyed."""
+    """The balance of the account the caller keyed, when it is the caller's own; else the second factor."""
     customer = session.scalar(select(Customer).where(Customer.account_number == digits))
-    return _balance(customer) if customer else ActionResult(False, "account_not_found")
+    if customer is not None and context.caller and customer.phone == context.caller:
+        return _balance(customer)
+    # Someone else's account or none at all: one answer for both, so a caller learns nothing of it.
+    return ActionResult(False, second_factor_for=digits)
+
+
+def checked_account_balance(session: Session, context: ActionContext, digits: str) -> ActionResult:
+    """The balance of `context.account` once `digits` match the last 4 of the ID number on it."""
+    customer = None
+    if context.account:
+        customer = session.scalar(select(Customer).where(Customer.account_number == context.account))
+    expected = (customer.id_number_last4 or "") if customer is not None else ""
+    # Compared in constant time, and compared even when nothing is on record, so timing tells nothing.
+    matched = hmac.compare_digest(expected.upper().encode(), digits.upper().encode())
+    if customer is not None and expected and matched:
+        return _balance(customer)
+    # The same words for a wrong factor, an unknown account and an account with no ID number on record.
+    return ActionResult(False, "account_check_failed")
 
 
 def report_fault(session: Session, context: ActionContext, digits: str) -> ActionResult:
@@ -87,6 +106,7 @@ def _hours_left(promised_by: datetime | None) -> int:
 ACTIONS = {
     "caller_balance": caller_balance,
     "account_balance": account_balance,
+    "checked_account_balance": checked_account_balance,
     "report_fault": report_fault,
     "work_order_status": work_order_status,
 }

@@ -110,6 +110,7 @@ def _play(
     state = turn.then.state
     voice = h.voice.for_menu(state.version, menu.prompts)  # the version's own prompt texts, if any
     if origin is not None:
+        given = callflow.kept_input(menu, origin, given or CallerInput())  # never a second factor
         events.append(
             _event(
                 "menu.turn",
@@ -213,7 +214,8 @@ def _run_actions(h: Hotline, menu: MenuDocument, turn: Turn) -> Turn:
             return turn
         pending = turn.then
         with unit_of_work(h.sessions) as session:
-            context = ActionContext(call_sid=call_sid, caller=context_caller, step=pending.state.step)
+            state = pending.state
+            context = ActionContext(call_sid, context_caller, state.step, account=state.account)
             result = run_action(session, pending.action, context, pending.digits)
         turn = callflow.continued(turn, callflow.after_action(menu, pending.state, result))
     return callflow.to_fallback(menu, turn.then.state, turn.said)
@@ -657,6 +659,8 @@ def _any_failure(error: Exception) -> Response:
         language = _language(h, request.args.get("l"))
         on_safety_path = request.args.get("e") == "1" or request.path.endswith("/dial-result")
         node = request.args.get("n", "")
+        # A step URL with an account `a` asked for a second factor (ivr/callflow.py): it is never kept.
+        form = {} if "a" in request.args else request.form
         record_events(
             h.sessions,
             h.spool,
@@ -668,8 +672,8 @@ def _any_failure(error: Exception) -> Response:
                         "error": type(error).__name__,
                         "language": language,
                         # what the caller gave is kept even though the turn itself failed
-                        "digits": _clean_digits(request.form.get("Digits", "")),
-                        "speech": request.form.get("SpeechResult", "")[:MAX_SPEECH_CHARS],
+                        "digits": _clean_digits(form.get("Digits", "")),
+                        "speech": form.get("SpeechResult", "")[:MAX_SPEECH_CHARS],
                     },
                 )
             ],
@@ -713,11 +717,16 @@ def _state_from_url(h: Hotline) -> CallState | None:
         return None
     if language not in menu.languages:
         return None
-    return CallState(version=version, node=node, language=language, tries=max(0, tries), step=step)
+    account = args.get("a", "")  # an account number the caller keyed, signed with the URL like the rest
+    account = account if account.isascii() and account.isdigit() and len(account) <= 20 else ""
+    return CallState(version, node, language, tries=max(0, tries), step=step, account=account)
 
 
 def _state_args(state: CallState) -> dict[str, object]:
-    return {"v": state.version, "n": state.node, "l": state.language, "t": state.tries, "s": state.step}
+    args = {"v": state.version, "n": state.node, "l": state.language, "t": state.tries, "s": state.step}
+    if state.account:
+        args["a"] = state.account  # keyed by the caller, waiting for its second factor (ivr/callflow.py)
+    return args
 
 
 _PATHS = {

@@ -66,9 +66,24 @@ def test_balance_of_a_known_caller_then_a_billing_agent(phone):
 
 
 def test_unknown_caller_keys_an_account_number(phone):
-    result = phone.call(ENGLISH, "1", "4", "12345678#", "10000001#", caller="+8613999999999")
-    assert "could not find that account" in result.spoken()
+    result = phone.call(ENGLISH, "1", "4", "10000001#", "3021", caller="+8613999999999")
+    assert "last 4 digits of the ID number registered on the account" in result.spoken()
     assert "balance of account 1 0 0 0 0 0 0 1 is 128.50 yuan" in result.spoken()
+
+
+def test_a_wrong_second_factor_twice_reads_nothing_and_reaches_an_agent(phone, hotline):
+    result = phone.call("1", "4", "10000002#", "1234", "1111", caller="+8613999999999")
+    assert not result.errors, result.errors
+    assert result.spoken().count("身份证号码最后4位") == 2 and result.spoken().count("不符") == 2
+    assert "46.20" not in result.spoken() and result.final_queue == "general"
+    with hotline.sessions() as session:
+        given = [entry.get("digits") for entry in call_inputs(session, result.call_sid)]
+    assert given == ["1", "4", "10000002", "****", "****"]
+
+
+def test_an_id_number_ending_in_x_is_keyed_with_star(phone):
+    result = phone.call("1", "4", "10000002#", "457*", caller="+8613999999999")
+    assert "欠费46.20元" in result.spoken() and not result.errors
 
 
 def test_report_a_fault_reads_back_the_work_order(phone, hotline):

@@ -175,7 +175,9 @@ def test_work_order_status_by_number(twilio, hotline):
 def test_balance_for_known_caller_and_by_account_number(twilio):
     known = _walk(twilio, new_call_sid(), "1", "4", caller="+8613800000001")
     assert "128.50" in spoken(known)
-    unknown = _walk(twilio, new_call_sid(), "1", "4", "10000002#", caller="+8613999999999")
+    asked = _walk(twilio, new_call_sid(), "1", "4", "10000002#", caller="+8613999999999")
+    assert "身份证号码最后4位" in spoken(asked) and "46.20" not in spoken(asked)  # a second factor first
+    unknown = _walk(twilio, new_call_sid(), "1", "4", "10000002#", "457*", caller="+8613999999999")
     assert "欠费46.20元" in spoken(unknown)
 
 
