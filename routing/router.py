@@ -67,6 +67,16 @@ def place(rules: Rules, call: WaitingCall, now: float) -> Placement:
     return Placement(call.id, chosen.name, step, open_now, None if open_now else chosen.after_hours)
 
 
+def serving_group(rules: Rules, call: WaitingCall, now: float) -> str | None:
+    """The agent group whose step serves the call at `now` (the after-hours step's when its own is closed):
+    the group whose wrap-up follows the call. None when that step names no group."""
+    placement = place(rules, call, now)
+    if placement.after_hours is not None and placement.after_hours.step is not None:
+        return placement.after_hours.step.group
+    chosen = next(f for f in rules.filters if f.name == placement.filter)
+    return chosen.steps[placement.step].group
+
+
 def service_order(call: WaitingCall) -> tuple[bool, int, float, str]:
     """Sort key: emergencies first, then higher priority, then longest waiting; the id settles ties."""
     return (not call.emergency, -call.priority, call.waiting_since, call.id)

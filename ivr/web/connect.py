@@ -5,7 +5,7 @@ They share the `voice` blueprint, so the same signature check and the same rescu
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Response, request
 from sqlalchemy import update
@@ -19,6 +19,7 @@ from ivr.services.actions import spell
 from ivr.services.agents import set_state
 from ivr.services.recorder import record_events
 from ivr.web.voice import _event, _int, _language, _url, _xml, bp
+from routing.model import Rules
 
 
 def _entry_and_agent(h: Hotline) -> tuple[QueueEntry | None, Agent | None]:
@@ -119,12 +120,29 @@ def _completed(h: Hotline, session, entry, agent, now) -> None:  # type: ignore[
         entry.status, entry.ended_at = "done", now
         session.execute(update(Call).where(Call.call_sid == entry.call_sid).values(outcome="answered"))
     if agent is not None and agent.state in ("ringing", "on_call"):
-        rules = h.rules.live()
-        group = next((g for g in (agent.groups or []) if g in rules.wrap_up_seconds), None)
-        seconds = rules.wrap_up_seconds.get(group, 60.0) if group else 60.0
+        seconds = _wrap_up_seconds(h.rules.live(), entry, agent, now)
         set_state(session, agent, "wrap_up", call_sid=agent.call_sid, now=now)
         agent.wrap_up_until = now + timedelta(seconds=seconds)
         agent.misses = 0
+
+
+def _wrap_up_seconds(rules: Rules, entry: QueueEntry | None, agent: Agent, now: datetime) -> float:
+    """The wrap-up of the group the call came from (the step that served it, e.g. safety 30 s); without an
+    entry or a group for it, the agent's first group's; 60 s if none says."""
+    from ivr.services.dispatch import _as_call, epoch
+    from routing.router import serving_group
+
+    group = None
+    if entry is not None:
+        try:  # where the router stood when it paired them (the claim's time): the step that served the call
+            group = serving_group(rules, _as_call(entry), epoch(entry.claimed_at or now))
+        except LookupError:
+            group = None
+        if group not in rules.wrap_up_seconds and entry.queue in rules.wrap_up_seconds:
+            group = entry.queue
+    if group not in rules.wrap_up_seconds:
+        group = next((g for g in (agent.groups or []) if g in rules.wrap_up_seconds), None)
+    return rules.wrap_up_seconds.get(group, 60.0) if group else 60.0
 
 
 def _missed(h: Hotline, session, entry, agent, status, now) -> None:  # type: ignore[no-untyped-def]
