@@ -20,6 +20,7 @@ from ivr.console.announcements import STORM_SWITCH, Live
 from ivr.db.models import QueueEntry, Switch, utcnow
 from ivr.menus.schema import MenuDocument, MenuNode
 from ivr.services.change_log import log_change
+from ivr.services.queue_entries import book_callback
 from ivr.twiml import SaidText
 
 # A caller leaving a message is not called back before it is done: longer than the longest message.
@@ -143,29 +144,25 @@ def book_message(
     """The caller chose a voice message: a call-back is owed from now on (their place kept), not placed
     before the message is done. False when the caller is no longer waiting (an agent is ringing)."""
     now = now or utcnow()
-    result = session.execute(
-        update(QueueEntry)
-        .where(
-            QueueEntry.id == entry_id,
-            QueueEntry.call_sid == call_sid,
-            QueueEntry.status == "waiting",
-            QueueEntry.emergency.is_(False),
-        )
-        .values(status="callback", callback_number=number, callback_after=now + MESSAGE_GRACE)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    entry = session.get(QueueEntry, entry_id)
+    if entry is None or entry.call_sid != call_sid:
+        return False
+    # A number already owed a call-back is owed one: this request joins it (the earlier place is kept).
+    return bool(book_callback(session, entry_id, number, callback_after=now + MESSAGE_GRACE))
 
 
 def message_owed(session: Session, call_sid: str) -> bool:
     """True when the caller who just left the queue booked a message (their entry awaits a call-back)."""
     entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call_sid))
-    return entry is not None and not entry.emergency and entry.status == "callback"
+    return entry is not None and not entry.emergency and entry.status in ("callback", "joined")
 
 
 def message_left(session: Session, call_sid: str, now: datetime | None = None) -> str | None:
     """The message is done: the call-back may be placed as soon as an agent is free. Returns the queue."""
     now = now or utcnow()
     entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call_sid))
+    if entry is not None and entry.status == "joined":
+        return entry.queue  # the owed call-back it joined keeps its own timing
     if entry is None or entry.status != "callback":
         return None
     if entry.callback_after is not None and entry.callback_after > now:

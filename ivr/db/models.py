@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -195,6 +196,9 @@ class RulesVersion(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+OWED_CALLBACK = "callback_number IS NOT NULL AND status IN ('callback', 'offered')"
+
+
 class QueueEntry(Base):
     """A caller (or a call-back) waiting for an agent; the dispatcher claims it by a conditional update."""
 
@@ -222,6 +226,19 @@ class QueueEntry(Base):
     filter: Mapped[str] = mapped_column(String(100), default="")  # where the router last placed it
     step: Mapped[int] = mapped_column(Integer, default=0)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # A `joined` entry: a later call-back request of a number already owed one, the owed entry's id (no
+    # foreign key: retention removes old entries one by one, in any order).
+    joined_entry_id: Mapped[int | None] = mapped_column(Integer)
+    # A number owed a call-back (waiting for its turn, or being placed) is owed one (migration 0011).
+    __table_args__ = (
+        Index(
+            "uq_queue_entries_owed_callback",
+            "callback_number",
+            unique=True,
+            sqlite_where=text(OWED_CALLBACK),
+            postgresql_where=text(OWED_CALLBACK),
+        ),
+    )
 
 
 class RoutingDecision(Base):

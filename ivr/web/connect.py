@@ -17,6 +17,7 @@ from ivr.db.models import Agent, Call, QueueEntry, utcnow
 from ivr.hotline import Hotline, hotline
 from ivr.services.actions import spell
 from ivr.services.agents import set_state
+from ivr.services.queue_entries import book_callback
 from ivr.services.recorder import record_events
 from ivr.web.voice import _event, _int, _language, _url, _xml, bp
 from routing.model import Rules
@@ -198,12 +199,9 @@ def callback_confirm() -> Response:
     if request.form.get("Digits") != "1" or entry is None:
         return _xml(VoiceResponse())  # keep waiting: the waitUrl takes over again
     with h.sessions() as session, session.begin():
-        session.execute(
-            update(QueueEntry)
-            .where(QueueEntry.id == entry.id, QueueEntry.status == "waiting")
-            .values(status="callback", callback_number=request.form.get("From", ""))
-        )
-    record_events(h.sessions, h.spool, [_event("callback.booked", {"entry": entry.id})])
+        # A number already owed a call-back is owed one: this request joins it (the earlier place is kept).
+        booked = book_callback(session, entry.id, request.form.get("From", ""))
+    record_events(h.sessions, h.spool, [_event("callback.booked", {"entry": entry.id, "as": booked})])
     return _xml(twiml.speak_and_hang_up(h.voice, [Said("callback_booked", language)]))
 
 

@@ -148,8 +148,9 @@ def today(floor):
     f.ended(e, local(10, 9, 41))
     waiting = f.call(local(10, 11, 58, 55), "billing")  # queued 11:59:00, still waiting at noon: 60 s
     f.ended(f.call(local(10, 10), None), local(10, 10, 1))  # ended in the menu: never offered
-    # An after-hours call-back request: never waited in a queue, not offered.
-    f.call(local(10, 7), "billing", callback_after=local(10, 8).isoformat())
+    # An after-hours call-back request (another number: one owed call-back per number): never waited in a
+    # queue, not offered.
+    f.call(local(10, 7), "billing", caller="+8613800000009", callback_after=local(10, 8).isoformat())
     y = f.call(local(9, 23), "billing")  # yesterday, answered in 3 s
     f.answered(y, "陈静", local(9, 23, 0, 8))
     f.agent_state("陈静", "on_call", call_sid="CAx")
