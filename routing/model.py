@@ -96,6 +96,9 @@ class Rules:
     calendars: dict[str, Calendar] = field(default_factory=dict)  # group -> calendar
     safety_any_agent_after: float = 20.0  # seconds before every available agent may take a safety call
     wrap_up_seconds: dict[str, float] = field(default_factory=dict)  # group -> wrap-up after a call
+    # A waiting emergency takes the next free agent of any group at once (safety agents first among those free
+    # at the same moment); off: only after safety_any_agent_after.
+    safety_any_agent_at_once: bool = True
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,8 @@ def naive_pair(
             if not group_open(rules, fallback.step.group, now):
                 continue
             tiers, after_hours = [fallback.step], True
-        widened = call.emergency and elapsed >= rules.safety_any_agent_after
+        at_once = rules.safety_any_agent_at_once
+        widened = call.emergency and (at_once or elapsed >= rules.safety_any_agent_after)
         best: tuple[tuple[int, int, float, int], Agent, int] | None = None
         for agent in agents:
             if not agent.available or agent.id in taken:

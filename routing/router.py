@@ -77,6 +77,11 @@ def serving_group(rules: Rules, call: WaitingCall, now: float) -> str | None:
     return chosen.steps[placement.step].group
 
 
+def widens(rules: Rules, elapsed: float) -> bool:
+    """Whether an emergency that has waited `elapsed` seconds may take any available agent."""
+    return rules.safety_any_agent_at_once or elapsed >= rules.safety_any_agent_after
+
+
 def service_order(call: WaitingCall) -> tuple[bool, int, float, str]:
     """Sort key: emergencies first, then higher priority, then longest waiting; the id settles ties."""
     return (not call.emergency, -call.priority, call.waiting_since, call.id)
@@ -146,7 +151,7 @@ class _Planner:
             return None
         elapsed = max(0.0, self.now - call.waiting_since)
         step = current_step(chosen.steps, elapsed)
-        widened = call.emergency and elapsed >= self.rules.safety_any_agent_after
+        widened = call.emergency and widens(self.rules, elapsed)
         route_key = (position, step, call.language, call.emergency, call.callback, widened)
         if route_key not in self._routes:
             self._routes[route_key] = self._build(chosen, step, call, widened)
@@ -253,10 +258,13 @@ def _reason(
         parts.append("a call-back")
     who = f"agent {agent.id}"
     if tier.step == SAFETY_WIDENING_STEP:
-        parts.append(
-            f"emergency waiting {elapsed:.0f} s >= {rules.safety_any_agent_after:.0f} s with no agent of"
-            " its steps free, so any available agent may take it (step -1)"
-        )
+        if rules.safety_any_agent_at_once:
+            why = "the next free agent of any group takes it at once (step -1)"
+            waited = ""
+        else:
+            why = "any available agent may take it (step -1)"
+            waited = f" waiting {elapsed:.0f} s >= {rules.safety_any_agent_after:.0f} s"
+        parts.append(f"emergency{waited} with no agent of its steps free, so {why}")
         speaks = "speaks" if call.language in agent.languages else "does not speak"
         who += f", {speaks} {call.language}"
     elif tier.step != route.step and not route.after_hours:

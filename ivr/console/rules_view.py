@@ -43,6 +43,7 @@ class RulesView:
     groups: list[GroupView]
     filters: list[FilterView]
     other_problems: list[str]
+    safety_any_agent_at_once: Any = True  # missing from a document: on, as the schema's default
 
     def as_json(self) -> dict[str, Any]:
         """Plain data for the JSON answer."""
@@ -70,7 +71,13 @@ def rules_view(document: dict[str, Any], problems: list[Problem]) -> RulesView:
         else:
             rest = ".".join(parts[2:])
             target.problems.append(f"{rest}: {problem.message}" if rest else problem.message)
-    return RulesView(document.get("safety_any_agent_after", 20), group_views, filter_views, other)
+    return RulesView(
+        document.get("safety_any_agent_after", 20),
+        group_views,
+        filter_views,
+        other,
+        document.get("safety_any_agent_at_once", True),
+    )
 
 
 def _group(name: str, raw: dict[str, Any]) -> GroupView:

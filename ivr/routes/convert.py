@@ -70,6 +70,7 @@ def to_rules(document: schema.RulesDocument, version: int) -> model.Rules:
         filters=tuple(_filter(rule) for rule in document.filters),
         calendars={name: _calendar(group) for name, group in document.groups.items()},
         safety_any_agent_after=document.safety_any_agent_after,
+        safety_any_agent_at_once=document.safety_any_agent_at_once,
         wrap_up_seconds={name: group.wrap_up_seconds for name, group in document.groups.items()},
     )
 

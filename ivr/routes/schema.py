@@ -77,5 +77,6 @@ class RulesDocument(_Strict):
 
     schema_version: Literal[1]
     safety_any_agent_after: Annotated[float, Field(gt=0, le=300)] = 20
+    safety_any_agent_at_once: bool = True  # an emergency takes the next free agent of any group at once
     groups: dict[Name, Group] = {}
     filters: Annotated[list[Filter], Field(min_length=1)]

@@ -15,7 +15,7 @@ from ivr.db.models import Agent, CallEvent, QueueEntry, utcnow
 from ivr.hotline import Hotline
 from ivr.services.dispatch import _as_call, epoch
 from routing.estimate import estimated_wait, mean_handle_seconds
-from routing.router import place
+from routing.router import place, widens
 
 WORKING = ("available", "ringing", "on_call", "wrap_up")  # agents who will take calls soon
 _handle_cache: dict[str, tuple[float, float]] = {}
@@ -94,6 +94,8 @@ def _eligible_agents(hotline: Hotline, session: Session, entry: QueueEntry, now:
         return 0, 0
     steps = matching[0].steps[: max(placement.step, 0) + 1]
     agents = session.scalars(select(Agent).where(Agent.state.in_(WORKING))).all()
+    if entry.emergency and widens(rules, (now - entry.waiting_since).total_seconds()):
+        return len(agents), sum(agent.state == "available" for agent in agents)  # any agent takes a leak
     count = free = 0
     for agent in agents:
         skills = agent.skills or {}

@@ -1,8 +1,10 @@
-"""After a call the agent wraps up as the group the call came from does (a safety call: 30 s)."""
+"""Gas-leak callers and agents: the next free agent of any group at once; the safety wrap-up after."""
 
 from __future__ import annotations
 
-from ivr.db.models import utcnow
+from sqlalchemy import select
+
+from ivr.db.models import RoutingDecision, utcnow
 from ivr.services.dispatch import dispatch
 from tests.e2e.test_routing import agent, agents_available, floor, waiting_caller
 
@@ -31,3 +33,16 @@ def test_after_a_billing_call_the_agent_wraps_up_as_billing_does(floor, hotline)
     assert len(dispatch(hotline)) == 1
     call.run()
     assert 50 < wrap_up_seconds(hotline, "Emily Wu") <= 60
+
+
+def test_a_gas_leak_caller_takes_a_free_agent_without_the_safety_skill_at_once(floor, hotline):
+    # General callers waited longer; a free agent without the safety skill becomes free: the leak goes first.
+    billing = [waiting_caller(floor, "1", "0", caller=f"+861380000002{n}") for n in range(2)]
+    leak = waiting_caller(floor, "2", caller="+8613800000004")
+    agents_available(hotline, "Emily Wu")
+    offers = dispatch(hotline)
+    assert [(o.call_sid, o.agent_id) for o in offers] == [(leak.sid, agent(hotline, "Emily Wu").id)]
+    with hotline.sessions() as session:
+        decision = session.scalar(select(RoutingDecision).where(RoutingDecision.call_sid == leak.sid))
+    assert decision.step == -1 and "at once" in decision.reason
+    assert all(not call.ended for call in billing)

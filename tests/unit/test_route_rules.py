@@ -296,3 +296,14 @@ def test_every_problem_is_reported_at_once() -> None:
 
     error = refused(break_twice)
     assert {p.where for p in error.problems} >= {"filters.repair.steps.0", "groups.billing.timezone"}
+
+
+def test_the_safety_at_once_rule_is_on_unless_the_document_says_otherwise() -> None:
+    assert DEFAULT["safety_any_agent_at_once"] is True
+    document = default_document()
+    del document["safety_any_agent_at_once"]  # a document written before the rule existed
+    assert rules_from_raw(document, 2).safety_any_agent_at_once
+    document["safety_any_agent_at_once"] = False
+    assert not rules_from_raw(document, 3).safety_any_agent_at_once
+    problems = refused(lambda d: d.update(safety_any_agent_at_once="sometimes")).problems
+    assert [p.where for p in problems] == ["safety_any_agent_at_once"]

@@ -239,14 +239,18 @@ def test_the_caller_keeps_their_place_while_the_pool_widens() -> None:
 # ---------------------------------------------------------------- the gas-leak guarantee
 
 
-def test_an_emergency_waits_for_a_safety_agent_for_20_seconds() -> None:
-    only_general = [agent(1, {"general": 5})]
-    assert pair(DEFAULT, [call("leak", "safety", waited=19.9, emergency=True)], only_general, DAY) == []
+# The rules with `safety_any_agent_at_once` switched off: an emergency waits for a safety agent for 20 s.
+DELAYED = Rules(1, DEFAULT.filters, DEFAULT.calendars, safety_any_agent_at_once=False)
 
 
-def test_after_20_seconds_any_available_agent_takes_an_emergency() -> None:
+def test_without_the_at_once_rule_an_emergency_waits_for_a_safety_agent_for_20_seconds() -> None:
     only_general = [agent(1, {"general": 5})]
-    pairings = pair(DEFAULT, [call("leak", "safety", waited=20, emergency=True)], only_general, DAY)
+    assert pair(DELAYED, [call("leak", "safety", waited=19.9, emergency=True)], only_general, DAY) == []
+
+
+def test_without_the_at_once_rule_after_20_seconds_any_available_agent_takes_an_emergency() -> None:
+    only_general = [agent(1, {"general": 5})]
+    pairings = pair(DELAYED, [call("leak", "safety", waited=20, emergency=True)], only_general, DAY)
     assert chosen(pairings) == {"leak": 1}
     assert pairings[0].step == -1
     assert pairings[0].filter == "emergency"
@@ -273,7 +277,9 @@ def test_only_emergencies_widen_to_any_agent() -> None:
 
 
 def test_the_widening_delay_comes_from_the_rules() -> None:
-    rules = Rules(1, DEFAULT.filters, DEFAULT.calendars, safety_any_agent_after=5)
+    rules = Rules(
+        1, DEFAULT.filters, DEFAULT.calendars, safety_any_agent_after=5, safety_any_agent_at_once=False
+    )
     pairings = pair(
         rules, [call("leak", "safety", waited=6, emergency=True)], [agent(1, {"general": 1})], DAY
     )
