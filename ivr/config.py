@@ -49,6 +49,8 @@ class Settings:
     audit_rate: float = 0.10  # share of a day's recorded calls in the audit sample (never under 10%)
     audit_time: str = "00:30"  # local time the daily sample of the previous day is drawn
     recordings_dir: Path = INSTANCE_DIR / "recordings"  # local copies (the simulator's recordings)
+    # Delete Twilio's copy of a recording once the local copy is fetched and verified (and at retention).
+    delete_twilio_recordings: bool = False
     max_request_bytes: int = 64 * 1024
     callback_window: str = "09:00-20:00"  # local hours satisfaction call-backs are placed in [start, end)
     callback_holidays: tuple[date, ...] = ()  # local dates no call-back is placed on
@@ -107,6 +109,7 @@ def load_settings() -> Settings:
         audit_rate=max(0.10, float(_env("IVR_AUDIT_RATE", str(defaults.audit_rate)))),
         audit_time=_env("IVR_AUDIT_TIME", defaults.audit_time),
         recordings_dir=Path(_env("IVR_RECORDINGS_DIR", str(defaults.recordings_dir))),
+        delete_twilio_recordings=_env("IVR_DELETE_TWILIO_RECORDINGS", "0") in ("1", "true", "yes"),
         callback_window=_env("IVR_CALLBACK_WINDOW", defaults.callback_window),
         callback_holidays=_holidays(_env("IVR_CALLBACK_HOLIDAYS", "")),
         outbound_cps=max(0.01, float(_env("IVR_OUTBOUND_CPS", str(defaults.outbound_cps)))),

@@ -279,10 +279,21 @@ class PlaybackLog(Base):
 
     __tablename__ = "playback_log"
     id: Mapped[int] = mapped_column(primary_key=True)
-    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
+    # None once retention removed the recording: the access record outlives it (call_sid says whose it was).
+    recording_id: Mapped[int | None] = mapped_column(ForeignKey("recordings.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     call_sid: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ProviderRecordingDeletion(Base):
+    """A recording whose copy at Twilio was deleted (IVR_DELETE_TWILIO_RECORDINGS). Append-only."""
+
+    __tablename__ = "provider_recording_deletions"
+    recording_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    local_bytes: Mapped[int | None] = mapped_column(Integer)  # the verified local copy; None: none was kept
+    reason: Mapped[str] = mapped_column(String(30))  # local-copy-verified, retention
+    deleted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class AuditSample(Base):

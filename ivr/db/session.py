@@ -9,13 +9,15 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.private_files import private_dir, private_file
+
 
 def make_engine(url: str) -> Engine:
     """An engine tuned for webhooks: fail fast when the database is away, so no caller is kept waiting."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:" and not path.startswith("file:"):
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_database_file(Path(path))
         engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -37,6 +39,17 @@ def make_engine(url: str) -> Engine:
         pool_timeout=1,
         connect_args={"connect_timeout": 2, "options": "-c statement_timeout=3000"},
     )
+
+
+def _private_database_file(path: Path) -> None:
+    """The database holds callers' numbers: 0600 (and its directory 0700 when we create it), made before
+    SQLite opens it. SQLite gives the -wal and -shm files the database file's own permissions."""
+    if not path.parent.exists():
+        private_dir(path.parent)
+    private_file(path)
+    for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if companion.exists():  # left by an earlier run, perhaps under a looser mode
+            private_file(companion)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

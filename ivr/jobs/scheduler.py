@@ -53,11 +53,17 @@ def note_absent_recordings(hotline: Hotline) -> int:
 
 
 def remove_expired_records(hotline: Hotline) -> int:
-    """Remove recordings, call records and events older than retention_days (never under 730)."""
+    """Remove what holds a phone number or a recording, older than retention_days (never under 730)."""
     from ivr.services.retention import remove_expired
 
-    removed = remove_expired(hotline)
-    return removed.recordings + removed.calls + removed.events
+    return remove_expired(hotline).rows
+
+
+def release_twilio_recordings(hotline: Hotline) -> int:
+    """IVR_DELETE_TWILIO_RECORDINGS: delete Twilio's copies of recordings whose local copy is verified."""
+    from ivr.services.recordings import release_provider_copies
+
+    return release_provider_copies(hotline)
 
 
 def draw_callbacks(hotline: Hotline, now: datetime | None = None) -> int:
@@ -131,6 +137,15 @@ def build_scheduler(hotline: Hotline, *, blocking: bool = False) -> BaseSchedule
         minutes=5,
         args=[hotline],
         id="note_absent_recordings",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        release_twilio_recordings,
+        "interval",
+        minutes=10,
+        args=[hotline],
+        id="release_twilio_recordings",
         max_instances=1,
         coalesce=True,
     )

@@ -7,9 +7,11 @@ projection imports this module, so every process that writes calls has the guard
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
+import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -22,13 +24,16 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Delete, Update
 
 from ivr.config import Settings
-from ivr.db.models import Agent, Call, CallEvent, PlaybackLog, Recording, utcnow
+from ivr.db.models import Agent, Call, CallEvent, PlaybackLog, ProviderRecordingDeletion, Recording, utcnow
 from ivr.db.session import unit_of_work
+from ivr.private_files import open_private, private_dir
 from ivr.telephony.base import TelephonyError
 
 if TYPE_CHECKING:
     from ivr.hotline import Hotline
     from ivr.services.events import EventRecord
+
+log = logging.getLogger(__name__)
 
 FINAL_STATUSES = ("completed", "failed", "absent")  # Twilio's; "in-progress" is followed by one of these
 # Twilio posts the recording callback seconds after the call, minutes for a long one; after this long
@@ -160,12 +165,81 @@ def local_audio(hotline: Hotline, recording_sid: str) -> Path:
         audio = hotline.telephony.fetch_recording(recording_sid)
     except TelephonyError as error:
         raise RecordingUnavailable(f"the telephony provider did not deliver it: {error}") from error
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     # Written aside, then renamed: a reader never sees half a file, and two fetches race harmlessly.
     partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-    partial.write_bytes(audio)
+    with os.fdopen(open_private(partial), "wb") as handle:  # a caller's voice: 0600 whatever the umask
+        handle.write(audio)
     os.replace(partial, path)
     return path
+
+
+# ---------------------------------------------------------------- Twilio's copies
+
+LOCAL_COPY_VERIFIED = "local-copy-verified"
+RETENTION = "retention"
+
+
+def verified_size(path: Path, channels: int | None) -> int | None:
+    """The size of a local copy that is a readable WAV with audio (and the recording's channel count, when
+    known); None when it is not. Length is not compared: a recording's reported duration is the call's."""
+    try:
+        with wave.open(str(path), "rb") as audio:
+            frames, found = audio.getnframes(), audio.getnchannels()
+            audio.readframes(frames)  # every frame readable, not just the header
+    except (OSError, EOFError, wave.Error):
+        return None
+    if frames <= 0 or (channels and found != channels):
+        return None
+    return path.stat().st_size
+
+
+def release_provider_copies(hotline: Hotline, now: datetime | None = None, limit: int = 200) -> int:
+    """IVR_DELETE_TWILIO_RECORDINGS: for completed recordings still at Twilio, fetch the local copy,
+    verify it, then delete Twilio's copy and note it (provider_recording_deletions). Returns how many."""
+    telephony = hotline.telephony
+    if not hotline.settings.delete_twilio_recordings or telephony is None:
+        return 0
+    done = select(ProviderRecordingDeletion.recording_sid)
+    with hotline.sessions() as session:
+        rows = session.execute(
+            select(Recording.recording_sid, Recording.channels)
+            .where(Recording.status == "completed", Recording.recording_sid.is_not(None))
+            .where(Recording.recording_sid.not_in(done))
+            .order_by(Recording.id)
+            .limit(limit)
+        ).all()
+    released = 0
+    for recording_sid, channels in rows:
+        assert recording_sid is not None  # selected so
+        try:
+            path = local_audio(hotline, recording_sid)
+        except RecordingUnavailable as error:
+            log.warning("Twilio's copy of %s kept: no local copy (%s)", recording_sid, error)
+            continue
+        size = verified_size(path, channels)
+        if size is None:
+            path.unlink(missing_ok=True)  # fetched again at the next run
+            log.warning("Twilio's copy of %s kept: the local copy is not a readable recording", recording_sid)
+            continue
+        try:
+            telephony.delete_recording(recording_sid)
+        except TelephonyError as error:
+            log.warning("Twilio's copy of %s not deleted: %s", recording_sid, error)
+            continue
+        note_provider_deletion(hotline.engine, recording_sid, size, LOCAL_COPY_VERIFIED, now or utcnow())
+        released += 1
+    return released
+
+
+def note_provider_deletion(
+    engine: Engine, recording_sid: str, size: int | None, reason: str, now: datetime
+) -> None:
+    """Record that Twilio's copy of a recording is gone (once: a second scheduler's note is ignored)."""
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    row = {"recording_sid": recording_sid, "local_bytes": size, "reason": reason, "deleted_at": now}
+    with engine.begin() as connection:
+        connection.execute(dialect.insert(ProviderRecordingDeletion).values(row).on_conflict_do_nothing())
 
 
 def log_playback(hotline: Hotline, recording: Recording, user_id: int) -> None:

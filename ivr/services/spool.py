@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.private_files import open_private, private_dir
 from ivr.services.events import EventRecord, apply_event
 
 log = logging.getLogger(__name__)
@@ -23,11 +24,11 @@ class Spool:
 
     def put(self, events: list[EventRecord]) -> None:
         """Keep events for later; fsync'd, because they are the only copy."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)  # callers' numbers: the service user's alone, whatever the umask
         for event in events:
             name = f"{event.at.replace(':', '')}-{uuid.uuid4().hex}.json"
             temporary = self.directory / f".{name}.tmp"
-            with temporary.open("w", encoding="utf-8") as handle:
+            with os.fdopen(open_private(temporary), "w", encoding="utf-8") as handle:
                 handle.write(event.to_json())
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -120,8 +120,9 @@ def test_a_scheduler_killed_after_twilio_accepted_its_call_causes_no_second_call
     assert len(calls_to) == JOBS and set(calls_to.values()) == {1}, f"calls per number: {calls_to}"
     with unit_of_work(hotline.sessions) as session:
         rows = session.execute(
-            select(CallbackJob.phone, CallbackJob.status, CallbackJob.attempts, CallbackAttempt.call_sid)
-            .join(CallbackAttempt, CallbackAttempt.job_id == CallbackJob.id)
+            select(
+                CallbackJob.phone, CallbackJob.status, CallbackJob.attempts, CallbackAttempt.call_sid
+            ).join(CallbackAttempt, CallbackAttempt.job_id == CallbackJob.id)
         ).all()
     assert len(rows) == JOBS, "one try per job"
     assert {(status, attempts) for _, status, attempts, _ in rows} == {("dialling", 1)}

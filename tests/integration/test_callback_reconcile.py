@@ -26,7 +26,9 @@ HOTLINE = "+864008888888"
 
 def _sim(start: datetime | None = None) -> Simulator:
     clock = SimClock(start or datetime.now(UTC))
-    return Simulator(HttpTransport(), auth_token=TOKEN, voice_url="https://hotline.example/voice", clock=clock)
+    return Simulator(
+        HttpTransport(), auth_token=TOKEN, voice_url="https://hotline.example/voice", clock=clock
+    )
 
 
 def test_the_calls_list_is_filtered_by_to_start_time_and_status_like_twilios():
