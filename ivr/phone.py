@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 
 from ivr.config import load_settings
@@ -57,6 +59,9 @@ def phone_call(*, caller: str, called: str, keys: str | None, url: str | None, w
         )
         if hotline is not None:
             hotline.telephony = SimulatorTelephony(simulator)  # the server's REST side is the simulator
+            # and its deadlines (the gas-leak caller's duty dial) run on the call's simulated time
+            started, clock = time.time(), simulator.clock
+            hotline.clock = lambda: started + clock.now()
         call = simulator.start_call(caller, called, who)
         while call.run_until_waiting():
             if hotline is not None:
