@@ -283,8 +283,8 @@ def release_stale(hotline: Hotline, now: datetime | None = None) -> int:
             select(QueueEntry).where(QueueEntry.status == "offered", QueueEntry.claimed_at < limit)
         ).all()
     for entry in stale:
-        if entry.callback_number and not entry.callback_call_sid and _call_back_went_out(hotline, entry, now):
-            continue  # its dispatcher died after Twilio accepted the call-back: never placed twice
+        if entry.callback_number and _call_back_under_way(hotline, entry, now):
+            continue  # still ringing the customer, or placed by a dispatcher that died: never placed twice
         back = "callback" if entry.callback_number else "waiting"
         release(hotline, entry.id, entry.agent_id or 0, entry_status=back, reason="stale claim released")
         released += 1
@@ -304,12 +304,13 @@ def release_stale(hotline: Hotline, now: datetime | None = None) -> int:
     return released
 
 
-def _call_back_went_out(hotline: Hotline, entry: QueueEntry, now: datetime) -> bool:
-    """A stale call-back claim without a CallSid: ask Twilio's Calls list whether its call was placed.
+def _call_back_under_way(hotline: Hotline, entry: QueueEntry, now: datetime) -> bool:
+    """A stale call-back claim: ask Twilio's Calls list (to its number, since the claim) before releasing it.
 
-    A live call we hold no CallSid for is adopted (kept, the claim renewed) and True comes back; so does
-    True when Twilio cannot be asked (the claim stays, asked about again at the next tidy-up). False: no
-    call, or one already over, whose claim is released as before (docs/callbacks.md, "Restarts")."""
+    Its call still live (the one whose CallSid we kept, or, without one, a call we hold no CallSid for:
+    its dispatcher died after Twilio accepted it, adopted now) keeps the claim, renewed: True. So does
+    Twilio not answering (asked again at the next tidy-up). False: no such call, or it is over; the claim
+    is released as before (docs/callbacks.md, "Restarts")."""
     from ivr.services.callback_jobs import CLOCK_SKEW, known_call_sids
 
     telephony = hotline.telephony
@@ -322,21 +323,24 @@ def _call_back_went_out(hotline: Hotline, entry: QueueEntry, now: datetime) -> b
         log.warning("call-back of %s: cannot ask Twilio whether it was placed: %s", entry.call_sid, error)
         return True
     with hotline.sessions() as session, session.begin():
-        known = known_call_sids(session, number)
-        ours = [call for call in placed if call.sid not in known]
+        if entry.callback_call_sid:
+            ours = [call for call in placed if call.sid == entry.callback_call_sid]
+        else:
+            known = known_call_sids(session, number)
+            ours = [call for call in placed if call.sid not in known]
         if not ours:
             return False
         live = ours[0].live
-        # Compare-and-set on claimed_at: of two processes settling this claim, only the first adopts.
-        adopted = session.execute(
+        # Compare-and-set on claimed_at: of two processes settling this claim, only the first acts.
+        kept = session.execute(
             update(QueueEntry)
             .where(QueueEntry.id == entry.id, QueueEntry.status == "offered")
             .where(QueueEntry.claimed_at == claimed_at)
             .values(callback_call_sid=ours[0].sid, claimed_at=now if live else claimed_at)
         ).rowcount  # type: ignore[attr-defined]
-    if adopted:
+    if kept and not entry.callback_call_sid:
         log.warning("call-back of %s: adopted call %s, its dispatcher died", entry.call_sid, ours[0].sid)
-    return bool(adopted) and live
+    return bool(kept) and live
 
 
 def end_wrap_ups(hotline: Hotline, now: datetime | None = None) -> int:
