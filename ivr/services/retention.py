@@ -99,9 +99,9 @@ def remove_expired(hotline: Hotline, now: datetime | None = None) -> Removed:
         calls = _remove_rows(
             connection, Call, (Call.started_at < cutoff) & Call.call_sid.not_in(audited_calls)
         )
-        events = _remove_rows(
-            connection, CallEvent, (CallEvent.at < cutoff) & CallEvent.call_sid.not_in(audited_calls)
-        )
+        expired_events = (CallEvent.at < cutoff) & CallEvent.call_sid.not_in(audited_calls)
+        gone_at_twilio += _voice_messages(connection, expired_events)
+        events = _remove_rows(connection, CallEvent, expired_events)
         work_orders = _remove_rows(
             connection,
             WorkOrder,
@@ -187,6 +187,14 @@ def _remove_recordings(
             "retention: removed recordings %s",
             ", ".join(f"{row.id} ({row.recording_sid or 'no sid'}, call {row.call_sid})" for row in rows),
         )
+
+
+def _voice_messages(connection: Connection, expired: Any) -> list[str]:
+    """The recordings of voice messages (after hours, storm) whose events are about to go: Twilio's only."""
+    with connection.begin():
+        _allow_long_statements(connection)
+        data = connection.scalars(select(CallEvent.data).where(expired, CallEvent.kind == "voicemail")).all()
+    return [str(item["RecordingSid"]) for item in data if isinstance(item, dict) and item.get("RecordingSid")]
 
 
 def _remove_callback_cases(connection: Connection, cutoff: datetime) -> tuple[int, list[str]]:

@@ -427,3 +427,26 @@ def test_a_stale_claim_stays_while_the_provider_cannot_be_asked(hotline):  # typ
     report = place_due_callbacks(with_telephony(hotline, phone), fast_pacer(), now=lambda: later)
     assert (report.released, report.adopted, report.placed, phone.calls) == (0, 0, [], [])
     assert [job.status for job in jobs(hotline)] == ["dialling"]
+
+
+def test_an_adopted_call_that_is_over_settles_its_try_at_once(hotline):  # type: ignore[no-untyped-def]
+    add_selected(hotline, 1)
+    make_jobs(hotline)
+
+    class Ended(RecordingTelephony):
+        def calls_placed(self, *, to, since):  # type: ignore[no-untyped-def]
+            placed = super().calls_placed(to=to, since=since)
+            return [PlacedCall(call.sid, "no-answer", self.placed_at) for call in placed]
+
+    phone = Ended()
+    with hotline.sessions() as session, session.begin():
+        lost = claim_next(session, NOW)
+    assert lost is not None
+    phone.create_call(to=lost.phone, from_="+864000000000", url="https://h/voice/survey/start?j=1")
+    # Its status callback came while no try was on record (and changed nothing); nobody answered.
+    later = NOW + timedelta(minutes=hotline.settings.callback_stale_minutes + 1)
+    report = place_due_callbacks(with_telephony(hotline, phone), fast_pacer(), now=lambda: later)
+    assert (report.adopted, report.placed, len(phone.calls)) == (1, [], 1)
+    (job,) = jobs(hotline)
+    assert (job.status, job.attempts, job.last_outcome) == ("queued", 1, "no-answer"), "tried again later"
+    assert job.due_at >= later + timedelta(hours=2)

@@ -16,6 +16,7 @@ from ivr.db.models import (
     CallbackAttempt,
     CallbackCandidate,
     CallbackJob,
+    CallEvent,
     FollowUpCase,
     PlaybackLog,
     ProviderRecordingDeletion,
@@ -289,15 +290,23 @@ def test_retention_deletes_twilios_copies_of_what_it_removes(hotline, tmp_path):
     target = _with(hotline, tmp_path, sim, delete=True)
     sid = sim.store_recording(2, 2)
     comment = sim.store_recording(2, 1)
+    message = sim.store_recording(2, 1)  # an after-hours voice message: only its event names it
     with unit_of_work(hotline.sessions) as session:
+        call_sid = new_call_sid()
+        session.add(Recording(recording_sid=sid, call_sid=call_sid, status="completed", started_at=ago(OLD)))
         session.add(
-            Recording(recording_sid=sid, call_sid=new_call_sid(), status="completed", started_at=ago(OLD))
+            CallEvent(
+                key="vm", call_sid=call_sid, kind="voicemail", at=ago(OLD), data={"RecordingSid": message}
+            )
         )
         _case(session, 9, OLD)
         session.execute(SurveyResponse.__table__.update().values(comment_recording_sid=comment))
     removed = remove_expired(target)
-    assert (removed.recordings, removed.completions, removed.twilio_copies) == (1, 1, 2)
+    assert (removed.recordings, removed.events, removed.completions, removed.twilio_copies) == (1, 1, 1, 3)
     assert sim.recordings == {}
+    with hotline.sessions() as session:
+        noted = set(session.scalars(select(ProviderRecordingDeletion.reason)))
+    assert noted == {"retention"}
 
 
 # ---------------------------------------------------------------- file modes
