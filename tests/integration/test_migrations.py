@@ -55,3 +55,47 @@ def test_0008_keeps_every_event_under_one_unique_index(tmp_path):  # type: ignor
         assert connection.execute(text("SELECT count(*) FROM call_events")).scalar() == 4
     assert [c["column_names"] for c in inspect(engine).get_unique_constraints("call_events")] == [["key"]]
     engine.dispose()
+
+
+def test_0011_joins_owed_call_backs_of_one_number_already_stored(tmp_path):  # type: ignore[no-untyped-def]
+    from alembic import command
+    from sqlalchemy import text
+
+    from ivr.db import migrate
+    from ivr.db.session import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = migrate.alembic_config(str(engine.url))
+    command.upgrade(config, "0010")
+    insert = text(
+        "INSERT INTO queue_entries (call_sid, queue, intent, language, priority, emergency, caller, status,"
+        " waiting_since, attempts, callback_number, callback_offered, filter, step)"
+        " VALUES (:sid, 'billing', 'billing', 'zh-CN', 5, 0, '', :status, :since, 0, :number, 0, '', 0)"
+    )
+    rows = [
+        # three after-hours requests of one number, the 2nd the earliest
+        ("CA1", "callback", "2026-11-01 20:00:00.000000", "+8613800000001"),
+        ("CA2", "callback", "2026-11-01 19:00:00.000000", "+8613800000001"),
+        ("CA3", "callback", "2026-11-01 21:00:00.000000", "+8613800000001"),
+        ("CA4", "callback", "2026-11-01 21:30:00.000000", "+8613800000002"),  # another number's
+        # one being placed (it stays the owed one) and an earlier request of the same number
+        ("CA5", "offered", "2026-11-01 22:00:00.000000", "+8613800000003"),
+        ("CA6", "callback", "2026-11-01 18:00:00.000000", "+8613800000003"),
+    ]
+    with engine.begin() as connection:
+        for sid, status, since, number in rows:
+            connection.execute(insert, {"sid": sid, "status": status, "since": since, "number": number})
+    command.upgrade(config, "0011")
+    with engine.connect() as connection:
+        found = connection.execute(
+            text("SELECT call_sid, status, joined_entry_id, waiting_since FROM queue_entries ORDER BY id")
+        ).all()
+    assert [(sid, status, joined, str(since)[:16]) for sid, status, joined, since in found] == [
+        ("CA1", "joined", 2, "2026-11-01 20:00"),
+        ("CA2", "callback", None, "2026-11-01 19:00"),
+        ("CA3", "joined", 2, "2026-11-01 21:00"),
+        ("CA4", "callback", None, "2026-11-01 21:30"),
+        ("CA5", "offered", None, "2026-11-01 18:00"),  # the earliest place of the two
+        ("CA6", "joined", 5, "2026-11-01 18:00"),
+    ]
+    engine.dispose()
