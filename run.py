@@ -11,7 +11,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from ivr.config import load_settings
+from ivr.config import development_token_problems, load_settings
 from ivr.hotline import Hotline
 
 
@@ -49,7 +49,9 @@ def check_config(menu_file: str | None, no_db: bool) -> None:
     """Validate prompts and menus; exit 1 naming every problem."""
     from ivr.setup import config_problems
 
-    problems = config_problems(None if no_db else _hotline(), menu_file)
+    problems = development_token_problems(load_settings()) + config_problems(
+        None if no_db else _hotline(), menu_file
+    )
     for problem in problems:
         click.echo(f"problem: {problem}", err=True)
     if problems:
@@ -68,7 +70,7 @@ def serve(host: str, port: int, scheduler: bool | None) -> None:
     from ivr.setup import config_problems
 
     hotline = _hotline()
-    problems = config_problems(hotline)
+    problems = development_token_problems(hotline.settings, listen_host=host) + config_problems(hotline)
     if problems:
         for problem in problems:
             click.echo(f"refusing to start: {problem}", err=True)
@@ -87,7 +89,14 @@ def scheduler_process() -> None:
     """Run the scheduled jobs in their own process (when the web runs under gunicorn)."""
     from ivr.jobs.scheduler import build_scheduler
 
-    build_scheduler(_hotline(), blocking=True).start()
+    hotline = _hotline()
+    # The scheduler's call-backs hand Twilio URLs of this server: the same token rule as serve.
+    problems = development_token_problems(hotline.settings)
+    for problem in problems:
+        click.echo(f"refusing to start: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    build_scheduler(hotline, blocking=True).start()
 
 
 @cli.command()
@@ -232,14 +241,16 @@ def create_user_command(username: str, role: str, agent_id: int | None, password
     from ivr.db.session import unit_of_work
     from ivr.services.users import UserRefused, check_new_user, create_user
 
+    hotline = _hotline()
+    days = hotline.settings.api_token_days
     try:
-        with unit_of_work(_hotline().sessions) as session:
+        with unit_of_work(hotline.sessions) as session:
             # Checked before asking for a password nobody will use.
             check_new_user(session, username=username, role=role, agent_id=agent_id)
             if password is None:
                 password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
             user, token = create_user(
-                session, username=username, role=role, password=password, agent_id=agent_id
+                session, username=username, role=role, password=password, agent_id=agent_id, token_days=days
             )
     except UserRefused as refused:
         click.echo(f"refused: {refused}", err=True)
@@ -247,6 +258,57 @@ def create_user_command(username: str, role: str, agent_id: int | None, password
     seat = f", agent {user.agent_id}" if user.agent_id else ""
     click.echo(f"user {user.username} created (role {user.role}{seat})")
     click.echo(f"API token (shown only now; keep it safe): {token}")
+    click.echo(f"it expires in {days} days (IVR_API_TOKEN_DAYS); `run.py api-token new` gives another")
+
+
+def _change_user(change: Callable[[Any], Any]) -> Any:
+    """Run one change to users in a transaction; exit 1 with the reason when it is refused."""
+    from ivr.db.session import unit_of_work
+    from ivr.services.users import UserRefused
+
+    try:
+        with unit_of_work(_hotline().sessions) as session:
+            return change(session)
+    except UserRefused as refused:
+        click.echo(f"refused: {refused}", err=True)
+        sys.exit(1)
+
+
+@cli.command("deactivate-user")
+@click.argument("username")
+def deactivate_user_command(username: str) -> None:
+    """The user can no longer log in: every session of theirs ends and their API token is revoked."""
+    from ivr.services.users import deactivate_user
+
+    _change_user(lambda session: deactivate_user(session, username=username))
+    click.echo(f"user {username} deactivated; their sessions and API token no longer work")
+
+
+@cli.group("api-token")
+def api_token() -> None:
+    """API tokens (docs/agent-api.md): a new one for a user, or revoke theirs."""
+
+
+@api_token.command("new")
+@click.argument("username")
+def api_token_new(username: str) -> None:
+    """Give the user a new API token (their old one stops working); printed once."""
+    from ivr.services.users import issue_api_token
+
+    days = load_settings().api_token_days
+    token = _change_user(lambda session: issue_api_token(session, username=username, token_days=days))
+    click.echo(f"API token of {username} (shown only now; keep it safe): {token}")
+    click.echo(f"it expires in {days} days; the user's previous token no longer works")
+
+
+@api_token.command("revoke")
+@click.argument("username")
+def api_token_revoke(username: str) -> None:
+    """The user's API token stops working now."""
+    from ivr.services.users import revoke_api_token
+
+    _change_user(lambda session: revoke_api_token(session, username=username))
+    click.echo(f"API token of {username} revoked")
 
 
 @cli.group()

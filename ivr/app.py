@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import StatementError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr.config import Settings, load_settings
+from ivr.config import Settings, development_token_problems, load_settings
 from ivr.hotline import Hotline
-from ivr.web.errors import plain_http_error
+from ivr.web.errors import (
+    BoundedIntConverter,
+    number_out_of_range,
+    plain_http_error,
+    refuse_json_that_is_not_an_object,
+)
 from ivr.web.request import WebhookRequest
 
 
 def create_app(settings: Settings | None = None, hotline: Hotline | None = None) -> Flask:
     """Build the hotline web app from settings (default: the environment)."""
     settings = settings or (hotline.settings if hotline else load_settings())
+    problems = development_token_problems(settings)
+    if problems:  # gunicorn's workers build the app here: refusing stops them before they answer anyone
+        raise UnsafeSettings("refusing to start: " + "; ".join(problems))
     app = Flask(__name__)
+    # Before any route is added: every <int:> of every blueprint is bounded (a huge id is a 404).
+    app.url_map.converters["int"] = BoundedIntConverter
     app.request_class = WebhookRequest
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.config["MAX_FORM_MEMORY_SIZE"] = settings.max_request_bytes
@@ -37,9 +48,24 @@ def create_app(settings: Settings | None = None, hotline: Hotline | None = None)
     init_admin(app)
 
     app.register_error_handler(HTTPException, plain_http_error)
+    # Pages and the API: a number too large for the database is the request's fault (webhooks keep
+    # their own handler, which answers the caller).
+    app.register_error_handler(OverflowError, number_out_of_range)
+    app.register_error_handler(StatementError, number_out_of_range)
+    app.before_request(_json_body_guard)
 
     @app.errorhandler(500)
     def _server_error(error: Exception) -> tuple[Response, int]:
         return jsonify(error="internal error; the event is logged"), 500
 
     return app
+
+
+class UnsafeSettings(RuntimeError):
+    """Settings the app refuses to serve with; the message names the setting."""
+
+
+def _json_body_guard() -> Response | None:
+    if request.path.startswith("/voice/"):  # Twilio posts forms; its webhooks answer every input
+        return None
+    return refuse_json_that_is_not_an_object()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 INSTANCE_DIR = Path(os.environ.get("IVR_INSTANCE_DIR", Path.cwd() / "instance"))
 DEV_AUTH_TOKEN = "dev-auth-token-not-secret"
@@ -56,6 +57,11 @@ class Settings:
     callback_holidays: tuple[date, ...] = ()  # local dates no call-back is placed on
     outbound_cps: float = 1.0  # call-back placements per second (per scheduler process)
     callback_stale_minutes: int = 10  # a call-back claimed this long ago without a CallSid is queued again
+    session_idle_minutes: int = 30  # a console login unused this long is over (docs/users.md)
+    login_lockout_account: str = "5 per 15 minutes"  # failed logins of one username before it is locked
+    login_lockout_address: str = "20 per 15 minutes"  # failed logins from one address before it is locked
+    ratelimit_storage_uri: str = "memory://"  # shared storage (e.g. redis://) when several workers serve
+    api_token_days: int = 90  # a new API token expires after this many days
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some settings changed (tests, CLI options)."""
@@ -116,9 +122,49 @@ def load_settings() -> Settings:
         callback_stale_minutes=max(
             1, int(_env("IVR_CALLBACK_STALE_MINUTES", str(defaults.callback_stale_minutes)))
         ),
+        session_idle_minutes=max(
+            1, int(_env("IVR_SESSION_IDLE_MINUTES", str(defaults.session_idle_minutes)))
+        ),
+        login_lockout_account=_env("IVR_LOGIN_LOCKOUT_ACCOUNT", defaults.login_lockout_account),
+        login_lockout_address=_env("IVR_LOGIN_LOCKOUT_ADDRESS", defaults.login_lockout_address),
+        ratelimit_storage_uri=_env("IVR_RATELIMIT_STORAGE_URI", defaults.ratelimit_storage_uri),
+        api_token_days=max(1, int(_env("IVR_API_TOKEN_DAYS", str(defaults.api_token_days)))),
     )
 
 
 def _holidays(text: str) -> tuple[date, ...]:
     """IVR_CALLBACK_HOLIDAYS="2026-10-01,2026-10-02" -> the dates, sorted."""
     return tuple(sorted({date.fromisoformat(part.strip()) for part in text.split(",") if part.strip()}))
+
+
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "")
+
+
+def development_token_problems(settings: Settings, listen_host: str | None = None) -> list[str]:
+    """Why these settings must not run with the development auth token, which anyone can read in the code.
+
+    Twilio can reach the server (so could anyone forging its signature with that token) when it places
+    calls through Twilio, knows its account, has a public address, or listens beyond this machine.
+    """
+    if settings.twilio_auth_token != DEV_AUTH_TOKEN:
+        return []
+    reasons = []
+    if settings.telephony == "twilio":
+        reasons.append("IVR_TELEPHONY=twilio")
+    if settings.twilio_account_sid:
+        reasons.append("TWILIO_ACCOUNT_SID is set")
+    public_host = urlsplit(settings.public_base_url).hostname or ""
+    if settings.public_base_url and not _is_loopback(public_host):
+        reasons.append(f"IVR_PUBLIC_BASE_URL is {settings.public_base_url}")
+    if listen_host is not None and not _is_loopback(listen_host):
+        reasons.append(f"it listens on {listen_host}")
+    if not reasons:
+        return []
+    return [
+        f"TWILIO_AUTH_TOKEN is not set ({', '.join(reasons)}): set it to the account's auth token; "
+        "the development token is public, so anyone could forge Twilio's webhooks"
+    ]
+
+
+def _is_loopback(host: str) -> bool:
+    return host in _LOOPBACK_HOSTS or host.startswith("127.")

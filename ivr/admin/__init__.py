@@ -15,7 +15,9 @@ from ivr.admin.labels import (
     label,
     local_time,
 )
+from ivr.admin.login_limits import init_login_limits
 from ivr.admin.secret import KeyOnFirstUse, secret_key_from_env
+from ivr.admin.security import init_security
 
 # Paths that never use the login session, so never need the secret key.
 _SESSIONLESS = ("/voice/", "/api/", "/health")
@@ -46,7 +48,10 @@ def init_admin(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_refused)
 
     init_login(app)
+    settings = app.extensions["hotline"].settings
+    init_security(app, settings)  # headers on every page, the idle timeout (docs/users.md)
     app.register_blueprint(pages.bp)
+    init_login_limits(app, settings)  # lock-out after failed logins, by account and by address
     app.register_blueprint(agent_page.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(quality_bp)

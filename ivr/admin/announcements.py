@@ -34,6 +34,7 @@ STATUSES = {"active": "播放中 / Playing", "upcoming": "未开始 / Upcoming",
 _LIST_SEPARATORS = re.compile(r"[\n\r,，、;；]+")
 _NUMBER_SEPARATORS = re.compile(r"[\s,，、;；]+")
 _MAX_FIELD = 60_000  # characters of one form field: a long list of numbers, not a flood
+_YEARS = (2000, 2099)  # the dates an announcement can run between: anything else is a typing slip
 
 
 @bp.context_processor
@@ -208,10 +209,17 @@ def _read_form(languages: list[str]) -> tuple[AnnouncementInput, list[str]]:
     now = utcnow()
     starts_at = _utc(form.get("starts_at", ""), timezone)
     ends_at = _utc(form.get("ends_at", ""), timezone)
+    years = f"{_YEARS[0]}-{_YEARS[1]}"
     if starts_at is None:
-        problems.append("开始时间应为 年-月-日 时:分 / the start must be a date and time (YYYY-MM-DD HH:MM)")
+        problems.append(
+            f"开始时间应为 {years} 年间的 年-月-日 时:分 / "
+            f"the start must be a date and time (YYYY-MM-DD HH:MM) in the years {years}"
+        )
     if ends_at is None:
-        problems.append("结束时间应为 年-月-日 时:分 / the end must be a date and time (YYYY-MM-DD HH:MM)")
+        problems.append(
+            f"结束时间应为 {years} 年间的 年-月-日 时:分 / "
+            f"the end must be a date and time (YYYY-MM-DD HH:MM) in the years {years}"
+        )
     if any(len(value) > _MAX_FIELD for value in form.values()):
         problems.append(f"某一栏超过 {_MAX_FIELD} 字 / a field has over {_MAX_FIELD} characters")
         return AnnouncementInput({}, now, now), problems
@@ -240,6 +248,8 @@ def _utc(text: str, timezone: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
+        return None
+    if not _YEARS[0] <= moment.year <= _YEARS[1]:  # year 1 would not even convert to UTC (an OverflowError)
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from ivr.admin.labels import ROLE_LABELS, label
 from ivr.db.models import User
 from ivr.hotline import hotline
-from ivr.services.users import user_by_token
+from ivr.services.users import TokenRefused, user_by_token
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -27,11 +27,22 @@ class Person(UserMixin):  # type: ignore[misc]
     username: str
     role: str
     agent_id: int | None
+    session_version: int = 0
 
     @classmethod
     def of(cls, user: User) -> Person:
         """The request's copy of a user row."""
-        return cls(id=user.id, username=user.username, role=user.role, agent_id=user.agent_id)
+        return cls(
+            id=user.id,
+            username=user.username,
+            role=user.role,
+            agent_id=user.agent_id,
+            session_version=user.session_version,
+        )
+
+    def get_id(self) -> str:
+        """What the login cookie holds: the user id and session version (Flask-Login's alternative id)."""
+        return f"{self.id}:{self.session_version}"
 
 
 def init_login(app: Flask) -> None:
@@ -41,12 +52,16 @@ def init_login(app: Flask) -> None:
     manager.user_loader(_load_person)
 
 
-def _load_person(user_id: str) -> Person | None:
-    if not user_id.isdigit():
+def _load_person(cookie_id: str) -> Person | None:
+    # A cookie from before the last logout or deactivation holds an older version: it opens nothing.
+    user_id, _, version = cookie_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()) or len(user_id) > 18:
         return None
     with hotline().sessions() as session:
         user = session.get(User, int(user_id))
-        return Person.of(user) if user is not None and user.active else None
+        if user is None or not user.active or user.session_version != int(version):
+            return None
+        return Person.of(user)
 
 
 def role_required(*roles: str, token: bool = False) -> Callable[[View], View]:
@@ -86,8 +101,11 @@ def _token_person() -> Person | None:
     if auth is None or auth.type != "bearer" or not auth.token:
         return None
     with hotline().sessions() as session:
-        user = user_by_token(session, auth.token)
-        return Person.of(user) if user is not None else None
+        try:
+            return Person.of(user_by_token(session, auth.token))
+        except TokenRefused as refused:
+            g.token_refused = str(refused)
+            return None
 
 
 def _to_login() -> BaseResponse:
@@ -96,10 +114,8 @@ def _to_login() -> BaseResponse:
 
 def _unauthorized_api() -> tuple[Response, int, dict[str, str]]:
     given = "Authorization" in request.headers
-    message = (
-        "the bearer token is not valid (unknown, or its user was deactivated)"
-        if given
-        else "send your API token as 'Authorization: Bearer <token>'"
+    message = g.get("token_refused") or (
+        "the bearer token is not valid" if given else "send your API token as 'Authorization: Bearer <token>'"
     )
     challenge = 'Bearer error="invalid_token"' if given else "Bearer"
     return jsonify(error=message), 401, {"WWW-Authenticate": challenge}

@@ -11,13 +11,13 @@ from typing import Any
 
 import pygal
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import StringField
 
 from ivr.admin.auth import person, role_required
+from ivr.admin.forms import PostedForm
 from ivr.admin.labels import STATE_LABELS, label
 from ivr.admin.reports import (  # the report's chart look
     chart_svg,
@@ -68,7 +68,7 @@ QUEUE_LABELS = {
 }
 
 
-class AgentStateForm(FlaskForm):  # type: ignore[misc]
+class AgentStateForm(PostedForm):
     """A shift lead's state change for an agent (CSRF-checked)."""
 
     agent_id = StringField()
@@ -76,7 +76,7 @@ class AgentStateForm(FlaskForm):  # type: ignore[misc]
     reason = StringField()
 
 
-class AgentGroupsForm(FlaskForm):  # type: ignore[misc]
+class AgentGroupsForm(PostedForm):
     """A shift lead's group change for an agent: a group to leave, a group to join, or both (a move)."""
 
     agent_id = StringField()

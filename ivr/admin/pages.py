@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import session as session_cookie
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ivr.admin.auth import Person, person, role_required
 from ivr.admin.forms import LoginForm
+from ivr.admin.login_limits import mark_failed_login
 from ivr.db.models import Agent, User
+from ivr.db.session import unit_of_work
 from ivr.hotline import hotline
-from ivr.services.users import ROLES, authenticate
+from ivr.services.users import ROLES, authenticate, end_sessions
 
 bp = Blueprint(
     "admin", __name__, template_folder="templates", static_folder="static", static_url_path="/admin/static"
@@ -83,14 +89,20 @@ def login() -> Response | str:
             signed_in = Person.of(user) if user is not None else None
         if signed_in is not None:
             login_user(signed_in)
-            return redirect(_local(request.args.get("next")) or _start_page(signed_in))
+            session_cookie.permanent = True  # it lasts IVR_SESSION_IDLE_MINUTES from the last request
+            return redirect(safe_next(request.args.get("next")) or _start_page(signed_in))
+        mark_failed_login()
         flash("用户名或密码错误 / Wrong username or password", "error")
     return render_template("admin/login.html", form=form)
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Forget the login (a POST: CSRFProtect has checked its token, so no other site can log you out)."""
+    """End every session of the user, on every browser (a POST: CSRFProtect has checked its token, so
+    no other site can log you out)."""
+    if current_user.is_authenticated:
+        with unit_of_work(hotline().sessions) as session:
+            end_sessions(session, user_id=current_user.id)
     logout_user()
     return redirect(url_for("admin.login"))
 
@@ -124,8 +136,28 @@ def _start_page(who: Person) -> str:
     return url_for("agent_page.agent") if who.role == "agent" else url_for("admin.home")
 
 
-def _local(target: str | None) -> str | None:
-    # Only a path on this site: "next" must not send a fresh login to someone else's page.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+def safe_next(target: str | None) -> str | None:
+    """The path on this site that "next" asks for, or None: a fresh login is never sent to another site.
+
+    Judged as a browser would read the Location header: browsers drop tabs and newlines anywhere in a
+    URL and control characters and spaces around it, and read a backslash as a slash. The URL so read
+    is resolved against this site with urllib; only its path and query are kept, from this site's own
+    scheme and host, and never a path that a browser would read as another host ("//x").
+    """
+    if not target:
+        return None
+    browser_reads = _URL_STRIPPED.sub("", target).strip(_URL_TRIMMED).replace("\\", "/")
+    if browser_reads.startswith("//"):  # another host for a browser, however many slashes (urllib differs)
+        return None
+    here = urlsplit(request.host_url)
+    there = urlsplit(urljoin(request.host_url, browser_reads))
+    if (there.scheme, there.netloc) != (here.scheme, here.netloc) or there.username or there.password:
+        return None
+    path = there.path or "/"
+    if not path.startswith("/") or path.startswith("//") or not (path + there.query).isprintable():
+        return None
+    return urlunsplit(("", "", path, there.query, ""))
+
+
+_URL_STRIPPED = re.compile("[\t\n\r]")  # removed anywhere in a URL (WHATWG URL standard)
+_URL_TRIMMED = "".join(chr(code) for code in range(0x21))  # C0 controls and space, trimmed from both ends

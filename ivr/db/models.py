@@ -114,6 +114,10 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), unique=True)
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 of the bearer token
+    api_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    api_token_revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Part of every login cookie's user id: raised at logout and deactivation, so older cookies stop working.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -1,25 +1,32 @@
-"""Users who log in: roles, hashed passwords, API tokens (only their sha256 is kept)."""
+"""Users who log in: roles, hashed passwords, sessions, API tokens (kept as sha256 only; they expire)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ivr.db.models import Agent, User
+from ivr.db.models import Agent, User, utcnow
 
 ROLES = ("admin", "supervisor", "shift_lead", "quality", "agent")
 MIN_PASSWORD_LENGTH = 8
+DEFAULT_TOKEN_DAYS = 90
+_ASK_FOR_ONE = "ask an admin for a new one (python run.py api-token new USERNAME)"
 _USERNAME = re.compile(r"^\S{2,100}$")
 
 
 class UserRefused(ValueError):
-    """A user that cannot be created as asked; the message says why, in words."""
+    """A user that cannot be created or changed as asked; the message says why, in words."""
+
+
+class TokenRefused(ValueError):
+    """An API token that does not let its bearer in; the message says why (unknown, expired, revoked)."""
 
 
 def hash_token(token: str) -> str:
@@ -48,24 +55,81 @@ def check_new_user(session: Session, *, username: str, role: str, agent_id: int 
 
 
 def create_user(
-    session: Session, *, username: str, role: str, password: str, agent_id: int | None = None
+    session: Session,
+    *,
+    username: str,
+    role: str,
+    password: str,
+    agent_id: int | None = None,
+    token_days: int = DEFAULT_TOKEN_DAYS,
 ) -> tuple[User, str]:
     """Add a user with a hashed password; returns the user and their API token (shown once, never kept)."""
     check_new_user(session, username=username, role=role, agent_id=agent_id)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserRefused(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
-    token = secrets.token_urlsafe(32)
     user = User(
         username=username,
         role=role,
         agent_id=agent_id,
         password_hash=generate_password_hash(password),
-        api_token_hash=hash_token(token),
         active=True,
+        session_version=0,
     )
+    token = _new_token(user, token_days)
     session.add(user)
     session.flush()
     return user, token
+
+
+def user_named(session: Session, username: str) -> User:
+    """The user with this username; UserRefused if there is none."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise UserRefused(f"there is no user {username!r}")
+    return user
+
+
+def issue_api_token(session: Session, *, username: str, token_days: int = DEFAULT_TOKEN_DAYS) -> str:
+    """A new API token for the user (the old one stops working); returned once, only its hash is kept."""
+    user = user_named(session, username)
+    if not user.active:
+        raise UserRefused(f"user {username!r} is deactivated")
+    return _new_token(user, token_days)
+
+
+def revoke_api_token(session: Session, *, username: str) -> User:
+    """Make the user's API token stop working now (its hash is kept, so a request with it hears why)."""
+    user = user_named(session, username)
+    if user.api_token_hash is None or user.api_token_revoked_at is not None:
+        raise UserRefused(f"user {username!r} has no API token in use")
+    user.api_token_revoked_at = utcnow()
+    return user
+
+
+def end_sessions(session: Session, *, user_id: int) -> None:
+    """Every login cookie of the user stops working (logout ends them all, on every browser)."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.session_version += 1
+
+
+def deactivate_user(session: Session, *, username: str) -> User:
+    """The user can no longer log in: every session ends and the API token is revoked."""
+    user = user_named(session, username)
+    user.active = False
+    user.session_version += 1
+    if user.api_token_hash is not None and user.api_token_revoked_at is None:
+        user.api_token_revoked_at = utcnow()
+    return user
+
+
+def _new_token(user: User, token_days: int) -> str:
+    # 256 random bits: a plain sha256 is enough to keep it (no password-style slow hash is needed).
+    token = secrets.token_urlsafe(32)
+    user.api_token_hash = hash_token(token)
+    user.api_token_expires_at = utcnow() + timedelta(days=token_days)
+    user.api_token_revoked_at = None
+    return token
 
 
 def authenticate(session: Session, *, username: str, password: str) -> User | None:
@@ -80,12 +144,21 @@ def authenticate(session: Session, *, username: str, password: str) -> User | No
     return user
 
 
-def user_by_token(session: Session, token: str) -> User | None:
-    """The active user holding this API token, or None."""
-    if not token:
-        return None
-    user = session.scalar(select(User).where(User.api_token_hash == hash_token(token)))
-    return user if user is not None and user.active else None
+def user_by_token(session: Session, token: str) -> User:
+    """The active user holding this API token, in force now; TokenRefused saying why not."""
+    user = session.scalar(select(User).where(User.api_token_hash == hash_token(token))) if token else None
+    if user is None:
+        raise TokenRefused("the bearer token is not valid (unknown, or replaced by a newer one)")
+    if not user.active:
+        raise TokenRefused("the bearer token's user was deactivated")
+    if user.api_token_revoked_at is not None:
+        raise TokenRefused(
+            f"the bearer token was revoked at {user.api_token_revoked_at:%Y-%m-%d %H:%M} UTC; {_ASK_FOR_ONE}"
+        )
+    if user.api_token_expires_at is None or user.api_token_expires_at <= utcnow():
+        when = f" at {user.api_token_expires_at:%Y-%m-%d %H:%M} UTC" if user.api_token_expires_at else ""
+        raise TokenRefused(f"the bearer token expired{when}; {_ASK_FOR_ONE}")
+    return user
 
 
 @cache

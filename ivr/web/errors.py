@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response
+import json
+from typing import Any
+
+from flask import Response, request
+from psycopg.errors import NumericValueOutOfRange
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 
 def plain_http_error(error: HTTPException) -> Response:
@@ -22,3 +27,47 @@ def plain_http_error(error: HTTPException) -> Response:
     if allowed:
         response.headers["Allow"] = ", ".join(sorted(allowed))
     return response
+
+
+# A path integer past what any id column holds is no page: the <int:> converter refuses it (a 404).
+LARGEST_ID = 2**63 - 1
+
+
+class BoundedIntConverter(IntegerConverter):
+    """Werkzeug's <int:> with an upper bound, so a huge number in a page URL is a 404, never a 500."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", LARGEST_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def number_out_of_range(error: Exception) -> Response:
+    """400 for a number too large for the database (a query argument or form field of a page or the API).
+
+    SQLite's driver raises OverflowError binding it; PostgreSQL answers numeric_value_out_of_range.
+    Anything else is a real fault and goes on to the 500 handler.
+    """
+    cause = getattr(error, "orig", error)
+    if not isinstance(cause, OverflowError | NumericValueOutOfRange):
+        raise error
+    message = "a number in the request is out of range / 请求中的数字超出范围"
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        return Response(json.dumps({"error": message}), status=400, content_type="application/json")
+    return Response(f"400 Bad Request: {message}\n", status=400, content_type="text/plain; charset=utf-8")
+
+
+def refuse_json_that_is_not_an_object() -> Response | None:
+    """Before any page or API view: a JSON body must be an object (the API's lists excepted), or 400.
+
+    The forms never read JSON (ivr/admin/forms.py); this guard keeps a JSON array, number or string, or
+    unreadable JSON, from reaching any view that expects an object.
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS") or not request.is_json:
+        return None
+    body = request.get_json(silent=True)
+    if isinstance(body, dict) or (isinstance(body, list) and request.path.startswith("/api/")):
+        return None
+    wanted = "a JSON object (or a list of objects)" if request.path.startswith("/api/") else "a JSON object"
+    what = "JSON that cannot be read" if body is None else f"a JSON {type(body).__name__}"
+    message = f"the body is {what}: send {wanted}, or the page's form fields"
+    return Response(json.dumps({"error": message}), status=400, content_type="application/json")
