@@ -66,9 +66,11 @@ def test_the_calls_list_is_filtered_by_to_start_time_and_status_like_twilios():
 
 
 def test_the_adapter_says_when_twilio_cannot_be_asked():
-    with TwilioTelephony("AC" + "1" * 32, TOKEN, "http://127.0.0.1:9") as twilio:
-        with pytest.raises(TelephonyError, match="listing the calls"):
-            twilio.calls_placed(to=CUSTOMER, since=datetime(2026, 3, 7))
+    with (
+        TwilioTelephony("AC" + "1" * 32, TOKEN, "http://127.0.0.1:9") as twilio,
+        pytest.raises(TelephonyError, match="listing the calls"),
+    ):
+        twilio.calls_placed(to=CUSTOMER, since=datetime(2026, 3, 7))
 
 
 def _owed_call_back(hotline) -> None:  # type: ignore[no-untyped-def]
