@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from ivr.admin.auth import Person, person, role_required
 from ivr.admin.forms import LoginForm
 from ivr.admin.login_limits import mark_failed_login
-from ivr.db.models import Agent, User
+from ivr.db.models import Agent, User, utcnow
 from ivr.db.session import unit_of_work
 from ivr.hotline import hotline
 from ivr.services.users import ROLES, authenticate, end_sessions
@@ -129,7 +129,7 @@ def users() -> str:
         rows = session.execute(
             select(User, Agent.name).outerjoin(Agent, Agent.id == User.agent_id).order_by(User.username)
         ).all()
-    return render_template("admin/users.html", rows=rows)
+    return render_template("admin/users.html", rows=rows, now=utcnow())
 
 
 def _start_page(who: Person) -> str:

@@ -56,18 +56,23 @@ def number_out_of_range(error: Exception) -> Response:
     return Response(f"400 Bad Request: {message}\n", status=400, content_type="text/plain; charset=utf-8")
 
 
+_JSON_KINDS = {list: "array", int: "number", float: "number", str: "string", bool: "true/false"}
+
+
 def refuse_json_that_is_not_an_object() -> Response | None:
     """Before any page or API view: a JSON body must be an object (the API's lists excepted), or 400.
 
     The forms never read JSON (ivr/admin/forms.py); this guard keeps a JSON array, number or string, or
-    unreadable JSON, from reaching any view that expects an object.
+    unreadable JSON, from reaching any view that expects an object. A page's form is not JSON at all, but
+    the editors post JSON objects, so an object is let through to the view.
     """
     if request.method in ("GET", "HEAD", "OPTIONS") or not request.is_json:
         return None
     body = request.get_json(silent=True)
-    if isinstance(body, dict) or (isinstance(body, list) and request.path.startswith("/api/")):
+    api = request.path.startswith("/api/")
+    if isinstance(body, dict) or (isinstance(body, list) and api):
         return None
-    wanted = "a JSON object (or a list of objects)" if request.path.startswith("/api/") else "a JSON object"
-    what = "JSON that cannot be read" if body is None else f"a JSON {type(body).__name__}"
-    message = f"the body is {what}: send {wanted}, or the page's form fields"
+    what = "JSON that cannot be read" if body is None else f"a JSON {_JSON_KINDS.get(type(body), 'value')}"
+    wanted = "a JSON object (or, to the completions API, a list of them)" if api else "the page's form fields"
+    message = f"the body is {what}: send {wanted}"
     return Response(json.dumps({"error": message}), status=400, content_type="application/json")

@@ -106,9 +106,8 @@ def test_login_never_redirects_to_another_site(client, hotline):
         response = _login(browser, "sup", next_url=hostile)
         assert response.status_code == 302, hostile
         assert _stays_on_this_site(response.headers["Location"]), (hostile, response.headers["Location"])
-    assert _login(client.application.test_client(), "sup", next_url="/%09/evil.example/phish").headers[
-        "Location"
-    ] == "/home"
+    issue_case = _login(client.application.test_client(), "sup", next_url="/%09/evil.example/phish")
+    assert issue_case.headers["Location"] == "/home"
 
 
 def _stays_on_this_site(location: str) -> bool:
@@ -296,3 +295,37 @@ def test_a_revoked_token_is_401_and_a_new_one_works(env, app):
     assert old.status_code == 401 and "unknown, or replaced" in old.get_json()["error"]
     with env.sessions() as session:
         assert session.scalar(select(User.api_token_hash).where(User.username == "chen")) == hash_token(fresh)
+    CliRunner().invoke(cli, ["create-user", "--username", "root", "--role", "admin", "--password", PASSWORD])
+    browser = app.test_client()
+    app.config["SECRET_KEY"] = "test-secret-key"
+    _login(browser, "root")
+    listed = browser.get("/users").get_data(as_text=True)
+    assert "有效至 / until" in listed and "api-token new|revoke" in listed
+
+
+def test_migration_0009_gives_existing_tokens_an_expiry_and_keeps_them_working(tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from ivr.db import migrate
+    from ivr.db.session import make_engine
+    from ivr.services.users import user_by_token
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = migrate.alembic_config(str(engine.url))
+    command.upgrade(config, "0008")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (username, password_hash, role, api_token_hash, active, created_at)"
+                " VALUES ('old', 'x', 'agent', :hash, 1, '2026-01-01 00:00:00')"
+            ),
+            {"hash": hash_token("an-old-token")},
+        )
+    command.upgrade(config, "0009")
+    with Session(engine) as session:
+        user = user_by_token(session, "an-old-token")
+        assert user.session_version == 0 and user.api_token_revoked_at is None
+        assert timedelta(days=89) < user.api_token_expires_at - utcnow() <= timedelta(days=90)
+    engine.dispose()
