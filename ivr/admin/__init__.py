@@ -50,8 +50,8 @@ def init_admin(app: Flask) -> None:
     init_login(app)
     settings = app.extensions["hotline"].settings
     init_security(app, settings)  # headers on every page, the idle timeout (docs/users.md)
-    app.register_blueprint(pages.bp)
     init_login_limits(app, settings)  # lock-out after failed logins, by account and by address
+    app.register_blueprint(pages.bp)
     app.register_blueprint(agent_page.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(quality_bp)

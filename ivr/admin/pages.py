@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from ivr.admin.auth import Person, person, role_required
 from ivr.admin.forms import LoginForm
-from ivr.admin.login_limits import mark_failed_login
+from ivr.admin.login_limits import login_limits
 from ivr.db.models import Agent, User, utcnow
 from ivr.db.session import unit_of_work
 from ivr.hotline import hotline
@@ -78,11 +78,17 @@ HOME_LINKS = {
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str:
+def login() -> Response | str | tuple[str, int, dict[str, str]]:
     """The login form; on success, on to the page of the user's role (or the page asked for)."""
     if request.method == "GET" and current_user.is_authenticated:
         return redirect(_start_page(current_user))
     form = LoginForm()
+    if request.method == "POST":
+        # Before the password is looked at: while locked, even the right one is refused.
+        lockout = login_limits().lockout(request.form.get("username", "").strip())
+        if lockout is not None:
+            page = render_template("admin/login.html", form=form, locked=lockout.message())
+            return page, 429, {"Retry-After": str(lockout.retry_after)}
     if form.validate_on_submit():
         with hotline().sessions() as session:
             user = authenticate(session, username=form.username.data.strip(), password=form.password.data)
@@ -91,7 +97,7 @@ def login() -> Response | str:
             login_user(signed_in)
             session_cookie.permanent = True  # it lasts IVR_SESSION_IDLE_MINUTES from the last request
             return redirect(safe_next(request.args.get("next")) or _start_page(signed_in))
-        mark_failed_login()
+        login_limits().count_failure(form.username.data.strip())
         flash("用户名或密码错误 / Wrong username or password", "error")
     return render_template("admin/login.html", form=form)
 
