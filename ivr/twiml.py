@@ -122,6 +122,21 @@ def dial(
     return response
 
 
+def dial_without_webhook(
+    voice: Voice, said: Iterable[Said], number: str, said_after: Iterable[Said], timeout: int = 30
+) -> VoiceResponse:
+    """Prompts, dial `number` with no action URL (the call goes on below the <Dial>), prompts, hang up:
+    a document that needs no further request to the server."""
+    response = VoiceResponse()
+    voice.add(response, said)
+    verb = Dial(timeout=timeout)
+    verb.number(number)
+    response.append(verb)
+    voice.add(response, said_after)
+    response.hangup()
+    return response
+
+
 def wait_document(
     voice: Voice, said: Iterable[Said], pause_seconds: int, leave: bool = False
 ) -> VoiceResponse:

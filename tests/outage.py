@@ -1,4 +1,4 @@
-"""Real database outages for tests: a SQLite file that vanishes, a PostgreSQL behind a proxy we cut."""
+"""Real database outages for tests: a SQLite file that vanishes, a PostgreSQL proxy we cut or hold."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ class SqliteOutage:
 
 
 class PostgresProxy:
-    """A TCP forwarder in front of PostgreSQL; `stop` closes it and every connection through it."""
+    """A TCP forwarder in front of PostgreSQL; `stop` closes it and every connection through it; `hold`
+    keeps every connection open and reads what either side sends, but forwards nothing until `release`
+    (a hung database or network: no error, no reset, the server never sees the statement)."""
 
     def __init__(self, target: tuple[str, int]):
         self.target = target
@@ -37,7 +39,15 @@ class PostgresProxy:
         self._listener: socket.socket | None = None
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
+        self._flowing = threading.Event()
+        self._flowing.set()
         self.start()
+
+    def hold(self) -> None:
+        self._flowing.clear()
+
+    def release(self) -> None:
+        self._flowing.set()
 
     def start(self) -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -78,12 +88,13 @@ class PostgresProxy:
             with self._lock:
                 self._sockets += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+                threading.Thread(target=_pump, args=(source, sink, self._flowing), daemon=True).start()
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
+def _pump(source: socket.socket, sink: socket.socket, flowing: threading.Event) -> None:
     try:
         while data := source.recv(65536):
+            flowing.wait()  # held: the data was read (the sender sees it taken), but goes nowhere yet
             sink.sendall(data)
     except OSError:
         pass

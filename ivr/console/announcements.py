@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.callbacks.phones import normalise_phone
+from ivr.db.deadline import bounded
 from ivr.db.models import Announcement, Customer, Switch, utcnow
 from ivr.services.change_log import log_change
 
@@ -365,14 +366,17 @@ class AnnouncementCache:
             if current is not None and self._clock() - self._checked_at <= self._refresh:
                 return current
             try:
-                with self._factory() as session:
-                    fresh = read_snapshot(session, utcnow())
+                fresh = bounded(self._read)  # a webhook waits its budget at most (ivr/db/deadline.py)
             except Exception:
                 log.warning("announcements unavailable; keeping the last known ones", exc_info=True)
                 previous = current or Snapshot()
                 fresh = Snapshot(previous.announcements, previous.storm, healthy=False)
             self._snapshot, self._checked_at = fresh, self._clock()
             return fresh
+
+    def _read(self) -> Snapshot:
+        with self._factory() as session:
+            return read_snapshot(session, utcnow())
 
     def invalidate(self) -> None:
         """Read again on next use (after a change made in this process)."""
@@ -387,11 +391,15 @@ class AnnouncementCache:
         district = None
         if state.healthy and any(a.districts for a in playing):
             try:
-                with self._factory() as session:
-                    district = district_of(session, caller_number)
+                district = bounded(lambda: self._district(caller_number))
             except Exception:
                 log.warning("customer district unavailable; district announcements skipped", exc_info=True)
         return active_for(playing, caller_number, district, now)
+
+
+    def _district(self, caller_number: str | None) -> str | None:
+        with self._factory() as session:
+            return district_of(session, caller_number)
 
 
 def cache_of(extensions: dict[str, Any], factory: sessionmaker[Session]) -> AnnouncementCache:

@@ -26,6 +26,8 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import PoolProxiedConnection
 
+KEPT_BUSY_TIMEOUT_MS = 1000
+
 
 class _Kept:
     """A DB-API connection detached from the engine's pool, and who may use it."""
@@ -36,6 +38,12 @@ class _Kept:
         self.connection: PoolProxiedConnection = connection
         driver = connection.dbapi_connection
         assert driver is not None  # a connection just opened
+        if engine.dialect.name == "sqlite":
+            # Webhooks only: a write lock held elsewhere (a job, another process) fails the webhook's write
+            # within a second, not SQLite's 5 s; its caller gave up sooner still (ivr/db/deadline.py).
+            cursor = driver.cursor()
+            cursor.execute(f"PRAGMA busy_timeout={KEPT_BUSY_TIMEOUT_MS}")
+            cursor.close()
         self.driver = driver
         # One SQLAlchemy Connection around it for all its uses: building one per use cost ~5-25 us.
         self.wrapper = Connection(engine, connection=connection)

@@ -33,11 +33,22 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
+    # A webhook waits for the database only within its budget (ivr/db/deadline.py); these bounds end the
+    # work it gave up on: a connect (libpq's smallest timeout, 2 s), a statement the server sees (3 s), and
+    # a link that went silent (unacknowledged data for 10 s, or 3 keepalives unanswered after 10 s idle).
     return create_engine(
         url,
         pool_pre_ping=True,
         pool_timeout=1,
-        connect_args={"connect_timeout": 2, "options": "-c statement_timeout=3000"},
+        connect_args={
+            "connect_timeout": 2,
+            "options": "-c statement_timeout=3000",
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 10_000,
+        },
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.db.deadline import bounded
 from ivr.db.models import MenuVersion
 from ivr.menus.schema import MenuDocument
 from ivr.menus.validation import load_menu_file, validate_document
@@ -68,8 +69,7 @@ class MenuCache:
         menu = self._menus.get(version)
         if menu is not None:
             return menu
-        with self._factory() as session:
-            row = session.get(MenuVersion, version)
+        row = bounded(lambda: self._read(version))  # a webhook waits its budget at most (ivr/db/deadline.py)
         if row is None:
             raise KeyError(version)
         return self._remember(row)
@@ -79,8 +79,7 @@ class MenuCache:
         now = time.monotonic()
         if self._live is None or now - self._checked_at > self._refresh:
             try:
-                with self._factory() as session:
-                    row = live_version(session)
+                row = bounded(self._read_live)  # a webhook waits its budget at most, then the last known
                 if row is None:
                     raise LookupError("no menu has been published: run `python run.py init-db`")
                 self._remember(row)
@@ -93,6 +92,14 @@ class MenuCache:
                     raise
         assert self._live is not None
         return self._live, self._menus[self._live]
+
+    def _read(self, version: int) -> MenuVersion | None:
+        with self._factory() as session:
+            return session.get(MenuVersion, version)
+
+    def _read_live(self) -> MenuVersion | None:
+        with self._factory() as session:
+            return live_version(session)
 
     def expire(self) -> None:
         """Look the live version up again on the next call (this process has just published one)."""

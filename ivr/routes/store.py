@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.db.deadline import bounded
 from ivr.db.models import RulesVersion
 from ivr.menus.store import checksum
 from ivr.routes.convert import to_rules
@@ -52,13 +53,16 @@ class RulesCache:
         self._checked_at = 0.0
         self._lock = threading.Lock()
 
+    def _read_live(self) -> RulesVersion | None:
+        with self._factory() as session:
+            return live_rules_row(session)
+
     def live(self) -> Rules:
         """The rules new routing decisions use."""
         now = time.monotonic()
         if self._rules is None or now - self._checked_at > self._refresh:
             try:
-                with self._factory() as session:
-                    row = live_rules_row(session)
+                row = bounded(self._read_live)  # a webhook waits its budget at most, then the last known
                 if row is None:
                     raise LookupError("no routing rules published: run `python run.py init-db`")
                 if self._rules is None or self._rules.version != row.version:

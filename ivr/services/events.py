@@ -333,6 +333,8 @@ def _status(connection: Connection, event: EventRecord, at: datetime) -> None:
 
 def _rescued(connection: Connection, event: EventRecord, at: datetime) -> None:
     _update_call(connection, event, at, {})
+    if event.data.get("choice") == "2":  # a gas leak, on the duty line now: not for an agent's offer
+        queue_entries.left(connection, event.call_sid, "duty", at)
 
 
 def _int(value: Any) -> int | None:

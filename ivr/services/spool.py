@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import uuid
@@ -28,11 +29,16 @@ class Spool:
         for event in events:
             name = f"{event.at.replace(':', '')}-{uuid.uuid4().hex}.json"
             temporary = self.directory / f".{name}.tmp"
-            with os.fdopen(open_private(temporary), "w", encoding="utf-8") as handle:
-                handle.write(event.to_json())
-                handle.flush()
-                os.fsync(handle.fileno())
-            temporary.rename(self.directory / name)
+            try:
+                with os.fdopen(open_private(temporary), "w", encoding="utf-8") as handle:
+                    handle.write(event.to_json())
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                temporary.rename(self.directory / name)
+            except BaseException:  # a full disk: leave no half-written file behind
+                with contextlib.suppress(OSError):
+                    temporary.unlink(missing_ok=True)
+                raise
 
     def pending(self) -> list[Path]:
         """Spooled files, oldest first (after putting back any a dead replayer had claimed)."""

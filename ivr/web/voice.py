@@ -15,17 +15,19 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from flask import Blueprint, Response, abort, current_app, request
+from flask.blueprints import BlueprintSetupState
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
 from ivr import callflow, twiml
 from ivr.callflow import Ask, CallerInput, CallState, Dial, Enqueue, RunAction, Said, Turn
+from ivr.db.deadline import bounded
 from ivr.db.session import unit_of_work
 from ivr.hotline import Hotline, hotline
 from ivr.menus.schema import MenuDocument, QueueNode
 from ivr.services.actions import ActionContext, run_action
 from ivr.services.events import EventRecord, event_key, new_event
-from ivr.services.recorder import record_events
+from ivr.services.recorder import keep, record_events
 from ivr.web.errors import plain_http_error
 from ivr.web.signature import is_signed_by_twilio
 
@@ -213,12 +215,16 @@ def _run_actions(h: Hotline, menu: MenuDocument, turn: Turn) -> Turn:
         if not isinstance(turn.then, RunAction):
             return turn
         pending = turn.then
-        with unit_of_work(h.sessions) as session:
-            state = pending.state
-            context = ActionContext(call_sid, context_caller, state.step, account=state.account)
-            result = run_action(session, pending.action, context, pending.digits)
+        context = ActionContext(call_sid, context_caller, pending.state.step, account=pending.state.account)
+        # Bounded like every database call of a webhook: a hung database rescues the call in time.
+        result = bounded(lambda: _run_action(h, pending, context))  # noqa: B023 (run before the loop moves on)
         turn = callflow.continued(turn, callflow.after_action(menu, pending.state, result))
     return callflow.to_fallback(menu, turn.then.state, turn.said)
+
+
+def _run_action(h: Hotline, pending: RunAction, context: ActionContext) -> Any:
+    with unit_of_work(h.sessions) as session:
+        return run_action(session, pending.action, context, pending.digits)
 
 
 def _render(h: Hotline, voice: twiml.Voice, turn: Turn) -> str | VoiceResponse:
@@ -370,8 +376,9 @@ def _standing(h: Hotline):  # type: ignore[no-untyped-def]
     """The caller's place in our queue; None when unknown or the database is away (then Twilio's)."""
     from ivr.services.waiting import standing
 
+    call_sid = request.form.get("CallSid", "")
     try:
-        return standing(h, request.form.get("CallSid", ""))
+        return bounded(lambda: standing(h, call_sid))
     except Exception:
         log.warning("queue standing unavailable; using Twilio's queue position", exc_info=True)
         return None
@@ -386,11 +393,17 @@ def _offer_storm_choice(h: Hotline, here) -> bool:  # type: ignore[no-untyped-de
         on = cache_of(current_app.extensions, h.sessions).snapshot().storm
         if not storm.offer_due(here.entry, here.estimate, on, h.settings.storm_offer_seconds):
             return False
-        with h.sessions() as session, session.begin():
-            return storm.mark_offered(session, here.entry.id)
+        return bounded(lambda: _mark_storm_offered(h, here.entry.id))
     except Exception:
         log.warning("storm offer unavailable; the caller keeps waiting", exc_info=True)
         return False
+
+
+def _mark_storm_offered(h: Hotline, entry_id: int) -> bool:
+    from ivr.console import storm
+
+    with h.sessions() as session, session.begin():
+        return storm.mark_offered(session, entry_id)
 
 
 def _offer_callback(h: Hotline, here) -> bool:  # type: ignore[no-untyped-def]
@@ -404,8 +417,15 @@ def _offer_callback(h: Hotline, here) -> bool:  # type: ignore[no-untyped-def]
 
     from ivr.db.models import QueueEntry
 
-    with h.sessions() as session, session.begin():
-        session.execute(update(QueueEntry).where(QueueEntry.id == entry.id).values(callback_offered=True))
+    def mark() -> None:
+        with h.sessions() as session, session.begin():
+            session.execute(update(QueueEntry).where(QueueEntry.id == entry.id).values(callback_offered=True))
+
+    try:
+        bounded(mark)
+    except Exception:  # not marked: no offer now, the caller keeps waiting and may be offered later
+        log.warning("call-back offer unavailable; the caller keeps waiting", exc_info=True)
+        return False
     return True
 
 
@@ -468,11 +488,15 @@ def storm_offer() -> Response:
         return callback_offer()
     response = VoiceResponse()
     if digits == "2":
-        form = request.form
-        try:
+        entry_id = _int(request.args.get("e"), 0)
+        call_sid, caller = request.form.get("CallSid", ""), request.form.get("From", "")
+
+        def book() -> bool:
             with h.sessions() as session, session.begin():
-                entry_id = _int(request.args.get("e"), 0)
-                booked = storm.book_message(session, entry_id, form.get("CallSid", ""), form.get("From", ""))
+                return storm.book_message(session, entry_id, call_sid, caller)
+
+        try:
+            booked = bounded(book)
         except Exception:  # nothing booked: the caller keeps their place and waits
             log.warning("could not book a storm message; the caller keeps waiting", exc_info=True)
             booked = False
@@ -484,9 +508,14 @@ def storm_offer() -> Response:
 def _storm_message_owed(h: Hotline) -> bool:
     from ivr.console import storm
 
-    try:
+    call_sid = request.form.get("CallSid", "")
+
+    def owed() -> bool:
         with h.sessions() as session:
-            return storm.message_owed(session, request.form.get("CallSid", ""))
+            return storm.message_owed(session, call_sid)
+
+    try:
+        return bounded(owed)
     except Exception:
         log.warning("queue entry unavailable; the caller waits again", exc_info=True)
         return False
@@ -514,9 +543,14 @@ def storm_message() -> Response:
     language = _language(h, request.args.get("l"))
     form = request.form
     queue = None
-    try:
+    call_sid = form.get("CallSid", "")
+
+    def release() -> str | None:
         with h.sessions() as session, session.begin():
-            queue = storm.message_left(session, form.get("CallSid", ""))
+            return storm.message_left(session, call_sid)
+
+    try:
+        queue = bounded(release)
     except Exception:  # the call-back is booked already; it waits out its grace period instead
         log.warning("could not release the call-back after a storm message", exc_info=True)
     data = {k: form.get(k, "") for k in ("RecordingUrl", "RecordingSid", "RecordingDuration")}
@@ -602,50 +636,98 @@ def status() -> Response:
 
 @bp.post("/fallback")
 def fallback() -> Response:
-    """The number's fallback URL: answers without the database (the event goes to the spool file)."""
+    """The number's fallback URL: answers from memory, with neither the database nor the disk (its events go
+    to the spool, or to the log when the disk is full)."""
     h = hotline()
     error_url = request.form.get("ErrorUrl", "")
-    h.spool.put(
-        [_event("call.rescued", {"error": request.form.get("ErrorCode", ""), "url": error_url[:300]})]
-    )
     query = parse_qs(urlparse(error_url).query)
     language = _language(h, (query.get("l") or [""])[0])
     on_safety_path = (query.get("e") or ["0"])[0] == "1" or "/dial-result" in error_url
-    return _xml(rescue_response(h, language, on_safety_path, known_language=bool(query.get("l"))))
+    rescued = _event("call.rescued", {"error": request.form.get("ErrorCode", ""), "url": error_url[:300]})
+    document, events = _rescue(h, language, on_safety_path, known_language=bool(query.get("l")))
+    keep(h.spool, [rescued, *events])
+    return _xml(document)
 
 
 @bp.post("/rescue")
 def rescue_choice() -> Response:
-    """The answer to the rescue question: 2 is a gas leak (the duty engineer), anything else a person."""
+    """The answer to the rescue question: 2 is a gas leak (the advice, then the duty engineer's line); any
+    other key stays on the way to a person it is already queued for."""
     h = hotline()
     language = _language(h, request.args.get("l"))
     digits = _clean_digits(request.form.get("Digits", ""))
-    record_events(h.sessions, h.spool, [_event("call.rescued", {"choice": digits})])
+    # choice 2 also takes the caller out of the general queue the rescue put them in (events.py)
+    events = [_event("call.rescued", {"choice": digits})]
     if digits == "2":
-        return _xml(_dial_duty(h, language, attempt=1))
+        record_events(h.sessions, h.spool, events)
+        return _xml(_safety_rescue(h, language))
+    events.append(_rescued_into_queue(language))
+    record_events(h.sessions, h.spool, events)
     return _xml(_general_queue(h, language))
 
 
 def rescue_response(
     h: Hotline, language: str, on_safety_path: bool, known_language: bool = True
-) -> VoiceResponse:
+) -> str:
     """What a caller hears when something failed: an apology and the way to a person, never silence."""
+    return _rescue(h, language, on_safety_path, known_language)[0]
+
+
+def _rescue(
+    h: Hotline, language: str, on_safety_path: bool, known_language: bool = True
+) -> tuple[str, list[EventRecord]]:
+    """The rescue document, built from memory only (prompt catalogues, settings), and the events it implies.
+
+    On the gas-leak path: the leak advice and the duty engineer's line. Elsewhere: the rescue question (2 for
+    a gas leak), then the general queue; the caller is written into our queue at once (`call.queued`), so
+    the dispatcher pairs them with an agent like anyone else (a spooled one, when the spool is replayed)."""
     if on_safety_path:
-        return _dial_duty(h, language, attempt=1)
+        return _safety_rescue(h, language), []
     languages = [language] if known_language else list(dict.fromkeys([language, *h.voice.catalogues]))
-    said = [Said("rescue", lang) for lang in languages]
+    said = tuple(Said("rescue", lang) for lang in languages)
 
-    def then(response: VoiceResponse) -> None:
-        response.append(_general_queue(h, language).verbs[-1])
+    def build() -> VoiceResponse:
+        def then(response: VoiceResponse) -> None:
+            response.append(_general_queue_document(h, language).verbs[-1])
 
-    return twiml.gather_rescue(h.voice, said, _url("voice.rescue_choice", l=language), then, language)
+        return twiml.gather_rescue(h.voice, said, _url("voice.rescue_choice", l=language), then, language)
+
+    document = h.voice.cached(("rescue", said, language, request.host), build)
+    return document, [_rescued_into_queue(language)]
 
 
-def _general_queue(h: Hotline, language: str) -> VoiceResponse:
+def _safety_rescue(h: Hotline, language: str) -> str:
+    """The gas-leak rescue: the advice, then the duty engineer (whose dial result webhook takes it on)."""
+
+    def build() -> VoiceResponse:
+        return twiml.dial(
+            h.voice,
+            [Said("safety_instructions", language), Said("emergency_connecting_duty", language)],
+            h.settings.duty_engineer_number,
+            _url("voice.dial_result", l=language, a=1),
+        )
+
+    return h.voice.cached(("rescue-duty", language, request.host), build)
+
+
+def _rescued_into_queue(language: str) -> EventRecord:
+    """The rescued caller's place in our general queue (as key 0 at the root would give, one step ahead)."""
+    queued = {"queue": "general", "intent": "agent", "priority": 5, "emergency": False, "language": language}
+    return _event("call.queued", queued | {"rescued": True})
+
+
+def _general_queue(h: Hotline, language: str) -> str:
+    return h.voice.cached(("general", language, request.host), lambda: _general_queue_document(h, language))
+
+
+def _general_queue_document(h: Hotline, language: str) -> VoiceResponse:
     flags = {"q": "general", "l": language, "e": 0}
     return twiml.enqueue(
         h.voice, [], "general", _url("voice.wait", **flags), _url("voice.queue_exit", **flags)
     )
+
+
+_WAITING_PATHS = ("/voice/wait", "/voice/storm-offer", "/voice/callback-offer")  # Enqueue waitUrl documents
 
 
 @bp.errorhandler(Exception)
@@ -661,35 +743,77 @@ def _any_failure(error: Exception) -> Response:
         node = request.args.get("n", "")
         # A step URL with an account `a` asked for a second factor (ivr/callflow.py): it is never kept.
         form = {} if "a" in request.args else request.form
-        record_events(
-            h.sessions,
-            h.spool,
-            [
-                _event(
-                    "call.rescued",
-                    {
-                        "node": node,
-                        "error": type(error).__name__,
-                        "language": language,
-                        # what the caller gave is kept even though the turn itself failed
-                        "digits": _clean_digits(form.get("Digits", "")),
-                        "speech": form.get("SpeechResult", "")[:MAX_SPEECH_CHARS],
-                    },
-                )
-            ],
+        rescued = _event(
+            "call.rescued",
+            {
+                "node": node,
+                "error": type(error).__name__,
+                "language": language,
+                # what the caller gave is kept even though the turn itself failed
+                "digits": _clean_digits(form.get("Digits", "")),
+                "speech": form.get("SpeechResult", "")[:MAX_SPEECH_CHARS],
+            },
         )
-        return _xml(rescue_response(h, language, on_safety_path, known_language="l" in request.args))
-    except Exception:  # even the rescue failed: a fixed document that needs nothing
+        if request.path in _WAITING_PATHS:
+            # Still in Twilio's queue, which allows only wait verbs: a safety caller leaves (the queue's
+            # action dials the duty engineer), anyone else keeps their place.
+            record_events(h.sessions, h.spool, [rescued])
+            key = ("rescue-wait", on_safety_path)
+            return _xml(h.voice.cached(key, lambda: _waiting_rescue(h, on_safety_path)))
+        document, events = _rescue(h, language, on_safety_path, known_language="l" in request.args)
+        record_events(h.sessions, h.spool, [rescued, *events])  # never raises
+        return _xml(document)
+    except Exception:  # even the rescue failed: the document prepared at startup, which needs nothing
         log.exception("rescue failed too")
-        return Response(LAST_RESORT_TWIML, content_type=twiml.TWIML_CONTENT_TYPE)
+        return Response(_last_resort(), content_type=twiml.TWIML_CONTENT_TYPE)
 
 
-LAST_RESORT_TWIML = (
+def _waiting_rescue(h: Hotline, on_safety_path: bool) -> VoiceResponse:
+    return twiml.wait_document(h.voice, [], h.settings.queue_announce_seconds, leave=on_safety_path)
+
+
+# The last resort, when even building the rescue failed: no URL of ours (a server that cannot build a rescue
+# should not be asked again), no queue entry possible, so no queue: a person who answers whatever state the
+# hotline is in, the duty engineer's line, after an apology and the leak advice in both languages; if
+# nobody answers, the caller is told to call again. Built once when the app is created (`_prepare`).
+LAST_RESORT_KEY = "voice.last_resort"
+LAST_RESORT_TWIML = (  # only if preparing failed at startup: no number known, no catalogue read
     '<?xml version="1.0" encoding="UTF-8"?><Response>'
-    '<Say language="cmn-CN">抱歉，系统故障，正在为您转接人工服务。</Say>'
-    '<Say language="en-US">Sorry, we have a technical problem. Connecting you to an agent.</Say>'
-    "<Enqueue>general</Enqueue></Response>"
+    '<Say language="cmn-CN">抱歉，系统故障，请稍后再拨。'
+    "如果您闻到燃气味，请先迅速离开现场，到室外安全处再拨打本热线。</Say>"
+    '<Say language="en-US">Sorry, we have a technical problem; please call again later. If you smell gas, '
+    "get out of the building first, and call us again from outside.</Say><Hangup/></Response>"
 )
+
+
+def last_resort_document(voice: twiml.Voice, duty_number: str) -> str:
+    """The last-resort TwiML, from the catalogues and the duty number: both languages, no URL of ours."""
+    languages = list(voice.catalogues)
+    return twiml.render(
+        twiml.dial_without_webhook(
+            voice,
+            [Said("last_resort", lang) for lang in languages],
+            duty_number,
+            [Said("last_resort_unanswered", lang) for lang in languages],
+        )
+    )
+
+
+@bp.record_once
+def _prepare(state: BlueprintSetupState) -> None:
+    """At app creation: the last resort, in memory, so a rescue that fails needs nothing at all."""
+    h: Hotline = state.app.extensions["hotline"]
+    try:
+        state.app.extensions[LAST_RESORT_KEY] = last_resort_document(h.voice, h.settings.duty_engineer_number)
+    except Exception:
+        log.exception("could not prepare the last-resort document; the fixed one stands in")
+
+
+def _last_resort() -> str:
+    try:
+        return str(current_app.extensions.get(LAST_RESORT_KEY, LAST_RESORT_TWIML))
+    except Exception:
+        return LAST_RESORT_TWIML
 
 
 # ---------------------------------------------------------------- helpers
@@ -781,11 +905,19 @@ def _language(h: Hotline, requested: str | None) -> str:
     return requested if requested in h.voice.catalogues else h.settings.default_language
 
 
+_INT_MAX = 2**31 - 1  # the database's INTEGER: a larger id, version or counter is no id at all
+
+
 def _int(value: object, default: int) -> int:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
+    """A whole number in the database's range, or `default` for anything else (garbage, huge, absent)."""
+    text = str(value).strip()
+    if not 0 < len(text) <= 11:  # "-2147483648": never parse a huge string (int() is quadratic in it)
         return default
+    try:
+        number = int(text)
+    except ValueError:
+        return default
+    return number if -_INT_MAX <= number <= _INT_MAX else default
 
 
 def _xml(response: str | VoiceResponse) -> Response:

@@ -7,7 +7,7 @@ import time
 from sqlalchemy import select
 
 from ivr.app import create_app
-from ivr.db.models import Call, CallEvent, WorkOrder
+from ivr.db.models import Call, CallEvent, QueueEntry, WorkOrder
 from tests.helpers import SignedClient, action_of, count, new_call_sid, spoken, twiml
 
 
@@ -41,24 +41,26 @@ def test_calls_survive_an_outage_and_every_event_is_written_afterwards(outage_ho
         assert rescued.find("Gather").get("action").endswith("/voice/rescue?l=zh-CN")
         assert rescued.find("Enqueue").text == "general", "the way to a person"
         _timed(client, "/voice/status", {"CallStatus": "completed", "CallDuration": "30"}, a)
-        # prices, b's start, b's turn and queueing, c's start and turn, c's rescue, a's status
-        assert len(hotline.spool.pending()) == 8
+        # prices, b's start, b's turn and queueing, c's start and turn, c's rescue and queueing, a's status
+        assert len(hotline.spool.pending()) == 9
     finally:
         outage.start()
 
     # Events arriving while older ones wait in the spool queue behind them, keeping each call's order.
     _timed(client, "/voice/status", {"CallStatus": "completed", "CallDuration": "41"}, b)
-    assert hotline.spool.replay(hotline.sessions) == 9
+    assert hotline.spool.replay(hotline.sessions) == 10
     assert hotline.spool.pending() == []
 
     with hotline.sessions() as session:
-        assert count(session, CallEvent) == 11  # 2 before the outage, 8 during, 1 after
-        assert count(session, CallEvent, CallEvent.replayed.is_(True)) == 9
+        assert count(session, CallEvent) == 12  # 2 before the outage, 9 during, 1 after
+        assert count(session, CallEvent, CallEvent.replayed.is_(True)) == 10
         calls = {call.call_sid: call for call in session.scalars(select(Call))}
         assert set(calls) == {a, b, c}
         assert calls[a].status == "completed" and calls[a].duration_seconds == 30
         assert calls[b].emergency and calls[b].status == "completed"
-        assert calls[c].outcome == "rescued"
+        assert calls[c].outcome == "queued", "rescued into our general queue, for the dispatcher"
+        entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == c))
+        assert (entry.queue, entry.status) == ("general", "waiting")
         order = session.scalar(select(WorkOrder).where(WorkOrder.call_sid == b))
         assert order.kind == "gas_leak" and order.caller_number == "+8613800000004"
 
@@ -87,4 +89,4 @@ def test_fallback_url_answers_without_the_database(outage_hotline):
         assert choice.find("Dial/Number").text == "+8613900000000"
     finally:
         outage.start()
-    assert hotline.spool.replay(hotline.sessions) == 3
+    assert hotline.spool.replay(hotline.sessions) == 4  # three rescues, and the general one's queueing
