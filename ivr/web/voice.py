@@ -642,7 +642,7 @@ def fallback() -> Response:
     error_url = request.form.get("ErrorUrl", "")
     query = parse_qs(urlparse(error_url).query)
     language = _language(h, (query.get("l") or [""])[0])
-    on_safety_path = (query.get("e") or ["0"])[0] == "1" or "/dial-result" in error_url
+    on_safety_path = _on_safety_path(urlparse(error_url).path, (query.get("e") or [""])[0])
     rescued = _event("call.rescued", {"error": request.form.get("ErrorCode", ""), "url": error_url[:300]})
     document, events = _rescue(h, language, on_safety_path, known_language=bool(query.get("l")))
     keep(h.spool, [rescued, *events])
@@ -728,6 +728,12 @@ def _general_queue_document(h: Hotline, language: str) -> VoiceResponse:
 
 
 _WAITING_PATHS = ("/voice/wait", "/voice/storm-offer", "/voice/callback-offer")  # Enqueue waitUrl documents
+_SAFETY_FLAG_PATHS = ("/voice/wait", "/voice/queue-exit")  # where `e` is the emergency flag, not an entry id
+
+
+def _on_safety_path(path: str, e: str | None) -> bool:
+    """Whether a failed request was on the gas-leak path: the safety queue's URLs, or the duty dial."""
+    return (path.endswith(_SAFETY_FLAG_PATHS) and e == "1") or path.endswith("/voice/dial-result")
 
 
 @bp.errorhandler(Exception)
@@ -739,7 +745,7 @@ def _any_failure(error: Exception) -> Response:
     try:
         h = hotline()
         language = _language(h, request.args.get("l"))
-        on_safety_path = request.args.get("e") == "1" or request.path.endswith("/dial-result")
+        on_safety_path = _on_safety_path(request.path, request.args.get("e"))
         node = request.args.get("n", "")
         # A step URL with an account `a` asked for a second factor (ivr/callflow.py): it is never kept.
         form = {} if "a" in request.args else request.form

@@ -112,7 +112,7 @@ def test_a_rescued_caller_who_presses_2_hears_the_advice_and_leaves_the_general_
 
 
 def test_the_safety_rescue_speaks_the_advice_before_the_duty_line(twilio):
-    failed = {"ErrorCode": "11200", "ErrorUrl": "http://hotline.test/voice/step?v=1&n=emergency&l=en-US&e=1"}
+    failed = {"ErrorCode": "11200", "ErrorUrl": "http://hotline.test/voice/queue-exit?q=safety&l=en-US&e=1"}
     root = twiml(twilio.post("/voice/fallback", failed))
     assert "Close the gas valve" in spoken(root) and root.find("Dial/Number").text == "+8613900000000"
 
