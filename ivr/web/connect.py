@@ -13,6 +13,7 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from ivr import twiml
 from ivr.callflow import Said
+from ivr.db.deadline import bounded
 from ivr.db.models import Agent, Call, QueueEntry, utcnow
 from ivr.hotline import Hotline, hotline
 from ivr.services.actions import spell
@@ -24,10 +25,13 @@ from routing.model import Rules
 
 
 def _entry_and_agent(h: Hotline) -> tuple[QueueEntry | None, Agent | None]:
-    with h.sessions() as session:
-        entry = session.get(QueueEntry, _int(request.args.get("e"), 0))
-        agent = session.get(Agent, _int(request.args.get("a"), 0))
-    return entry, agent
+    entry_id, agent_id = _int(request.args.get("e"), 0), _int(request.args.get("a"), 0)
+
+    def read() -> tuple[QueueEntry | None, Agent | None]:
+        with h.sessions() as session:
+            return session.get(QueueEntry, entry_id), session.get(Agent, agent_id)
+
+    return bounded(read)  # a hung database: the rescue within the webhook's budget (ivr/db/deadline.py)
 
 
 def _dial_agent(h: Hotline, agent: Agent, said: list[Said], language: str) -> VoiceResponse:
@@ -96,13 +100,19 @@ def agent_result() -> Response:
     language = _language(h, request.args.get("l"))
     status = request.form.get("DialCallStatus", "")
     now = utcnow()
-    with h.sessions() as session, session.begin():
-        entry = session.get(QueueEntry, _int(request.args.get("e"), 0))
-        agent = session.get(Agent, _int(request.args.get("a"), 0))
-        if status == "completed":
-            _completed(h, session, entry, agent, now)
-        else:
-            _missed(h, session, entry, agent, status, now)
+    entry_id, agent_id = _int(request.args.get("e"), 0), _int(request.args.get("a"), 0)
+
+    def settle() -> tuple[QueueEntry | None, Agent | None]:
+        with h.sessions() as session, session.begin():
+            entry = session.get(QueueEntry, entry_id)
+            agent = session.get(Agent, agent_id)
+            if status == "completed":
+                _completed(h, session, entry, agent, now)
+            else:
+                _missed(h, session, entry, agent, status, now)
+            return entry, agent
+
+    entry, agent = bounded(settle)  # a hung database: the rescue within the webhook's budget
     data = {
         "status": status,
         "agent_id": agent.id if agent else None,
@@ -198,9 +208,14 @@ def callback_confirm() -> Response:
     entry, _ = _entry_and_agent(h)
     if request.form.get("Digits") != "1" or entry is None:
         return _xml(VoiceResponse())  # keep waiting: the waitUrl takes over again
-    with h.sessions() as session, session.begin():
+    entry_id, caller = entry.id, request.form.get("From", "")
+
+    def book() -> str:
         # A number already owed a call-back is owed one: this request joins it (the earlier place is kept).
-        booked = book_callback(session, entry.id, request.form.get("From", ""))
+        with h.sessions() as session, session.begin():
+            return book_callback(session, entry_id, caller)
+
+    booked = bounded(book)
     record_events(h.sessions, h.spool, [_event("callback.booked", {"entry": entry.id, "as": booked})])
     return _xml(twiml.speak_and_hang_up(h.voice, [Said("callback_booked", language)]))
 

@@ -727,7 +727,8 @@ def _general_queue_document(h: Hotline, language: str) -> VoiceResponse:
     )
 
 
-_WAITING_PATHS = ("/voice/wait", "/voice/storm-offer", "/voice/callback-offer")  # Enqueue waitUrl documents
+# Answers to an Enqueue's waitUrl and to the Gathers inside it: wait-document verbs only
+_WAITING_PATHS = ("/voice/wait", "/voice/storm-offer", "/voice/callback-offer", "/voice/callback-confirm")
 _SAFETY_FLAG_PATHS = ("/voice/wait", "/voice/queue-exit")  # where `e` is the emergency flag, not an entry id
 
 

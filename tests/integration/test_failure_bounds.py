@@ -181,6 +181,12 @@ def test_webhooks_answer_within_a_second_while_postgres_packets_are_held(outage_
     times: list[float] = []
     try:
         calls = [_gas_leak_call(client, times) for _ in range(8)]  # 40 webhooks
+        for path, params in (  # an agent's connection: the rescue, in time
+            ("/voice/connect?e=1&a=1&l=zh-CN", {}),
+            ("/voice/agent-result?e=1&a=1&l=zh-CN", {"DialCallStatus": "no-answer"}),
+        ):
+            rescued = _timed(client, path, params, new_call_sid(), [])
+            assert rescued.find("Enqueue").text == "general" and "系统暂时出现故障" in spoken(rescued)
         started = time.perf_counter()
         health = client.client.get("/health")
         health_seconds = time.perf_counter() - started
