@@ -13,6 +13,7 @@ from ivr.telephony import twiml_rules as rules
 from ivr.telephony.call_result import CallError, CallResult, TranscriptEntry
 from ivr.telephony.callers import Caller
 from ivr.telephony.flow_base import (
+    WAITING,
     Bridge,
     Failure,
     Flow,
@@ -281,6 +282,7 @@ class SimulatedCall:
         from ivr.telephony.input_flow import run_gather, run_record
         from ivr.telephony.queue_flow import run_enqueue
 
+        last = doc[-1] if len(doc) else None
         for verb in doc:
             interrupt = self.interruption(context)
             if interrupt is not None:
@@ -297,6 +299,11 @@ class SimulatedCall:
                 outcome = run_record(self, verb, doc_url)
             else:
                 outcome = getattr(self, f"_verb_{verb.tag.lower()}")(verb, doc_url, context)
+                if verb.tag == "Pause" and context == "wait" and verb is not last:
+                    # Time passes in the queue: the server may take the caller now (a REST redirect or a
+                    # bridge), as on Twilio, even when the wait document goes on to <Leave>. (A pause that
+                    # ends the document is the idle time the queue flow yields for already.)
+                    yield WAITING
             if outcome is not None:
                 return outcome
             if self.ended:
