@@ -64,10 +64,10 @@ class Customer(Base):
     balance: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
     language: Mapped[str] = mapped_column(String(10), default="zh-CN")
     last_called_back_on: Mapped[date | None] = mapped_column(Date)  # the last satisfaction call-back answered
-
     # The last 4 characters of the ID number on the account (0-9 or X): the second factor a caller keys
     # before hearing the figures of an account whose phone is not theirs. None: only that phone hears them.
     id_number_last4: Mapped[str | None] = mapped_column(String(4))
+
 
 class Agent(Base):
     """A front-line agent (seat): how Twilio reaches them, skills, languages, and their current state."""
