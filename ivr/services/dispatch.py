@@ -64,6 +64,7 @@ def claim_pairings(hotline: Hotline, now: datetime, *, limit: int | None = None)
 
 
 WINDOW = 500  # the most urgent waiting callers one pass considers (and locks, on PostgreSQL)
+CALL_NOT_FOUND, CALL_NOT_IN_PROGRESS = 20404, 21220  # Twilio error codes: the caller has gone
 
 
 def _claim(hotline: Hotline, now: datetime, limit: int | None) -> list[Offer]:
@@ -248,13 +249,16 @@ def _connect(hotline: Hotline, offer: Offer) -> None:
             telephony.redirect_call(offer.call_sid, f"{base}/voice/connect?{query}")
     except TelephonyError as error:
         log.warning("could not connect %s to agent %s: %s", offer.call_sid, offer.agent_id, error)
-        release(
-            hotline,
-            offer.entry_id,
-            offer.agent_id,
-            entry_status="abandoned" if not offer.callback_number else "callback",
-            reason=f"connect failed: {error}",
-        )
+        # Only Twilio's word that the call is over ends the caller's place; an outage keeps it.
+        gone = "abandoned" if caller_gone(error) else "waiting"
+        status = "callback" if offer.callback_number else gone
+        reason = f"connect failed: {error}"
+        release(hotline, offer.entry_id, offer.agent_id, entry_status=status, reason=reason)
+
+
+def caller_gone(error: TelephonyError) -> bool:
+    """Whether the provider said the call is over (unknown call, or not in progress)."""
+    return error.status == 404 or error.code in (CALL_NOT_FOUND, CALL_NOT_IN_PROGRESS)
 
 
 def release(hotline: Hotline, entry_id: int, agent_id: int, *, entry_status: str, reason: str) -> None:
