@@ -12,15 +12,17 @@ import functools
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import Response, request
+from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr import twiml
 from ivr.callflow import Said
+from ivr.db.deadline import bounded
 from ivr.db.session import unit_of_work
 from ivr.hotline import Hotline, hotline
 from ivr.services import survey
@@ -28,6 +30,7 @@ from ivr.services.callback_jobs import MACHINES, calling_rules
 from ivr.web.voice import _clean_digits, _int, _language, _xml, bp
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CONSENT = 0  # the introduction: 1 starts, 2 declines
 COMMENT = len(survey.QUESTIONS) + 1  # after the last question
@@ -72,14 +75,22 @@ def survey_start() -> Response:
     """The call-back was answered: hang up on a machine; greet a person and ask if they will take part."""
     h = hotline()
     answered_by = request.form.get("AnsweredBy", "")
-    with unit_of_work(h.sessions) as session:
-        call = survey.survey_call(session, _job())
+    job_id, call_sid, timezone = _job(), _call_sid(), h.settings.local_timezone
+
+    def start(session: Session) -> tuple[survey.SurveyCall | None, bool]:
+        call = survey.survey_call(session, job_id)
         if call is None:
-            return _xml(VoiceResponse())  # not a job of ours: silence and hang up
+            return None, False
         if answered_by.startswith(MACHINES):
-            survey.note_machine(session, call.job_id, _call_sid(), answered_by)
-            return _xml(_hang_up())
-        started = survey.begin(session, call.job_id, _call_sid(), h.settings.local_timezone)
+            survey.note_machine(session, call.job_id, call_sid, answered_by)
+            return call, False
+        return call, survey.begin(session, call.job_id, call_sid, timezone)
+
+    call, started = _in_transaction(h, start)
+    if call is None:
+        return _xml(VoiceResponse())  # not a job of ours: silence and hang up
+    if answered_by.startswith(MACHINES):
+        return _xml(_hang_up())
     language = _language(h, call.language)
     if not started:
         return _xml(twiml.speak_and_hang_up(h.voice, [Said("survey_declined", language)]))
@@ -108,8 +119,7 @@ def survey_answer() -> Response:
         if digits == "1":
             return _xml(_ask(h, [], 1, 0, language))
         if digits == "2" or tries >= 1:
-            with unit_of_work(h.sessions) as session:
-                survey.decline(session, job_id, call_sid)
+            _in_transaction(h, lambda session: survey.decline(session, job_id, call_sid))
             return _xml(twiml.speak_and_hang_up(h.voice, [Said("survey_declined", language)]))
         again = [Said("survey_invalid", language), Said("survey_consent_again", language)]
         return _xml(_ask(h, again, CONSENT, 1, language))
@@ -117,11 +127,10 @@ def survey_answer() -> Response:
         return _xml(_comment(h, language))
     question = survey.QUESTIONS[number - 1]
     value = survey.parse_answer(question, digits)
-    with unit_of_work(h.sessions) as session:
-        if value is None:
-            survey.count_invalid(session, job_id, call_sid)
-        else:
-            survey.save_answer(session, job_id, call_sid, question, value)
+    if value is None:
+        _in_transaction(h, lambda session: survey.count_invalid(session, job_id, call_sid))
+    else:
+        _in_transaction(h, lambda session: survey.save_answer(session, job_id, call_sid, question, value))
     if value is None and tries == 0:
         return _xml(_ask(h, [Said("survey_invalid", language)], number, 1, language))
     if number < len(survey.QUESTIONS):
@@ -153,15 +162,9 @@ def survey_comment_recorded() -> Response:
 def survey_status() -> Response:
     """The call-back call's status callback: settle the try (final outcome, or another try later)."""
     h = hotline()
-    with unit_of_work(h.sessions) as session:
-        survey.call_ended(
-            session,
-            _job(),
-            _call_sid(),
-            request.form.get("CallStatus", ""),
-            request.form.get("AnsweredBy") or None,
-            calling_rules(h.settings),
-        )
+    job_id, call_sid, rules = _job(), _call_sid(), calling_rules(h.settings)
+    status, answered_by = request.form.get("CallStatus", ""), request.form.get("AnsweredBy") or None
+    _in_transaction(h, lambda s: survey.call_ended(s, job_id, call_sid, status, answered_by, rules))
     return _xml(VoiceResponse())
 
 
@@ -173,10 +176,20 @@ def _keep_comment(h: Hotline) -> None:
     seconds = _int(form.get("RecordingDuration"), 0)
     if seconds <= 0:
         return  # nothing was said
-    with unit_of_work(h.sessions) as session:
-        survey.save_comment(
-            session, _job(), _call_sid(), form.get("RecordingSid", ""), form.get("RecordingUrl", ""), seconds
-        )
+    job_id, call_sid = _job(), _call_sid()
+    recording_sid, url = form.get("RecordingSid", ""), form.get("RecordingUrl", "")
+    _in_transaction(h, lambda s: survey.save_comment(s, job_id, call_sid, recording_sid, url, seconds))
+
+
+def _in_transaction(h: Hotline, work: Callable[[Session], T]) -> T:
+    """`work` in one transaction, waited for within the webhook's database budget (ivr/db/deadline.py):
+    a hung database ends the call politely in time instead of holding the customer."""
+
+    def run() -> T:
+        with unit_of_work(h.sessions) as session:
+            return work(session)
+
+    return bounded(run)
 
 
 def _ask(h: Hotline, said: list[Said], number: int, tries: int, language: str) -> VoiceResponse:

@@ -195,6 +195,12 @@ def test_webhooks_answer_within_a_second_while_postgres_packets_are_held(outage_
         ):
             rescued = _timed(client, path, params, new_call_sid(), [])
             assert rescued.find("Enqueue").text == "general" and "系统暂时出现故障" in spoken(rescued)
+        # a satisfaction survey's answer: a polite goodbye, in time; its status callback: TwiML, in time
+        answer = "/voice/survey/answer?j=1&q=1&t=0&l=zh-CN"
+        sorry = _timed(client, answer, {"Digits": "9"}, new_call_sid(), [])
+        assert "改天再联系您" in spoken(sorry) and sorry.find("Hangup") is not None
+        status = _timed(client, "/voice/survey/status?j=1", {"CallStatus": "completed"}, new_call_sid(), [])
+        assert status.tag == "Response"
         started = time.perf_counter()
         health = client.client.get("/health")
         health_seconds = time.perf_counter() - started
