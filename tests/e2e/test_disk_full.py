@@ -7,30 +7,21 @@ nowhere is one log line with its CallSid and kind.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from twilio.request_validator import RequestValidator
 
 from ivr.db import migrate
 from ivr.db.demo import load_demo_data
 from ivr.db.session import make_engine, make_session_factory, unit_of_work
 from ivr.menus.store import seed_default_menu
 from ivr.routes.store import publish_rules
-from tests.helpers import PUBLIC_BASE_URL, TEST_AUTH_TOKEN, new_call_sid, open_all_day_rules, spoken
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import PUBLIC_BASE_URL, new_call_sid, open_all_day_rules, spoken
+from tests.server_process import Server
 
 
 @pytest.fixture
@@ -47,72 +38,6 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Server:
-    """gunicorn serving the app from the environment, and Twilio-signed posts to it."""
-
-    def __init__(self, disk: Path, log: Path):
-        self.port = _free_port()
-        env = os.environ | {
-            "DATABASE_URL": f"sqlite:///{disk / 'hotline.db'}",
-            "IVR_SPOOL_DIR": str(disk / "spool"),
-            "IVR_INSTANCE_DIR": str(disk / "instance"),
-            "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
-            "IVR_TELEPHONY": "simulator",
-            "IVR_PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-            "IVR_SCHEDULER_IN_PROCESS": "0",
-            "IVR_DUTY_ENGINEER_NUMBER": "+8613900000000",
-        }
-        self.log = log
-        self.output = log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "1"]
-            + ["--threads", "4", "ivr.app:create_app()"],
-            cwd=ROOT,
-            env=env,
-            stdout=self.output,
-            stderr=subprocess.STDOUT,
-        )
-        self.validator = RequestValidator(TEST_AUTH_TOKEN)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2):
-                    return
-            except (OSError, urllib.error.URLError):
-                time.sleep(0.2)
-        self.stop()
-        raise AssertionError("the server did not answer /health:\n" + log.read_text())
-
-    def post(self, url: str, params: dict[str, str], call_sid: str) -> ET.Element:
-        """A signed webhook, as Twilio sends it; the parsed TwiML of a 200 answer."""
-        path = url.replace(PUBLIC_BASE_URL, "")
-        form = {"CallSid": call_sid, "From": "+8613800000004", "To": "+864008888888", **params}
-        signature = self.validator.compute_signature(PUBLIC_BASE_URL + path, form)
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            data=urllib.parse.urlencode(form).encode(),
-            headers={"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/xml")
-            return ET.fromstring(answer.read())
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.output.close()
 
 
 def _shape(root: ET.Element) -> list[tuple[str, str]]:
@@ -168,7 +93,7 @@ def test_the_gas_leak_path_and_the_fallback_answer_as_usual_on_a_full_disk(small
     engine.dispose()
 
     log = tmp_path / "server.log"
-    server = Server(small_disk, log)
+    server = Server(url, small_disk, log)
     try:
         _, normal = _gas_leak_call(server)
         failed = {
