@@ -4,6 +4,7 @@ on SQLite and PostgreSQL, the second factor checked against the database, and ne
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -41,7 +42,9 @@ def _event_text(hotline, call_sid) -> str:
         events = session.scalars(select(CallEvent).where(CallEvent.call_sid == call_sid)).all()
         call = session.scalar(select(Call).where(Call.call_sid == call_sid))
         columns = {c.key: str(getattr(call, c.key)) for c in Call.__table__.columns}
-    return json.dumps([event.data for event in events] + [columns], ensure_ascii=False)
+    text = json.dumps([event.data for event in events] + [columns], ensure_ascii=False)
+    # the random CallSid and the clock's digits could hold "457" by chance: they are not what is checked
+    return re.sub(r"\d{4}-\d\d-\d\d[ T][\d:.]+", "<time>", text.replace(call_sid, "<sid>"))
 
 
 def test_the_accounts_own_phone_hears_the_figures_without_a_factor(twilio):
