@@ -1,8 +1,10 @@
-"""Command line of the hotline: serve, scheduler, call, check-config, init-db, calls, spool."""
+"""Command line of the hotline: serve, scheduler, call, check-config, init-db, calls, spool, queues."""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -62,26 +64,37 @@ def check_config(menu_file: str | None, no_db: bool) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
-@click.option("--scheduler/--no-scheduler", default=None, help="Run the scheduled jobs in this process.")
-def serve(host: str, port: int, scheduler: bool | None) -> None:
-    """Serve the webhooks (and, by default, the scheduled jobs) in one process."""
+@click.option(
+    "--scheduler/--no-scheduler",
+    default=None,
+    help="Run the scheduled jobs beside the server [default: IVR_SCHEDULER_IN_PROCESS, on].",
+)
+@click.option("--debug", is_flag=True, help="Flask's development server, one process: never in production.")
+def serve(host: str, port: int, scheduler: bool | None, debug: bool) -> None:
+    """Serve the webhooks through gunicorn, with the scheduled jobs in a process beside it (by default)."""
     from ivr.app import create_app
     from ivr.jobs.scheduler import build_scheduler
     from ivr.setup import config_problems
 
     hotline = _hotline()
-    problems = development_token_problems(hotline.settings, listen_host=host) + config_problems(hotline)
+    settings = hotline.settings
+    problems = development_token_problems(settings, listen_host=host) + config_problems(hotline)
     if problems:
         for problem in problems:
             click.echo(f"refusing to start: {problem}", err=True)
         sys.exit(1)
-    if hotline.settings.scheduler_in_process if scheduler is None else scheduler:
-        build_scheduler(hotline).start()
-    app = create_app(hotline=hotline)
-    click.echo(
-        f"hotline answering on http://{host}:{port}/voice/incoming (telephony: {hotline.settings.telephony})"
-    )
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    with_scheduler = settings.scheduler_in_process if scheduler is None else scheduler
+    click.echo(f"hotline answering on http://{host}:{port}/voice/incoming (telephony: {settings.telephony})")
+    if debug:
+        if with_scheduler:
+            build_scheduler(hotline).start()
+        create_app(hotline=hotline).run(host=host, port=port, threaded=True, use_reloader=False)
+        return
+    from ivr.serving import HotlineServer
+
+    hotline.engine.dispose()  # the workers fork from this process: each opens its own connections
+    command = [sys.executable, os.path.abspath(__file__), "scheduler"] if with_scheduler else None
+    HotlineServer(settings, f"{host}:{port}", command).run()
 
 
 @cli.command("scheduler")
@@ -96,6 +109,8 @@ def scheduler_process() -> None:
         click.echo(f"refusing to start: {problem}", err=True)
     if problems:
         sys.exit(1)
+    # SIGTERM (from `serve`, or a process manager) exits like Ctrl-C: jobs running finish, none start.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     build_scheduler(hotline, blocking=True).start()
 
 
@@ -193,6 +208,42 @@ def publish(kind: str, path: str, author: str, note: str) -> None:
         path, lambda: load(Path(path)), lambda session, doc: store(session, doc, created_by=author, note=note)
     )
     click.echo(f"{kind} version {version} is live (calls in progress keep the version they started with)")
+    if kind == "menu":
+        _republish_fallback()
+
+
+def _republish_fallback() -> None:
+    """After a menu publish: the hosted fallback speaks the new advice (else the scheduler catches up)."""
+    from ivr.services.hosted_fallback import publish_fallback
+    from ivr.telephony.base import TelephonyError
+
+    hotline = _hotline()
+    if hotline.telephony is None:
+        return
+    try:
+        published = publish_fallback(hotline)
+    except TelephonyError as error:
+        click.echo(f"warning: hosted fallback not republished ({error}); the scheduler retries", err=True)
+        return
+    if published.changed:
+        click.echo(f"hosted fallback of {published.number} republished")
+
+
+@cli.command("publish-fallback")
+def publish_fallback_command() -> None:
+    """Point the hotline number's fallback URL at the Twilio-hosted leak advice and duty engineer's dial."""
+    from ivr.services.hosted_fallback import publish_fallback
+    from ivr.telephony.base import TelephonyError
+
+    hotline = _hotline()
+    try:
+        published = publish_fallback(hotline)
+    except TelephonyError as error:
+        click.echo(f"not published: {error}", err=True)
+        sys.exit(1)
+    state = "updated" if published.changed else "already in step"
+    click.echo(f"{published.number}: hosted fallback {state} ({len(published.url)} characters)")
+    click.echo(published.url)
 
 
 @cli.command()
@@ -637,6 +688,58 @@ def callbacks_policy_show() -> None:
     for name, share in sorted(policy.shares.items()):
         click.echo(f"    {name:<26} {share:>6.0%}  {policy.labels[name]}")
 
+
+@cli.group()
+def queues() -> None:
+    """Twilio's call queues (docs/twilio-setup.md, queues)."""
+
+
+@queues.command("sync")
+@click.option("--storm/--no-storm", default=None, help="Size for storm mode [default: as the switch is].")
+def queues_sync(storm: bool | None) -> None:
+    """Create the live menu's queues and their overflow queues, and grow them; exit 1 on a failure."""
+    from ivr.services.queue_sizing import size_queues
+
+    hotline = _hotline()
+    if hotline.telephony is None:
+        click.echo("IVR_TELEPHONY is not twilio: no call queues to size", err=True)
+        sys.exit(1)
+    changes = size_queues(hotline, storm)
+    for change in changes:
+        problem = f"  ({change.problem})" if change.problem else ""
+        click.echo(f"{change.name:<24} {change.action:<8} MaxSize {change.max_size}{problem}")
+    if any(change.action == "failed" for change in changes):
+        sys.exit(1)
+
+
+@report.command("storm")
+@click.option("--since", type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d"]), help="UTC [default: storm on].")
+def report_storm(since: datetime | None) -> None:
+    """How callers left since storm mode went on: announcement, booked call-back, agent, other."""
+    from ivr.console.storm import storm_state
+    from ivr.console.storm_outcomes import storm_outcomes
+
+    with _hotline().sessions() as session:
+        switch = storm_state(session)
+        if since is None:
+            if not switch.on or switch.set_at is None:
+                click.echo("storm mode is off: give --since", err=True)
+                sys.exit(1)
+            since = switch.set_at
+        outcomes = storm_outcomes(session, since)
+    click.echo(f"callers since {since:%Y-%m-%d %H:%M} UTC")
+    for label, count in (
+        ("announcement, then hung up", outcomes.announcement),
+        ("call-back booked", outcomes.callback),
+        ("answered by an agent", outcomes.agent),
+        ("other", outcomes.other),
+        ("gas leak (not in the share)", outcomes.gas_leak),
+        ("still on the line", outcomes.on_the_line),
+    ):
+        click.echo(f"  {label:<30} {count:>7}")
+    share = outcomes.no_agent_share
+    shown = "no caller has left yet" if share is None else f"{share:.0%} of {outcomes.left}"
+    click.echo(f"left with an announcement or a booked call-back: {shown}")
 
 if __name__ == "__main__":
     cli()

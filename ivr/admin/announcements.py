@@ -5,6 +5,7 @@ Supervisors and admins only; times are entered and shown in the hotline's local 
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,11 +23,14 @@ from ivr.console.announcements import (
     InvalidAnnouncement,
 )
 from ivr.console.storm import set_storm, storm_state
+from ivr.console.storm_outcomes import storm_outcomes
 from ivr.db.models import Announcement, utcnow
 from ivr.db.session import unit_of_work
 from ivr.hotline import hotline
 from ivr.services.change_log import recent_changes
+from ivr.services.queue_sizing import QueueChange, size_queues
 
+log = logging.getLogger(__name__)
 bp = Blueprint("announcements", __name__, url_prefix="/console/announcements")
 
 EDITORS = ("supervisor", "admin")
@@ -139,10 +143,24 @@ def storm() -> Response | tuple[str, int]:
         flash(f"风暴模式已{zh} / Storm mode is {en}", "ok")
     else:
         flash(f"风暴模式本来就是{zh}状态 / Storm mode was already {en}", "ok")
+    if wanted == "1":
+        _size_queues_for_storm()
     return redirect(url_for("announcements.index"))
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _size_queues_for_storm() -> None:
+    """Twilio's queues grown to the maximum now, not at the scheduler's next run; a failure is shown."""
+    try:
+        failed = [change for change in size_queues(hotline(), storm=True) if change.action == "failed"]
+    except Exception:  # the switch is set all the same: the scheduler sizes them at its next run
+        log.warning("call queues not sized for storm mode", exc_info=True)
+        failed = [QueueChange("*", "failed", 0)]
+    if failed:
+        names = ", ".join(change.name for change in failed)
+        flash(f"以下 Twilio 队列未能扩容 / These Twilio queues could not be resized: {names}", "error")
 
 
 def _page(form: Any = None, problems: list[str] | None = None) -> str:
@@ -150,6 +168,7 @@ def _page(form: Any = None, problems: list[str] | None = None) -> str:
     with hotline().sessions() as session:
         lists = notices.listing(session, now)
         switch = storm_state(session)
+        outcomes = storm_outcomes(session, switch.set_at) if switch.on and switch.set_at else None
         changes = sorted(
             recent_changes(session, kind="announcement", limit=10)
             + recent_changes(session, kind="storm", limit=10),
@@ -160,6 +179,7 @@ def _page(form: Any = None, problems: list[str] | None = None) -> str:
         "console/announcements.html",
         lists=lists,
         switch=switch,
+        outcomes=outcomes,
         changes=changes,
         languages=_languages(),
         form=form if form is not None else _blank_form(now),

@@ -95,6 +95,20 @@ def place_callbacks(hotline: Hotline, pacer: object | None = None) -> int:
     return len(report.placed)
 
 
+def size_call_queues(hotline: Hotline) -> int:
+    """Create and size Twilio's call queues for the live menu and storm mode (services/queue_sizing.py)."""
+    from ivr.services.queue_sizing import size_queues
+
+    return sum(change.action in ("created", "resized") for change in size_queues(hotline))
+
+
+def keep_hosted_fallback(hotline: Hotline, keeper: object | None = None) -> int:
+    """Republish the number's Twilio-hosted fallback when the live menu's advice or duty number changed."""
+    from ivr.services.hosted_fallback import FallbackKeeper
+
+    return int((keeper if isinstance(keeper, FallbackKeeper) else FallbackKeeper()).keep(hotline))
+
+
 def build_scheduler(hotline: Hotline, *, blocking: bool = False) -> BaseScheduler:
     """The hotline's periodic jobs on a background (in-process) or blocking (own process) scheduler."""
     scheduler: BaseScheduler = BlockingScheduler() if blocking else BackgroundScheduler(daemon=True)
@@ -180,4 +194,28 @@ def build_scheduler(hotline: Hotline, *, blocking: bool = False) -> BaseSchedule
         max_instances=1,
         coalesce=True,
     )
+    if hotline.telephony is not None:
+        scheduler.add_job(
+            size_call_queues,
+            "interval",
+            minutes=10,  # at start, then in step with a new menu or storm mode set by another worker
+            next_run_time=datetime.now(),
+            args=[hotline],
+            id="size_call_queues",
+            max_instances=1,
+            coalesce=True,
+        )
+    if hotline.telephony is not None:
+        from ivr.services.hosted_fallback import FallbackKeeper
+
+        scheduler.add_job(
+            keep_hosted_fallback,
+            "interval",
+            seconds=60,  # at start, then within a minute of a menu publish (console or CLI) or a restart
+            next_run_time=datetime.now(),
+            args=[hotline, FallbackKeeper()],  # remembers what it published: no REST request when unchanged
+            id="keep_hosted_fallback",
+            max_instances=1,
+            coalesce=True,
+        )
     return scheduler

@@ -133,6 +133,14 @@ def book_callback(
     return "joined"
 
 
+def owed_by_call(session: Session, call_sid: str) -> tuple[int | None, str]:
+    """The call's entry id, and 'booked'/'joined' when it holds a call-back already ('' otherwise)."""
+    row = session.execute(select(_e.id, _e.status).where(_e.call_sid == call_sid)).first()
+    if row is None:
+        return None, ""
+    return row.id, {"callback": "booked", "offered": "", "joined": "joined"}.get(row.status, "")
+
+
 def left(connection: Connection, call_sid: str, status: str, at: datetime) -> None:
     """A live caller left our queue: hung up (abandoned), or taken to the duty engineer (duty)."""
     connection.execute(_LEAVE.values(status=status, ended_at=at), {"sid": call_sid})

@@ -33,6 +33,33 @@ class PlacedCall:
         return self.status in ("queued", "initiated", "ringing", "in-progress")
 
 
+# Twilio's Queue resource: MaxSize defaults to 1000 (a queue <Enqueue> creates on first use gets it too) and
+# may be set up to 5000.
+QUEUE_DEFAULT_SIZE = 1000
+QUEUE_MAX_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class CallQueue:
+    """One of the account's call queues, as the Queues list reports it."""
+
+    sid: str
+    name: str  # FriendlyName: the name <Enqueue> uses
+    max_size: int
+    current_size: int = 0
+
+
+@dataclass(frozen=True)
+class NumberConfig:
+    """A phone number of the account and where Twilio sends its calls (IncomingPhoneNumbers)."""
+
+    sid: str
+    phone_number: str
+    voice_url: str
+    voice_fallback_url: str
+    voice_fallback_method: str
+
+
 class Telephony(Protocol):
     """Operations the server asks of the telephony provider."""
 
@@ -63,4 +90,24 @@ class Telephony(Protocol):
 
     def delete_recording(self, recording_sid: str) -> None:
         """Delete the provider's copy of a recording (already gone: no error)."""
+        ...
+
+    def find_number(self, phone_number: str) -> NumberConfig:
+        """The account's number `phone_number` (E.164) and its voice URLs; TelephonyError if it has none."""
+        ...
+
+    def set_voice_fallback(self, number_sid: str, url: str, method: str) -> NumberConfig:
+        """Point the number's VoiceFallbackUrl (what Twilio asks when our TwiML fails) at `url`."""
+        ...
+
+    def list_queues(self) -> list[CallQueue]:
+        """The account's call queues."""
+        ...
+
+    def create_queue(self, name: str, max_size: int) -> CallQueue:
+        """Create a call queue named `name` holding at most `max_size` callers."""
+        ...
+
+    def resize_queue(self, sid: str, max_size: int) -> CallQueue:
+        """Change how many callers a queue may hold."""
         ...

@@ -16,7 +16,6 @@ from ivr.telephony.flow_base import (
     Goto,
     Outcome,
     Stop,
-    attr_int,
     attr_method,
     resolve,
 )
@@ -38,7 +37,8 @@ def run_enqueue(call: SimulatedCall, verb: ET.Element, doc_url: str) -> Flow:
     method = attr_method(verb)
     wait_url = resolve(doc_url, verb.get("waitUrl")) if verb.get("waitUrl") else None
     wait_method = attr_method(verb, "waitUrlMethod")
-    max_size = attr_int(verb, "maxQueueSize", 1000)
+    # The queue resource's MaxSize (REST API; Twilio's default for a queue <Enqueue> creates), as on Twilio.
+    max_size = sim.queue_max_size(name)
 
     def report(result: str, queue_time: int) -> dict[str, str]:
         call.result.queue_results.append(result)
@@ -71,8 +71,11 @@ def run_enqueue(call: SimulatedCall, verb: ET.Element, doc_url: str) -> Flow:
         params = report("leave", queue_time)
         return Goto(action, method, params, "enqueue-action") if action else None
     if isinstance(outcome, Failure):
-        _tell(call, action, method, report("error", queue_time))
-        return call.recover(outcome)
+        # The wait document could not be fetched or run (refused, timed out, HTTP error, bad TwiML): the
+        # caller leaves the queue with QueueResult=error and the action's TwiML runs (no action: the verb
+        # after <Enqueue>). If the action fails too, the call's own recovery asks the number's fallback URL.
+        params = report("error", queue_time)
+        return Goto(action, method, params, "enqueue-action") if action else None
     if outcome is Stop.INTERRUPTED and not call.hangup_requested:
         redirect = call.take_redirect()
         _tell(call, action, method, report("redirected", queue_time))

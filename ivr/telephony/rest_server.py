@@ -1,4 +1,4 @@
-"""A Twilio-compatible REST endpoint (calls and recordings) backed by a Simulator."""
+"""A Twilio-compatible REST endpoint (calls, recordings, call queues, phone numbers) backed by a Simulator."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from flask.typing import ResponseReturnValue
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from ivr.telephony.audio import silent_mp3
+from ivr.telephony.base import CallQueue
 from ivr.telephony.call_flow import SimulatedCall
+from ivr.telephony.sim_numbers import PhoneNumber
 from ivr.telephony.simulator import Simulator, SimulatorError
 
 API = "/2010-04-01/Accounts/<account_sid>"
@@ -121,7 +123,142 @@ def create_rest_app(sim: Simulator) -> Flask:
             return _error(exc.status, exc.code, str(exc))
         return Response(silent_mp3(2.0), mimetype="audio/mpeg")
 
+    @app.get(f"{API}/Queues.json")
+    def list_queues(account_sid: str) -> ResponseReturnValue:
+        queues = sim.list_queues()
+        uri = f"/2010-04-01/Accounts/{sim.account_sid}/Queues.json"
+        page = {
+            "queues": [_queue_json(sim, queue) for queue in queues],
+            "end": max(0, len(queues) - 1),
+            "first_page_uri": uri,
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": len(queues),
+            "previous_page_uri": None,
+            "start": 0,
+            "uri": uri,
+        }
+        return jsonify(page)
+
+    @app.post(f"{API}/Queues.json")
+    def create_queue(account_sid: str) -> ResponseReturnValue:
+        name = request.form.get("FriendlyName", "")
+        if not name or len(name) > 64:
+            return _error(400, 20001, "FriendlyName is required, up to 64 characters.")
+        try:
+            size = _max_size(request.form.get("MaxSize"))
+            return jsonify(_queue_json(sim, sim.create_queue(name, size))), 201
+        except SimulatorError as exc:
+            return _error(exc.status, exc.code, str(exc))
+
+    @app.get(f"{API}/Queues/<queue_sid>.json")
+    def fetch_queue(account_sid: str, queue_sid: str) -> ResponseReturnValue:
+        try:
+            return jsonify(_queue_json(sim, sim.describe_queue(queue_sid)))
+        except SimulatorError as exc:
+            return _error(exc.status, exc.code, str(exc))
+
+    @app.post(f"{API}/Queues/<queue_sid>.json")
+    def update_queue(account_sid: str, queue_sid: str) -> ResponseReturnValue:
+        try:
+            size = _max_size(request.form.get("MaxSize"))
+            queue = sim.describe_queue(queue_sid)
+            if size is not None:
+                queue = sim.resize_queue(queue_sid, size)
+            return jsonify(_queue_json(sim, queue))
+        except SimulatorError as exc:
+            return _error(exc.status, exc.code, str(exc))
+
+    add_phone_number_routes(app, sim)
     return app
+
+
+def _max_size(text: str | None) -> int | None:
+    if text is None or text == "":
+        return None
+    if not text.isdigit():
+        raise SimulatorError(f"MaxSize must be a whole number (got {text!r})", status=400, code=20001)
+    return int(text)
+
+
+def _queue_json(sim: Simulator, queue: CallQueue) -> dict[str, object]:
+    now = format_datetime(sim.clock.datetime())
+    return {
+        "sid": queue.sid,
+        "account_sid": sim.account_sid,
+        "friendly_name": queue.name,
+        "max_size": queue.max_size,
+        "current_size": queue.current_size,
+        "average_wait_time": sim.average_wait(queue.name),
+        "date_created": now,
+        "date_updated": now,
+        "uri": f"/2010-04-01/Accounts/{sim.account_sid}/Queues/{queue.sid}.json",
+        "subresource_uris": {
+            "members": f"/2010-04-01/Accounts/{sim.account_sid}/Queues/{queue.sid}/Members.json"
+        },
+    }
+
+
+def add_phone_number_routes(app: Flask, sim: Simulator) -> None:
+    """The IncomingPhoneNumbers resource: list (by PhoneNumber), fetch, and update a number's voice URLs."""
+
+    @app.get(f"{API}/IncomingPhoneNumbers.json")
+    def list_numbers(account_sid: str) -> ResponseReturnValue:
+        numbers = sim.numbers.list(request.args.get("PhoneNumber"))
+        uri = f"/2010-04-01/Accounts/{sim.account_sid}/IncomingPhoneNumbers.json"
+        return jsonify(
+            {
+                "incoming_phone_numbers": [_number_json(sim, number) for number in numbers],
+                "end": max(0, len(numbers) - 1),
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": len(numbers),
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": uri,
+            }
+        )
+
+    @app.get(f"{API}/IncomingPhoneNumbers/<number_sid>.json")
+    def fetch_number(account_sid: str, number_sid: str) -> ResponseReturnValue:
+        try:
+            return jsonify(_number_json(sim, sim.numbers.get(number_sid)))
+        except SimulatorError as exc:
+            return _error(exc.status, exc.code, str(exc))
+
+    @app.post(f"{API}/IncomingPhoneNumbers/<number_sid>.json")
+    def update_number(account_sid: str, number_sid: str) -> ResponseReturnValue:
+        fields = {
+            "VoiceUrl": "voice_url",
+            "VoiceMethod": "voice_method",
+            "VoiceFallbackUrl": "voice_fallback_url",
+            "VoiceFallbackMethod": "voice_fallback_method",
+        }
+        changes = {name: request.form[key] for key, name in fields.items() if key in request.form}
+        try:
+            return jsonify(_number_json(sim, sim.numbers.update(number_sid, **changes)))
+        except SimulatorError as exc:
+            return _error(exc.status, exc.code, str(exc))
+
+
+def _number_json(sim: Simulator, number: PhoneNumber) -> dict[str, object]:
+    now = format_datetime(sim.clock.datetime())
+    return {
+        "sid": number.sid,
+        "account_sid": sim.account_sid,
+        "phone_number": number.phone_number,
+        "friendly_name": number.phone_number,
+        "voice_url": number.voice_url or None,
+        "voice_method": number.voice_method,
+        "voice_fallback_url": number.voice_fallback_url or None,
+        "voice_fallback_method": number.voice_fallback_method,
+        "capabilities": {"voice": True, "sms": False, "mms": False, "fax": False},
+        "api_version": "2010-04-01",
+        "date_created": now,
+        "date_updated": now,
+        "uri": f"/2010-04-01/Accounts/{sim.account_sid}/IncomingPhoneNumbers/{number.sid}.json",
+    }
 
 
 class _QuietHandler(WSGIRequestHandler):

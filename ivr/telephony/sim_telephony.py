@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ivr.telephony.base import PlacedCall, TelephonyError
+from ivr.telephony.base import CallQueue, NumberConfig, PlacedCall, TelephonyError
+from ivr.telephony.sim_numbers import PhoneNumber
 from ivr.telephony.simulator import Simulator, SimulatorError
 
 
@@ -59,9 +60,52 @@ class SimulatorTelephony:
             if exc.status != 404:
                 raise TelephonyError(str(exc), status=exc.status, code=exc.code) from exc
 
+    def find_number(self, phone_number: str) -> NumberConfig:
+        """A number provisioned in the simulator (sim.numbers)."""
+        number = self.sim.numbers.find(phone_number)
+        if number is None:
+            raise TelephonyError(f"the account has no number {phone_number}", status=404)
+        return _config(number)
+
+    def set_voice_fallback(self, number_sid: str, url: str, method: str) -> NumberConfig:
+        """Update a simulated number's fallback URL."""
+        try:
+            number = self.sim.numbers.update(number_sid, voice_fallback_url=url, voice_fallback_method=method)
+        except SimulatorError as exc:
+            raise TelephonyError(str(exc), status=exc.status, code=exc.code) from exc
+        return _config(number)
+
     def fetch_recording(self, recording_sid: str) -> bytes:
         """The WAV bytes the simulator generated for a recording."""
         try:
             return self.sim.recording_audio(recording_sid)
         except SimulatorError as exc:
             raise TelephonyError(str(exc), status=exc.status, code=exc.code) from exc
+
+    def list_queues(self) -> list[CallQueue]:
+        """The simulated account's call queues."""
+        return self.sim.list_queues()
+
+    def create_queue(self, name: str, max_size: int) -> CallQueue:
+        """Create a simulated call queue of `max_size` callers."""
+        try:
+            return self.sim.create_queue(name, max_size)
+        except SimulatorError as exc:
+            raise TelephonyError(str(exc), status=exc.status, code=exc.code) from exc
+
+    def resize_queue(self, sid: str, max_size: int) -> CallQueue:
+        """Change a simulated queue's MaxSize."""
+        try:
+            return self.sim.resize_queue(sid, max_size)
+        except SimulatorError as exc:
+            raise TelephonyError(str(exc), status=exc.status, code=exc.code) from exc
+
+
+def _config(number: PhoneNumber) -> NumberConfig:
+    return NumberConfig(
+        number.sid,
+        number.phone_number,
+        number.voice_url,
+        number.voice_fallback_url,
+        number.voice_fallback_method,
+    )

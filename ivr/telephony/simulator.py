@@ -13,11 +13,14 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from twilio.request_validator import RequestValidator
 
 from ivr.telephony.audio import tone_wav
+from ivr.telephony.base import QUEUE_DEFAULT_SIZE, QUEUE_MAX_SIZE, CallQueue
 from ivr.telephony.call_flow import SimulatedCall
 from ivr.telephony.call_result import CallResult, SentRequest
 from ivr.telephony.callers import Caller, ScriptedCaller
 from ivr.telephony.flow_base import Goto
+from ivr.telephony.sim_numbers import PhoneNumbers
 from ivr.telephony.transport import Response, Transport
+from ivr.telephony.twilio_hosted import hosted_answer, is_hosted
 
 DEFAULT_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 DIAL_OUTCOMES = {"answer", "busy", "no-answer", "failed", "canceled"}
@@ -107,9 +110,14 @@ class Simulator:
         self.created: dict[str, datetime] = {}  # CallSid -> when the call was made (the clock's time)
         self._queue_sids: dict[str, str] = {}
         self._queue_waits: dict[str, list[int]] = {}
+        self._queue_sizes: dict[str, int] = {}  # queue name -> MaxSize
+        # Every Queue create/update made through the REST API: (action, name, MaxSize), for tests.
+        self.queue_changes: list[tuple[str, str, int]] = []
         self._callees: dict[str, Callee] = {}
         self._pending: list[SimulatedCall] = []
         self._rng = random.Random(seed)
+        # The account's numbers: a provisioned one's VoiceFallbackUrl replaces `fallback_url` for its calls.
+        self.numbers = PhoneNumbers(self.new_sid)
         # REST operations may arrive from a server thread while a call runs in the test thread.
         self._lock = threading.RLock()
         self._endpoints: dict[str, list[tuple[str, int | None]]] = {}
@@ -124,6 +132,7 @@ class Simulator:
         self, from_: str, to: str, caller: Caller, *, voice_url: str | None = None
     ) -> SimulatedCall:
         """Ring our number from `from_`; returns the call, not yet run (see run / run_until_waiting)."""
+        number = self.numbers.find(to)
         call = SimulatedCall(
             self,
             self.new_sid("CA"),
@@ -131,10 +140,12 @@ class Simulator:
             to=to,
             direction="inbound",
             caller=caller,
-            url=voice_url or self.voice_url,
+            url=voice_url or (number.voice_url if number and number.voice_url else self.voice_url),
             status_callback=self.status_callback_url,
             status_events=("completed",),
         )
+        if number is not None and number.voice_fallback_url:
+            call.fallback_url, call.fallback_method = number.voice_fallback_url, number.voice_fallback_method
         with self._lock:
             self.calls[call.sid] = call
             self.created[call.sid] = self.clock.datetime()
@@ -368,6 +379,49 @@ class Simulator:
                 self._queue_sids[name] = self.new_sid("QU")
             return self._queue_sids[name]
 
+    def queue_max_size(self, name: str) -> int:
+        """How many callers the queue holds (Twilio's default for one <Enqueue> created on first use)."""
+        with self._lock:
+            return self._queue_sizes.get(name, QUEUE_DEFAULT_SIZE)
+
+    def create_queue(self, name: str, max_size: int | None = None) -> CallQueue:
+        """Like POST /Queues.json: a new named queue (one name, one queue)."""
+        size = QUEUE_DEFAULT_SIZE if max_size is None else max_size
+        _check_queue_size(size)
+        with self._lock:
+            if name in self._queue_sids:
+                raise SimulatorError(f"a queue named {name!r} exists already", status=400, code=22003)
+            sid = self.queue_sid(name)
+            self._queue_sizes[name] = size
+            self.queue_changes.append(("create", name, size))
+            return self.describe_queue(sid)
+
+    def resize_queue(self, sid: str, max_size: int) -> CallQueue:
+        """Like POST /Queues/{sid}.json with MaxSize."""
+        _check_queue_size(max_size)
+        with self._lock:
+            name = self._queue_name(sid)
+            self._queue_sizes[name] = max_size
+            self.queue_changes.append(("update", name, max_size))
+            return self.describe_queue(sid)
+
+    def describe_queue(self, sid: str) -> CallQueue:
+        """A queue as the REST API reports it."""
+        with self._lock:
+            name = self._queue_name(sid)
+            return CallQueue(sid, name, self.queue_max_size(name), len(self.queues.get(name, [])))
+
+    def list_queues(self) -> list[CallQueue]:
+        """Every queue of the account, created explicitly or by <Enqueue>."""
+        with self._lock:
+            return [self.describe_queue(sid) for sid in self._queue_sids.values()]
+
+    def _queue_name(self, sid: str) -> str:
+        for name, known in self._queue_sids.items():
+            if known == sid:
+                return name
+        raise SimulatorError(f"The requested resource {sid} was not found", status=404, code=20404)
+
     def queue_position(self, name: str, call: SimulatedCall) -> tuple[int, int]:
         """(1-based position of the call, current queue size)."""
         with self._lock:
@@ -420,6 +474,8 @@ class Simulator:
         return answer
 
     def _deliver(self, method: str, url: str, body: dict[str, str], headers: dict[str, str]) -> Response:
+        if is_hosted(url):  # Twilio's own servers answer it, whatever state our app is in
+            return hosted_answer(url)
         return self.transport.request(method, url, dict(body), dict(headers))
 
     def _known(self, call_sid: str) -> SimulatedCall:
@@ -474,3 +530,8 @@ def _with_query(url: str, params: dict[str, str]) -> str:
     parts = urlsplit(url)
     query = "&".join(q for q in (parts.query, urlencode(params)) if q)
     return urlunsplit(parts._replace(query=query))
+
+
+def _check_queue_size(size: int) -> None:
+    if not 1 <= size <= QUEUE_MAX_SIZE:
+        raise SimulatorError(f"MaxSize must be between 1 and {QUEUE_MAX_SIZE}", status=400, code=20001)

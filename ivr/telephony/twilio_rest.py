@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from ivr.telephony.base import PlacedCall, TelephonyError
+from ivr.telephony.base import CallQueue, NumberConfig, PlacedCall, TelephonyError
 
 TWILIO_API_BASE_URL = "https://api.twilio.com"
 REQUEST_TIMEOUT_SECONDS = 15.0
@@ -96,6 +97,48 @@ class TwilioTelephony:
             placed[call.sid] = PlacedCall(call.sid, status, created, call.answered_by)
         return sorted(placed.values(), key=lambda call: (call.created_at, call.sid))
 
+    def list_queues(self) -> list[CallQueue]:
+        """The account's call queues (GET /Queues.json, every page)."""
+        try:
+            found = self._client.api.account.queues.list(page_size=1000)
+        except (TwilioException, requests.RequestException) as exc:
+            raise _wrap(exc, "listing the call queues failed") from exc
+        return [_queue(queue) for queue in found]
+
+    def create_queue(self, name: str, max_size: int) -> CallQueue:
+        """Create a call queue (POST /Queues.json with FriendlyName and MaxSize)."""
+        try:
+            return _queue(self._client.api.account.queues.create(friendly_name=name, max_size=max_size))
+        except (TwilioException, requests.RequestException) as exc:
+            raise _wrap(exc, f"creating the call queue {name!r} failed") from exc
+
+    def resize_queue(self, sid: str, max_size: int) -> CallQueue:
+        """Change a queue's MaxSize (POST /Queues/{sid}.json)."""
+        try:
+            return _queue(self._client.api.account.queues(sid).update(max_size=max_size))
+        except (TwilioException, requests.RequestException) as exc:
+            raise _wrap(exc, f"resizing the call queue {sid} failed") from exc
+
+    def find_number(self, phone_number: str) -> NumberConfig:
+        """The account's number from the IncomingPhoneNumbers list (filtered by PhoneNumber)."""
+        try:
+            found = self._client.api.account.incoming_phone_numbers.list(phone_number=phone_number, limit=1)
+        except (TwilioException, requests.RequestException) as exc:
+            raise _wrap(exc, f"looking up the number {phone_number} failed") from exc
+        if not found:
+            raise TelephonyError(f"the account has no number {phone_number}", status=404)
+        return _number(found[0])
+
+    def set_voice_fallback(self, number_sid: str, url: str, method: str) -> NumberConfig:
+        """Update the number's VoiceFallbackUrl and VoiceFallbackMethod."""
+        try:
+            number = self._client.api.account.incoming_phone_numbers(number_sid).update(
+                voice_fallback_url=url, voice_fallback_method=method
+            )
+        except (TwilioException, requests.RequestException) as exc:
+            raise _wrap(exc, f"setting the fallback URL of {number_sid} failed") from exc
+        return _number(number)
+
     def delete_recording(self, recording_sid: str) -> None:
         """Delete Twilio's copy of a recording (DELETE /Recordings/{sid}); one already gone is no error."""
         try:
@@ -140,6 +183,22 @@ def _wrap(exc: Exception, what: str) -> TelephonyError:
     if isinstance(exc, TwilioRestException):
         return TelephonyError(f"{what}: HTTP {exc.status} {exc.msg}", status=exc.status, code=exc.code)
     return TelephonyError(f"{what}: {exc}")
+
+
+def _queue(queue: Any) -> CallQueue:
+    return CallQueue(
+        str(queue.sid), str(queue.friendly_name or ""), int(queue.max_size or 0), int(queue.current_size or 0)
+    )
+
+
+def _number(number: Any) -> NumberConfig:
+    return NumberConfig(
+        str(number.sid),
+        str(number.phone_number or ""),
+        str(number.voice_url or ""),
+        str(number.voice_fallback_url or ""),
+        str(number.voice_fallback_method or "POST"),
+    )
 
 
 def _naive_utc(moment: datetime | None) -> datetime | None:

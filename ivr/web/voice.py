@@ -27,6 +27,7 @@ from ivr.hotline import Hotline, hotline
 from ivr.menus.schema import MenuDocument, QueueNode
 from ivr.services.actions import ActionContext, run_action
 from ivr.services.events import EventRecord, event_key, new_event
+from ivr.services.queue_sizing import is_overflow, overflow_queue
 from ivr.services.recorder import keep, record_events
 from ivr.web.errors import plain_http_error
 from ivr.web.signature import is_signed_by_twilio
@@ -296,7 +297,7 @@ def wait() -> Response:
     if here is not None and _offer_storm_choice(h, here):
         action = _url("voice.storm_offer", e=here.entry.id, l=language)
         return _xml(twiml.gather_in_wait(h.voice, [*said, Said("storm_offer", language)], action, pause))
-    if here is not None and _offer_callback(h, here):
+    if here is not None and _offer_callback(h, here, _nearly_full(request.form)):
         action = _url("voice.callback_offer", e=here.entry.id, l=language)
         return _xml(twiml.gather_in_wait(h.voice, [*said, Said("callback_offer", language)], action, pause))
     return _xml(
@@ -406,12 +407,23 @@ def _mark_storm_offered(h: Hotline, entry_id: int) -> bool:
         return storm.mark_offered(session, entry_id)
 
 
-def _offer_callback(h: Hotline, here) -> bool:  # type: ignore[no-untyped-def]
-    """Offer a call-back once, to a non-emergency caller whose estimated wait is over the threshold."""
+NEARLY_FULL = 0.8  # share of a Twilio queue's MaxSize from which every waiting caller is offered a call-back
+
+
+def _nearly_full(form: Mapping[str, str]) -> bool:
+    """The waitUrl's CurrentQueueSize is near its MaxQueueSize: callers are offered a call-back before the
+    queue refuses anyone."""
+    size, limit = _int(form.get("CurrentQueueSize"), 0), _int(form.get("MaxQueueSize"), 0)
+    return limit > 0 and size >= NEARLY_FULL * limit
+
+
+def _offer_callback(h: Hotline, here, nearly_full: bool = False) -> bool:  # type: ignore[no-untyped-def]
+    """Offer a call-back once, to a non-emergency caller whose estimated wait is over the threshold (or
+    whose Twilio queue is nearly full)."""
     entry = here.entry
-    if entry.emergency or entry.callback_offered or here.estimate is None:
+    if entry.emergency or entry.callback_offered:
         return False
-    if here.estimate < h.settings.callback_offer_seconds:
+    if not nearly_full and (here.estimate is None or here.estimate < h.settings.callback_offer_seconds):
         return False
     from sqlalchemy import update
 
@@ -459,18 +471,59 @@ def queue_exit() -> Response:
     elif result == "leave" and _storm_message_owed(h):
         response = _record_storm_message(h, language)
     elif result == "leave":
-        response = twiml.enqueue(
-            h.voice,
-            [],
-            queue,
-            _url("voice.wait", q=queue, l=language, e=0),
-            _url("voice.queue_exit", q=queue, l=language, e=0),
-        )
+        response = _enqueue_again(h, [], queue, language)
+    elif result == "queue-full" and not is_overflow(queue):
+        # Twilio refused the caller (the queue holds its MaxSize): the overflow queue, sized at the maximum.
+        response = _enqueue_again(h, [], overflow_queue(queue), language)
     else:
-        events.append(_event("callback.noted", {"queue": queue, "result": result}))
-        response = twiml.speak_and_hang_up(h.voice, [Said("queue_busy_callback", language)])
+        # Both queues full, or an error: never a hang-up without a call-back booked (the place is kept).
+        booked = _book_full_queue_callback(h)
+        if booked:
+            events.append(_event("callback.noted", {"queue": queue, "result": result, "booked": booked}))
+            response = twiml.speak_and_hang_up(h.voice, [Said("queue_busy_callback", language)])
+        else:  # nothing booked (the database is away, or the entry not written yet): hold, then try again
+            events.append(_event("queue.full_hold", {"queue": queue, "result": result}))
+            hold = [Said("queue_full_hold", language)]
+            response = _enqueue_again(h, hold, queue, language, pause=FULL_HOLD)
     record_events(h.sessions, h.spool, events)
     return _xml(response)
+
+
+FULL_HOLD = 10  # seconds between two tries to book the call-back of a caller no queue could take
+
+
+def _enqueue_again(h: Hotline, said: list[Said], queue: str, language: str, pause: int = 0) -> VoiceResponse:
+    """A non-safety caller back in `queue` (their entry and place in our queue are kept)."""
+    flags = {"q": queue, "l": language, "e": 0}
+    wait_url, exit_url = _url("voice.wait", **flags), _url("voice.queue_exit", **flags)
+    if not pause:
+        return twiml.enqueue(h.voice, said, queue, wait_url, exit_url)
+    response = VoiceResponse()
+    h.voice.add(response, said)
+    response.pause(length=pause)
+    response.enqueue(queue, wait_url=wait_url, wait_url_method="POST", action=exit_url, method="POST")
+    return response
+
+
+def _book_full_queue_callback(h: Hotline) -> str:
+    """The caller's entry becomes an owed call-back (or joins the one owed to the number already):
+    'booked', 'joined', or '' when nothing could be booked."""
+    from ivr.services.queue_entries import book_callback, owed_by_call
+
+    call_sid, number = request.form.get("CallSid", ""), request.form.get("From", "")
+
+    def book() -> str:
+        with h.sessions() as session, session.begin():
+            entry_id, owed = owed_by_call(session, call_sid)
+            if owed:  # a retried webhook: booked already
+                return owed
+            return book_callback(session, entry_id, number) if entry_id else ""
+
+    try:
+        return bounded(book)
+    except Exception:
+        log.warning("could not book the call-back of a caller no queue could take", exc_info=True)
+        return ""
 
 
 @bp.post("/storm-offer")
