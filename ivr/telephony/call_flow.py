@@ -60,6 +60,9 @@ class SimulatedCall:
         self.method = method
         self.status_callback = status_callback
         self.status_events = status_events
+        # The number's VoiceFallbackUrl (inbound calls to a provisioned number); else the simulator's.
+        self.fallback_url: str | None = None
+        self.fallback_method = "POST"
         self.answered_by = answered_by
         self.outcome = outcome
         self.result = CallResult(call_sid=sid, from_=from_, to=to, direction=direction)
@@ -203,9 +206,10 @@ class SimulatedCall:
 
     def recover(self, failure: Failure) -> Goto | Stop:
         """After a failure: go to the fallback URL, or end the call as Twilio does."""
-        if self.sim.fallback_url and failure.purpose != "fallback":
+        fallback = self.fallback_url or self.sim.fallback_url
+        if fallback and failure.purpose != "fallback":
             extra = {"ErrorCode": str(failure.code), "ErrorUrl": failure.url}
-            return Goto(self.sim.fallback_url, "POST", extra, "fallback")
+            return Goto(fallback, self.fallback_method if self.fallback_url else "POST", extra, "fallback")
         self.log(TranscriptEntry("say", APPLICATION_ERROR, language="en-US", detail={"source": "twilio"}))
         return self.end("error")
 

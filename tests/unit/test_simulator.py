@@ -747,13 +747,53 @@ def test_documents_twilio_would_reject_end_the_call_with_an_application_error(an
 
 
 def test_wait_document_may_only_use_wait_verbs():
-    app = make_app({"voice": QUEUE, "wait": "<Dial>+8613800000000</Dial>", "queue-done": ""})
+    app = make_app({"voice": QUEUE, "wait": "<Dial>+8613800000000</Dial>", "queue-done": "<Say>out</Say>"})
     result = make_sim(app).place_call(CALLER, HOTLINE, ScriptedCaller())
     assert [e.code for e in result.errors] == [12200]
     assert "not allowed" in result.errors[0].message
     assert result.errors[0].url == f"{BASE}/wait"
+    # the caller leaves the queue with QueueResult=error and the action's TwiML runs
     assert result.queue_results == ["error"]
-    assert result.ended_by == "error"
+    assert seen(app, "queue-done")[0].values["QueueResult"] == "error"
+    assert result.said()[-1] == "out"
+
+
+def test_a_dead_wait_url_and_action_reach_the_numbers_hosted_fallback():
+    from ivr.telephony.twilio_hosted import echo_url
+
+    app = make_app({"voice": QUEUE, "wait": Response("", status=503), "queue-done": Response("", status=502)})
+    sim = make_sim(app, fallback_url=f"{BASE}/fallback")  # the app's own fallback: not asked for this number
+    hosted = echo_url(f"<Response><Say>hosted</Say><Dial>{ENGINEER}</Dial></Response>")
+    number = sim.numbers.provision(HOTLINE, voice_url=f"{BASE}/voice")
+    sim.numbers.update(number.sid, voice_fallback_url=hosted, voice_fallback_method="GET")
+    result = sim.place_call(CALLER, HOTLINE, ScriptedCaller())
+    assert [e.code for e in result.errors] == [11200, 11200]
+    assert result.queue_results == ["error"]
+    fallback = [r for r in result.requests if r.purpose == "fallback"]
+    assert len(fallback) == 1 and fallback[0].method == "GET" and fallback[0].url.startswith(hosted)
+    assert fallback[0].params["ErrorUrl"] == f"{BASE}/queue-done"
+    assert result.dialled == [ENGINEER] and "hosted" in result.said()
+    assert not seen(app, "fallback")
+
+
+def test_a_wait_url_that_fails_without_an_action_goes_on_below_the_enqueue():
+    enqueue = '<Enqueue waitUrl="/wait">q</Enqueue><Say>after queue</Say>'
+    app = make_app({"voice": enqueue, "wait": Response("", status=500)})
+    result = make_sim(app).place_call(CALLER, HOTLINE, ScriptedCaller())
+    assert result.queue_results == ["error"] and result.said()[-1] == "after queue"
+
+
+def test_phone_number_updates_are_checked_like_twilio():
+    from ivr.telephony.simulator import SimulatorError
+
+    sim = make_sim(make_app({}))
+    bare = sim.numbers.provision("+864000000001")
+    with pytest.raises(SimulatorError) as refused:
+        sim.numbers.update(bare.sid, voice_fallback_url="https://twimlets.com/echo?Twiml=x")
+    assert refused.value.code == 21405
+    with pytest.raises(SimulatorError) as unknown:
+        sim.numbers.update("PN" + "0" * 32, voice_url=f"{BASE}/voice")
+    assert unknown.value.status == 404
 
 
 def test_http_error_uses_the_fallback_url():
