@@ -36,7 +36,8 @@ def phone(app, hotline):
 
 def waiting(phone, caller, *keys):
     """A caller who pressed `keys` and now holds in a queue (silent at any offer, never hanging up)."""
-    call = phone.simulator.start_call(caller, HOTLINE_NUMBER, ScriptedCaller([*keys, *["silence"] * 5], max_queue_loops=100))
+    script = ScriptedCaller([*keys, *["silence"] * 5], max_queue_loops=100)
+    call = phone.simulator.start_call(caller, HOTLINE_NUMBER, script)
     assert call.run_until_waiting(), "the caller should be holding in a queue"
     return call
 
@@ -146,3 +147,54 @@ def test_storm_switched_on_in_the_console_grows_the_queues(app, hotline, phone):
     response = _post(client, "/console/announcements/storm", {"on": "1"})
     assert response.status_code == 302
     assert ("update", "general", QUEUE_MAX_SIZE) in sim.queue_changes
+
+
+# ---------------------------------------------------------------- storm mode measured
+
+
+def test_storm_outcomes_count_how_callers_left_since_storm_mode_went_on(app, hotline, phone):
+    from ivr.console.storm import storm_state
+    from ivr.console.storm_outcomes import storm_outcomes
+    from tests.e2e.test_storm_mode import NOTICE_ZH, announce, storm
+
+    before = phone.call("0", caller="+8613800000040")  # before storm mode: not counted
+    phone.simulator.clock.advance(5)
+    announce(app, hotline)
+    storm(app, hotline)
+    news = phone.call(caller="+8613800000041")  # hears the news and hangs up in the menu
+    assert NOTICE_ZH in news.said()
+    booked = phone.call("1", "0", "1", "1", caller="+8613800000042", wait_loops=5)  # the offer: 1, 1 confirms
+    gave_up = phone.call("0", caller="+8613800000043", wait_loops=1)  # waits, then hangs up
+    leak = phone.call("2", caller="+8613800000044", wait_loops=1)
+    assert entry_of(hotline, booked.call_sid).status == "callback"
+    with hotline.sessions() as session:
+        since = storm_state(session).set_at
+        outcomes = storm_outcomes(session, since)
+    assert (outcomes.announcement, outcomes.callback, outcomes.agent, outcomes.other) == (1, 1, 0, 1)
+    assert outcomes.gas_leak == 1 and outcomes.on_the_line == 0
+    assert outcomes.no_agent_share == pytest.approx(2 / 3)
+    assert before.call_sid and gave_up.call_sid and leak.call_sid
+
+    app.config["SECRET_KEY"] = "test-secret-key"
+    client = app.test_client()
+    _login(client, hotline, "boss", "supervisor")
+    page = client.get("/console/announcements").get_data(as_text=True)
+    assert "<strong>67%</strong>" in page and "of 3 who left" in page
+
+
+def test_the_rest_server_refuses_a_size_over_twilios_maximum_and_a_second_queue_of_one_name(phone):
+    from ivr.telephony.base import TelephonyError
+
+    sim = phone.simulator
+    with (
+        serve_in_thread(create_rest_app(sim)) as url,
+        TwilioTelephony(sim.account_sid, TEST_AUTH_TOKEN, url) as client,
+    ):
+        with pytest.raises(TelephonyError) as too_big:
+            client.create_queue("general", QUEUE_MAX_SIZE + 1)
+        assert too_big.value.status == 400
+        made = client.create_queue("general", QUEUE_MAX_SIZE)
+        with pytest.raises(TelephonyError):
+            client.create_queue("general", 10)
+        assert client.resize_queue(made.sid, 10).max_size == 10
+        assert [(queue.name, queue.max_size) for queue in client.list_queues()] == [("general", 10)]
