@@ -41,7 +41,12 @@ def test_a_supervisor_posts_an_announcement_and_callers_hear_it(page, site: Site
     expect(page.locator("body")).to_contain_text("关闭风暴模式 / Turn storm mode off")
     screenshot(page, "console-announcements-2-storm-on")
 
-    simulator = Simulator(HttpTransport(), auth_token=DEV_AUTH_TOKEN, voice_url=f"{site.url}/voice/incoming")
+    simulator = Simulator(
+        HttpTransport(),
+        auth_token=DEV_AUTH_TOKEN,
+        voice_url=f"{site.url}/voice/incoming",
+        status_callback_url=f"{site.url}/voice/status",
+    )
     result = simulator.place_call("+8613800000009", "+864008888888", ScriptedCaller(["silence"]))
     spoken = result.said()
     assert NOTICE_ZH in spoken
@@ -51,3 +56,7 @@ def test_a_supervisor_posts_an_announcement_and_callers_hear_it(page, site: Site
         assert session.scalar(select(Announcement.created_by)) == "boss"
         kinds = sorted(session.scalars(select(ChangeLog.kind).where(ChangeLog.who == "boss")))
     assert kinds == ["announcement", "storm"]
+    page.reload()  # storm mode measured: the caller heard the news and hung up, needing no agent
+    expect(page.locator(".storm-share")).to_contain_text("100%")
+    expect(page.locator(".storm-share")).to_contain_text("of 1 who left")
+    screenshot(page, "console-announcements-3-storm-measured")
