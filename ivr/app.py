@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import StatementError
 from werkzeug.exceptions import HTTPException
@@ -15,6 +17,7 @@ from ivr.web.errors import (
     plain_http_error,
     refuse_json_that_is_not_an_object,
 )
+from ivr.web.overload import ShedDocuments, ShedOverload
 from ivr.web.request import WebhookRequest
 
 
@@ -32,6 +35,9 @@ def create_app(settings: Settings | None = None, hotline: Hotline | None = None)
     app.config["MAX_FORM_MEMORY_SIZE"] = settings.max_request_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hotline"] = hotline or Hotline.build(settings)
+    # Past a worker's capacity, new calls and queue waits get a safe answer at once (docs/operations.md,
+    # "Overload"); inside ProxyFix, so a shed answer's URLs use the host the caller's request came to.
+    app.wsgi_app = _shedding(app.wsgi_app, app.extensions["hotline"])  # type: ignore[method-assign]
     if settings.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
@@ -63,6 +69,14 @@ def create_app(settings: Settings | None = None, hotline: Hotline | None = None)
 
 class UnsafeSettings(RuntimeError):
     """Settings the app refuses to serve with; the message names the setting."""
+
+
+def _shedding(wsgi_app: Any, hotline: Hotline) -> ShedOverload:
+    settings = hotline.settings
+    documents = ShedDocuments(
+        hotline.voice, settings.public_base_url, settings.default_language, settings.queue_announce_seconds
+    )
+    return ShedOverload(wsgi_app, documents, settings.web_max_in_flight, settings.web_max_request_age)
 
 
 def _json_body_guard() -> Response | None:

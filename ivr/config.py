@@ -62,6 +62,12 @@ class Settings:
     login_lockout_address: str = "20 per 15 minutes"  # failed logins from one address before it is locked
     ratelimit_storage_uri: str = "memory://"  # shared storage (e.g. redis://) when several workers serve
     api_token_days: int = 90  # a new API token expires after this many days
+    # `run.py serve` under gunicorn (docs/operations.md "Overload"): sized for a 2-core machine
+    web_workers: int = 2  # worker processes (one per core; the scheduler is a third process)
+    web_threads: int = 8  # threads per worker: more than the in-flight limit, so a free one can turn one away
+    web_backlog: int = 128  # connections waiting in the kernel for a worker to accept them
+    web_max_in_flight: int = 6  # webhooks worked on at once per worker; past it new calls/waits are shed
+    web_max_request_age: float = 10.0  # seconds since a proxy's X-Request-Start: older ones are shed
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some settings changed (tests, CLI options)."""
@@ -129,6 +135,11 @@ def load_settings() -> Settings:
         login_lockout_address=_env("IVR_LOGIN_LOCKOUT_ADDRESS", defaults.login_lockout_address),
         ratelimit_storage_uri=_env("IVR_RATELIMIT_STORAGE_URI", defaults.ratelimit_storage_uri),
         api_token_days=max(1, int(_env("IVR_API_TOKEN_DAYS", str(defaults.api_token_days)))),
+        web_workers=max(1, int(_env("IVR_WEB_WORKERS", str(defaults.web_workers)))),
+        web_threads=max(1, int(_env("IVR_WEB_THREADS", str(defaults.web_threads)))),
+        web_backlog=max(1, int(_env("IVR_WEB_BACKLOG", str(defaults.web_backlog)))),
+        web_max_in_flight=max(0, int(_env("IVR_WEB_MAX_IN_FLIGHT", str(defaults.web_max_in_flight)))),
+        web_max_request_age=float(_env("IVR_WEB_MAX_REQUEST_AGE", str(defaults.web_max_request_age))),
     )
 
 

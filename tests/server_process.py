@@ -29,7 +29,8 @@ def _free_port() -> int:
 class Server:
     """gunicorn serving the app from the environment, and Twilio-signed posts to it."""
 
-    def __init__(self, database_url: str, files: Path, log: Path, **settings: str):
+    def __init__(self, database_url: str, files: Path, log: Path, serve: bool = False, **settings: str):
+        """gunicorn with one worker of 4 threads; `serve`: `run.py serve` instead, as `make run` starts it."""
         self.port = _free_port()
         env = os.environ | {
             "DATABASE_URL": database_url,
@@ -44,9 +45,12 @@ class Server:
         }
         self.log = log
         self.output = log.open("w")
+        command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "1"]
+        command += ["--threads", "4", "ivr.app:create_app()"]
+        if serve:
+            command = [sys.executable, "run.py", "serve", "--port", str(self.port)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", "1"]
-            + ["--threads", "4", "ivr.app:create_app()"],
+            command,
             cwd=ROOT,
             env=env,
             stdout=self.output,

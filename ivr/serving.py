@@ -1,0 +1,69 @@
+"""`run.py serve`: gunicorn (its documented custom-application API) with the scheduler process beside it."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from ivr.config import Settings
+
+log = logging.getLogger(__name__)
+
+SCHEDULER_STOP_SECONDS = 15.0  # a job finishing its transaction; then it is killed
+
+
+class HotlineServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn serving the app: `web_workers` processes of `web_threads` threads, a `web_backlog` backlog;
+    the scheduler command, if any, runs as a child process from ready to exit (Ctrl-C, SIGTERM stop both)."""
+
+    def __init__(self, settings: Settings, bind: str, scheduler_command: list[str] | None):
+        self.settings = settings
+        self.bind = bind
+        self.scheduler_command = scheduler_command
+        self.scheduler: subprocess.Popen[bytes] | None = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        options: dict[str, Any] = {
+            "bind": [self.bind],
+            "workers": self.settings.web_workers,
+            "worker_class": "gthread",
+            "threads": self.settings.web_threads,
+            "backlog": self.settings.web_backlog,
+            "timeout": 30,  # a worker silent this long is replaced (every webhook answers within 1 s)
+            "graceful_timeout": 10,  # on SIGTERM: requests in progress finish (well inside Twilio's 15 s)
+            "keepalive": 5,
+            "when_ready": self._start_scheduler,
+            "on_exit": self._stop_scheduler,
+        }
+        if "control_socket_disable" in self.cfg.settings:  # newer gunicorn: one fixed path for every server
+            options["control_socket_disable"] = True  # on the machine; `gunicornc` is not used here
+        for name, value in options.items():
+            self.cfg.set(name, value)
+
+    def load(self) -> Flask:
+        """Each worker builds its own app after the fork: its own database connections."""
+        from ivr.app import create_app
+
+        return create_app()
+
+    def _start_scheduler(self, server: Any) -> None:
+        if self.scheduler_command:
+            self.scheduler = subprocess.Popen(self.scheduler_command)
+            log.info("scheduler process %d started beside the server", self.scheduler.pid)
+
+    def _stop_scheduler(self, server: Any) -> None:
+        process = self.scheduler
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=SCHEDULER_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            log.warning("scheduler process %d did not stop in time; killed", process.pid)
+            process.kill()
+            process.wait()

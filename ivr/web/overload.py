@@ -1,0 +1,167 @@
+"""Overload shedding: past its capacity a worker answers new calls and queue waits at once with a small safe
+TwiML document instead of queueing them without bound; the gas-leak path is always served.
+
+A WSGI middleware, so a shed request costs no Flask, no signature check and no database: a cached string.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from ivr import twiml
+from ivr.callflow import Said
+from ivr.twiml import Voice
+
+log = logging.getLogger(__name__)
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+SHED_HEADER = "X-Hotline-Shed"  # on every shed answer: what it was, for logs and load tests
+LOG_EVERY_SECONDS = 10.0
+BUSY_GATHER_SECONDS = 5  # after the apology: time to press 2 before the call tries the greeting again
+
+
+def shed_kind(path: str, query: str) -> str | None:
+    """Which shed answer a request may get ("incoming", "wait"), or None: always served.
+
+    Only a new call's greeting and an ordinary queue's wait page are ever shed. The gas-leak path (the safety
+    queue's wait and exit, `e=1`; the duty engineer's dial result; the rescue's "press 2") is never shed; nor
+    is a menu step (`/voice/step`): the step that chooses the gas leak is only known once the call flow has
+    run, and steps come only from calls already admitted, so they are bounded by the greetings admitted.
+    """
+    if path == "/voice/incoming":
+        return "incoming"
+    if path == "/voice/wait" and parse_qs(query).get("e", [""])[0] != "1":
+        return "wait"
+    return None
+
+
+def request_age(header: str, now: float) -> float | None:
+    """Seconds since a proxy's X-Request-Start ("t=1700000000.123", seconds, milliseconds or microseconds)."""
+    text = header.strip().removeprefix("t=")
+    try:
+        started = float(text)
+    except ValueError:
+        return None
+    if started > 1e14:  # microseconds
+        started /= 1e6
+    elif started > 1e11:  # milliseconds
+        started /= 1e3
+    return now - started
+
+
+class ShedDocuments:
+    """The shed answers, built once per language and host from the prompt catalogues: they need nothing."""
+
+    def __init__(self, voice: Voice, public_base_url: str, default_language: str, hold_seconds: int):
+        self.voice = voice
+        self.public_base_url = public_base_url
+        self.default_language = default_language
+        self.hold_seconds = hold_seconds
+
+    def document(self, kind: str, environ: dict[str, Any]) -> bytes:
+        scheme, host = environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", "")
+        base = self.public_base_url or f"{scheme}://{host}"
+        if kind == "incoming":
+            return self.voice.cached(("shed-incoming", base), lambda: self._busy(base)).encode()
+        language = parse_qs(environ.get("QUERY_STRING", "")).get("l", [""])[0]
+        language = language if language in self.voice.catalogues else self.default_language
+        return self.voice.cached(("shed-wait", language), lambda: self._hold(language)).encode()
+
+    def _busy(self, base: str) -> VoiceResponse:
+        """A new call: the apology with "press 2 for a gas leak" (the rescue's duty engineer), then the
+        greeting again; every language, since the caller has chosen none yet."""
+        languages = list(dict.fromkeys([self.default_language, *self.voice.catalogues]))
+        response = VoiceResponse()
+        gather = Gather(
+            input="dtmf", action=f"{base}/voice/rescue?l={self.default_language}", method="POST",
+            timeout=BUSY_GATHER_SECONDS,
+        )
+        gather.attrs["numDigits"] = "1"
+        self.voice.add(gather, [Said("overload_busy", language) for language in languages])
+        response.append(gather)
+        response.redirect(f"{base}/voice/incoming", method="POST")
+        return response
+
+    def _hold(self, language: str) -> VoiceResponse:
+        """A queue's wait page: the caller keeps their place, and Twilio asks again after the usual pause."""
+        return twiml.wait_document(self.voice, [Said("overload_hold", language)], self.hold_seconds)
+
+
+class ShedOverload:
+    """Counts the webhooks a worker process is working on; past `limit`, new calls and waits get the shed
+    answer at once, as do those a proxy says waited more than `max_age` seconds (their caller may be gone)."""
+
+    def __init__(
+        self, app: WSGIApp, documents: ShedDocuments, limit: int, max_age: float,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.app = app
+        self.documents = documents
+        self.limit = limit
+        self.max_age = max_age
+        self.clock = clock
+        self.in_flight = 0
+        self.shed = 0  # since the process started
+        self._lock = threading.Lock()
+        self._logged_at, self._logged_shed = 0.0, 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if self.limit <= 0 or not path.startswith("/voice/"):
+            return self.app(environ, start_response)
+        kind = shed_kind(path, environ.get("QUERY_STRING", ""))
+        with self._lock:
+            refused = kind is not None and (self.in_flight >= self.limit or self._too_old(environ))
+            if refused:
+                self.shed += 1
+            else:
+                self.in_flight += 1
+        if refused:
+            assert kind is not None
+            return self._shed(kind, environ, start_response)
+        try:
+            # Flask's answer is complete when the app returns (no streaming webhooks): the work is done here.
+            return self.app(environ, start_response)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _too_old(self, environ: dict[str, Any]) -> bool:
+        header = environ.get("HTTP_X_REQUEST_START")
+        if not header:
+            return False
+        age = request_age(header, self.clock())
+        return age is not None and age > self.max_age
+
+    def _shed(
+        self, kind: str, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        body = self.documents.document(kind, environ)
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", twiml.TWIML_CONTENT_TYPE),
+                ("Content-Length", str(len(body))),
+                (SHED_HEADER, kind),
+            ],
+        )
+        self._log_now_and_then()
+        return [body]
+
+    def _log_now_and_then(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._logged_at < LOG_EVERY_SECONDS:
+                return
+            count, self._logged_at, self._logged_shed = self.shed - self._logged_shed, now, self.shed
+        log.warning(
+            "overloaded: %d new calls or queue waits answered with the busy document in the last %.0f s "
+            "(limit %d in flight per worker, IVR_WEB_MAX_IN_FLIGHT)", count, LOG_EVERY_SECONDS, self.limit,
+        )
