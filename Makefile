@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)  ## create the database with the default menu and demo data, then serve on :5000
+run: $(STAMP)  ## create the database with the default menu and demo data, then serve on :5000 (gunicorn + scheduler; Ctrl-C stops both)
 	$(PY) run.py init-db --demo
 	$(PY) run.py serve
 

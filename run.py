@@ -109,8 +109,9 @@ def scheduler_process() -> None:
         click.echo(f"refusing to start: {problem}", err=True)
     if problems:
         sys.exit(1)
-    # SIGTERM (from `serve`, or a process manager) exits like Ctrl-C: jobs running finish, none start.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # SIGTERM (from `serve`, or a process manager) and Ctrl-C: jobs running finish, none start, exit 0.
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda *_: sys.exit(0))
     build_scheduler(hotline, blocking=True).start()
 
 
