@@ -5,6 +5,7 @@ live menu and the duty number."""
 from __future__ import annotations
 
 import copy
+import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import replace
@@ -139,3 +140,45 @@ def test_keeper_without_a_rest_client_does_nothing(hotline, sim):  # type: ignor
     hotline.telephony = None
     assert not FallbackKeeper().keep(hotline)
     assert sim.numbers.updates == []
+
+
+def test_publish_fallback_command_and_menu_publish(monkeypatch, settings, hotline, sim, tmp_path):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from ivr.menus.validation import load_menu_file
+    from run import cli
+
+    app = create_rest_app(sim)
+    with serve_in_thread(app) as api:
+        for name, value in {
+            "DATABASE_URL": settings.database_url,
+            "IVR_SPOOL_DIR": str(settings.spool_dir),
+            "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
+            "TWILIO_ACCOUNT_SID": sim.account_sid,
+            "TWILIO_API_BASE_URL": api,
+            "IVR_TELEPHONY": "twilio",
+            "IVR_PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+            "IVR_HOTLINE_NUMBER": HOTLINE,
+            "IVR_DUTY_ENGINEER_NUMBER": DUTY,
+        }.items():
+            monkeypatch.setenv(name, value)
+        first = CliRunner().invoke(cli, ["publish-fallback"])
+        assert first.exit_code == 0, first.output
+        assert "hosted fallback updated" in first.output
+        assert sim.numbers.find(HOTLINE).voice_fallback_url in first.output
+        again = CliRunner().invoke(cli, ["publish-fallback"])
+        assert "already in step" in again.output
+
+        document = load_menu_file()
+        advice = {"zh-CN": "命令行发布的提示。", "en-US": "Advice from the CLI."}
+        document["prompts"] = {"safety_instructions": advice}
+        path = tmp_path / "menu.json"
+        path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+        published = CliRunner().invoke(cli, ["publish", "menu", str(path)])
+        assert published.exit_code == 0, published.output
+        assert "hosted fallback of +864008888888 republished" in published.output
+        assert "Advice from the CLI." in _document(sim.numbers.find(HOTLINE).voice_fallback_url)
+
+        monkeypatch.setenv("IVR_HOTLINE_NUMBER", "+864000000999")
+        missing = CliRunner().invoke(cli, ["publish-fallback"])
+        assert missing.exit_code == 1 and "no number +864000000999" in missing.output
