@@ -113,6 +113,11 @@ def test_gas_leak_caller_reaches_the_duty_engineer_after_the_app_is_killed(hotli
         killed_at = sim.clock.now()
         kill_server(server)
         result = call.run()
+        # As the number was before: its fallback on our own (now dead) server. Nobody is dialled.
+        number = sim.numbers.find(HOTLINE_NUMBER)
+        assert number is not None
+        sim.numbers.update(number.sid, voice_fallback_url=f"{PUBLIC_BASE_URL}/voice/fallback")
+        before = sim.place_call("+8613800000005", HOTLINE_NUMBER, ScriptedCaller(["2"]))
 
     chosen = next(e.at for e in result.entries("input") if e.detail.get("type") == "digits")
     dial = next(e for e in result.transcript if e.kind == "dial")
@@ -130,3 +135,4 @@ def test_gas_leak_caller_reaches_the_duty_engineer_after_the_app_is_killed(hotli
     fallback = [r for r in result.requests if r.purpose == "fallback"]
     assert len(fallback) == 1 and fallback[0].url == published.url
     assert fallback[0].params["ErrorUrl"].startswith(f"{PUBLIC_BASE_URL}/voice/queue-exit")
+    assert before.dialled == [] and before.ended_by == "error" and "application error" in before.said()[-1]

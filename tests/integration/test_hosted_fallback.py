@@ -182,3 +182,20 @@ def test_publish_fallback_command_and_menu_publish(monkeypatch, settings, hotlin
         monkeypatch.setenv("IVR_HOTLINE_NUMBER", "+864000000999")
         missing = CliRunner().invoke(cli, ["publish-fallback"])
         assert missing.exit_code == 1 and "no number +864000000999" in missing.output
+
+
+def test_the_scheduler_keeps_it_in_step_from_the_start(hotline, sim, rest):  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    from ivr.jobs.scheduler import build_scheduler, keep_hosted_fallback
+
+    hotline.telephony = None
+    assert build_scheduler(hotline).get_job("keep_hosted_fallback") is None  # the simulator: nothing to do
+    hotline.telephony = rest[0]
+    scheduler = build_scheduler(hotline)
+    job = scheduler.get_job("keep_hosted_fallback")
+    assert job is not None and job.trigger.interval.total_seconds() == 60
+    assert job.next_run_time is not None and job.next_run_time.replace(tzinfo=None) <= datetime.now()
+    assert keep_hosted_fallback(*job.args) == 1  # the first run publishes
+    assert sim.numbers.find(HOTLINE).voice_fallback_url.startswith(ECHO_URL)
+    assert keep_hosted_fallback(*job.args) == 0  # the same keeper: nothing changed, nothing sent
