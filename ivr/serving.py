@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import threading
 from typing import Any
 
 from flask import Flask
@@ -14,17 +15,21 @@ from ivr.config import Settings
 log = logging.getLogger(__name__)
 
 SCHEDULER_STOP_SECONDS = 15.0  # a job finishing its transaction; then it is killed
+SCHEDULER_CHECK_SECONDS = 2.0  # how soon a scheduler that ended is started again
 
 
 class HotlineServer(BaseApplication):  # type: ignore[misc]
     """gunicorn serving the app: `web_workers` processes of `web_threads` threads, a `web_backlog` backlog;
-    the scheduler command, if any, runs as a child process from ready to exit (Ctrl-C, SIGTERM stop both)."""
+    the scheduler command, if any, runs as a child process from ready to exit (started again if it ends;
+    Ctrl-C or SIGTERM stop both)."""
 
     def __init__(self, settings: Settings, bind: str, scheduler_command: list[str] | None):
         self.settings = settings
         self.bind = bind
         self.scheduler_command = scheduler_command
         self.scheduler: subprocess.Popen[bytes] | None = None
+        self._scheduler_lock = threading.Lock()
+        self._stopping = threading.Event()
         super().__init__()
 
     def load_config(self) -> None:
@@ -53,11 +58,28 @@ class HotlineServer(BaseApplication):  # type: ignore[misc]
 
     def _start_scheduler(self, server: Any) -> None:
         if self.scheduler_command:
+            self._spawn_scheduler()
+            threading.Thread(target=self._watch_scheduler, name="scheduler-watch", daemon=True).start()
+
+    def _spawn_scheduler(self) -> None:
+        with self._scheduler_lock:
+            if self._stopping.is_set() or not self.scheduler_command:
+                return
             self.scheduler = subprocess.Popen(self.scheduler_command)
             log.info("scheduler process %d started beside the server", self.scheduler.pid)
 
+    def _watch_scheduler(self) -> None:
+        """A scheduler that ended (killed, out of memory) is started again: the dispatcher lives there."""
+        while not self._stopping.wait(SCHEDULER_CHECK_SECONDS):
+            process = self.scheduler
+            if process is not None and process.poll() is not None:
+                log.error("scheduler process %d ended; starting another", process.pid)
+                self._spawn_scheduler()
+
     def _stop_scheduler(self, server: Any) -> None:
-        process = self.scheduler
+        with self._scheduler_lock:  # no new one after this
+            self._stopping.set()
+            process = self.scheduler
         if process is None or process.poll() is not None:
             return
         process.terminate()

@@ -4,6 +4,7 @@ SQLite; SIGTERM stops every process."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -60,6 +61,15 @@ def test_make_run_serves_through_gunicorn_with_the_scheduler_beside_it_and_stops
 
         greeting = server.post("/voice/incoming", {}, new_call_sid())
         assert greeting.find("Gather") is not None, "a signed webhook answered with the menu"
+
+        os.kill(schedulers[0], signal.SIGKILL)  # out of memory, say: the dispatcher must come back
+        deadline = time.monotonic() + 15
+        again: list[int] = []
+        while time.monotonic() < deadline and not again:
+            time.sleep(0.2)
+            again = [p for p, c in _children(server.process.pid).items() if c.endswith("run.py scheduler")]
+        assert again and again[0] != schedulers[0], "a scheduler that ended is started again"
+        schedulers += again
     finally:
         server.stop()
     assert server.process.returncode == 0, server.log.read_text()
