@@ -40,21 +40,22 @@ class Published:
 
 
 def fallback_document(voice: Voice, menu: MenuDocument, duty_number: str) -> str:
-    """The hosted TwiML: "connecting you to the duty engineer" in every language, the dial; if it ends (nobody
-    answered, or the call with the engineer is over), the live menu's leak advice in every language and a
-    second dial; then an apology and the end of the call. No URL of ours: it works with our server dead.
+    """The hosted TwiML: "putting you through" in every language, the duty engineer's dial; if it ends (nobody
+    answered, or the call with the engineer is over), the live menu's leak advice and "connecting you to the
+    duty engineer" in every language and a second dial; then an apology and the end of the call. No URL of
+    ours: it works with our server dead.
 
-    The dial comes before the advice because the caller who lands here mid-queue has heard it already and
-    was promised a person within 60 s of the choice; a caller who has not hears it if the first dial fails."""
+    The dial comes first, after the shortest words we have, because the caller who lands here mid-queue has
+    heard the advice already and was promised a person within 60 s of the choice (every second spoken before
+    the dial counts); a caller who has not hears it if the first dial fails."""
     languages = list(dict.fromkeys([menu.default_language, *menu.languages]))
     languages = [language for language in languages if language in voice.catalogues]
     advice = menu.nodes[menu.emergency.target].prompts
-    connecting = [Said("emergency_connecting_duty", language) for language in languages]
     response = VoiceResponse()
-    voice.add(response, connecting)
+    voice.add(response, [Said("queue_connecting", language) for language in languages])
     _dial(response, duty_number)
     voice.add(response, [Said(key, language) for language in languages for key in advice])
-    voice.add(response, connecting)
+    voice.add(response, [Said("emergency_connecting_duty", language) for language in languages])
     _dial(response, duty_number)
     voice.add(response, [Said("last_resort_unanswered", language) for language in languages])
     response.hangup()
