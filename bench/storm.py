@@ -163,9 +163,10 @@ async def _storm(plan: Plan, workdir: Path) -> dict[str, object]:
         served = await asyncio.to_thread(storm_server.start, plan.server, env, workdir, port)
         try:
             with storm_server.Watch([p.pid for p in served.processes]) as memory:
-                started = time.monotonic()
+                started, cpu = time.monotonic(), time.process_time()
                 cut = await _callers(plan, storm)
                 elapsed = time.monotonic() - started
+                storm.generator_cpu = time.process_time() - cpu
         finally:
             await asyncio.to_thread(storm_server.stop, served)
     finally:
@@ -190,6 +191,7 @@ async def _callers(plan: Plan, storm: Storm) -> int:
         delay = start + index * interval - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
+        storm.arrival_lag = max(storm.arrival_lag, -delay)
         caller = Caller(storm, index, index in leaks, random.Random(rng.random()))
         tasks.append(asyncio.create_task(caller.run()))
     # The callers wait out their patience; then only calls with a person (agent or duty engineer) remain.
@@ -342,7 +344,12 @@ def _report(
         f"{storm_server.cpu_seconds(memory):.0f} s"
     )
     for pid, hwm in sorted(memory.hwm_kib.items()):
-        print(f"    {pid:>7} VmHWM {hwm / 1024:6.0f} MiB  {memory.names.get(pid, '?')}")
+        cpu = memory.cpu_ticks.get(pid, 0) / storm_server.CLOCK_TICKS
+        print(f"    {pid:>7} VmHWM {hwm / 1024:6.0f} MiB  CPU {cpu:5.0f} s  {memory.names.get(pid, '?')}")
+    print(
+        f"load generator and REST stand-in (this process): CPU {storm.generator_cpu:.0f} s over "
+        f"{elapsed:.0f} s; callers entered up to {storm.arrival_lag * 1000:.0f} ms after their slot"
+    )
     out["server"] = {
         "total_rss_peak_mib": memory.total_rss_peak_kib / 1024,
         "threads_peak": memory.threads_peak,

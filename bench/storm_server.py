@@ -295,8 +295,12 @@ def _cpu_ticks(pid: int) -> int | None:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(memory: Memory) -> float:
-    return sum(memory.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
+    """CPU time (user and system) of all the server's processes, as last sampled."""
+    return sum(memory.cpu_ticks.values()) / CLOCK_TICKS
 
 
 # ---------------------------------------------------------------- after the run

@@ -64,6 +64,8 @@ class Storm:
     rest_calls: Counter[str] = field(default_factory=Counter)
     unexpected: Counter[str] = field(default_factory=Counter)  # TwiML this player does not model
     shed: Counter[str] = field(default_factory=Counter)  # answers the app marked as shed under overload
+    arrival_lag: float = 0.0  # the latest a caller entered after its slot (the generator falling behind)
+    generator_cpu: float = 0.0  # CPU seconds of this process during the storm
 
     def __post_init__(self) -> None:
         self.validator = RequestValidator(self.token)
