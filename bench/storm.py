@@ -44,7 +44,7 @@ KINDS = [
     "agent-leg",
     "agent-result",
     "dial-result",
-    "redirect",
+    "rescue",
     "fallback",
     "status",
 ]
@@ -263,9 +263,8 @@ def _report(
     )
     print(f"\n{'webhook':<18} {'good':>7} {'failed':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     per_kind = {}
-    for kind in [
-        k for k in KINDS if k in storm.latencies or any(f.startswith(k + ":") for f in storm.failures)
-    ]:
+    seen = set(storm.latencies) | {failure.split(":", 1)[0] for failure in storm.failures}
+    for kind in [k for k in KINDS if k in seen] + sorted(seen - set(KINDS)):
         latencies = storm.latencies.get(kind, [])
         kind_failed = sum(n for f, n in storm.failures.items() if f.startswith(kind + ":"))
         row = {
@@ -322,8 +321,8 @@ def _report(
     idle = dispatcher.idle_to_claim
     print(
         f"\ndispatcher: {dispatcher.claims} callers claimed for agents ({dispatcher.lost_races} lost races)"
-        f" in {dispatcher.claim_cycles} passes; between passes that claimed: median "
-        f"{dispatcher.cycle_gap_p50:.1f} s, "
+        f" in {dispatcher.claim_cycles} passes; between passes that claimed (times with no agent free "
+        f"too): median {dispatcher.cycle_gap_p50:.1f} s, "
         f"max {dispatcher.cycle_gap_max:.1f} s; an agent free again to its next caller: "
         + (
             f"median {statistics.median(idle):.1f} s, max {max(idle):.1f} s ({len(idle)} times)"

@@ -33,6 +33,7 @@ THINK_SECONDS = (2.0, 6.0)  # a caller presses the menu key this long after the 
 QUEUE_DEFAULT_SIZE = 1000  # Twilio: a queue made by <Enqueue> on first use holds this many callers
 HOTLINE_NUMBER = "+864008888888"  # the number the callers dial (To)
 PERSON_WITHIN = 60.0  # seconds: the gas-leak promise
+MENU_PATIENCE = 60.0  # seconds a general caller stays on outside a queue, on top of their patience in it
 MAX_DOCUMENTS = 40  # documents a call fetches outside a queue before this player gives up (an app loop)
 SHED_HEADER = "x-hotline-shed"  # the app marks an answer it gave instead of the work (ivr/web/overload.py)
 
@@ -155,6 +156,12 @@ class Storm:
         return (line.index(call_sid) + 1 if call_sid in line else len(line)), len(line)
 
 
+def kind_of(url: str) -> str:
+    """The webhook's kind, as the figures name it: the path's last part (the greeting and menu by name)."""
+    last = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    return {"incoming": "greeting", "step": "menu"}.get(last, last)
+
+
 def is_echo(url: str) -> bool:
     """Whether Twilio answers `url` itself: the Echo twimlet, whose TwiML is in the URL."""
     parts = urlsplit(url)
@@ -214,6 +221,8 @@ class Caller:
         kind, url = "greeting", self.storm.base_url + "/voice/incoming"
         extra: dict[str, str] = {}
         for _ in range(MAX_DOCUMENTS):
+            if kind == "greeting" and time.monotonic() - self.started > self.patience + MENU_PATIENCE:
+                return "hung up before reaching a queue (busy answers)"
             document = await self._fetch(kind, url, extra)
             if document is None:
                 return "ended: the app failed and so did the fallback"
@@ -281,7 +290,8 @@ class Caller:
                 if step is not None:
                     return step
             elif tag == "Redirect":
-                return ("redirect", urljoin(url, (verb.text or "").strip()), {})
+                target = urljoin(url, (verb.text or "").strip())
+                return (kind_of(target), target, {})
             elif tag == "Enqueue" and not in_queue:
                 return await self._enqueue(verb, url)
             elif tag == "Leave" and in_queue:
@@ -297,7 +307,10 @@ class Caller:
         return None
 
     async def _gather(self, verb: ET.Element, url: str, in_queue: bool):  # type: ignore[no-untyped-def]
-        if in_queue:  # offers while waiting: this caller keeps waiting
+        action = urljoin(url, verb.get("action", url))
+        # Offers while waiting, and any question but the menu for a general caller (the busy answer's
+        # "press 2 for a gas leak"): silence, and the document goes on. A gas-leak caller presses 2 anywhere.
+        if in_queue or (not self.leak and "/voice/step" not in action):
             for inner in verb:
                 if inner.tag == "Say":
                     await self._sleep(_speech_seconds(inner.text or ""))
@@ -307,7 +320,7 @@ class Caller:
         digits = self.key  # the same key at every menu (a busy answer's menu too)
         if digits == "2" and self.pressed_2 is None:
             self.pressed_2 = time.monotonic()
-        return ("menu", urljoin(url, verb.get("action", url)), {"Digits": digits})
+        return (kind_of(action), action, {"Digits": digits})
 
     async def _enqueue(self, verb: ET.Element, url: str):  # type: ignore[no-untyped-def]
         storm = self.storm
