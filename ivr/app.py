@@ -76,7 +76,10 @@ def _shedding(wsgi_app: Any, hotline: Hotline) -> ShedOverload:
     documents = ShedDocuments(
         hotline.voice, settings.public_base_url, settings.default_language, settings.queue_announce_seconds
     )
-    return ShedOverload(wsgi_app, documents, settings.web_max_in_flight, settings.web_max_request_age)
+    # Half the threads beyond the limit may wait for a place; the other half answer the excess at once.
+    waiting = max(0, settings.web_threads - settings.web_max_in_flight) // 2
+    limit, admit_wait = settings.web_max_in_flight, settings.web_admit_wait
+    return ShedOverload(wsgi_app, documents, limit, settings.web_max_request_age, admit_wait, waiting)
 
 
 def _json_body_guard() -> Response | None:

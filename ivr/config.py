@@ -64,10 +64,11 @@ class Settings:
     api_token_days: int = 90  # a new API token expires after this many days
     # `run.py serve` under gunicorn (docs/operations.md "Overload"): sized for a 2-core machine
     web_workers: int = 2  # worker processes (one per core; the scheduler is a third process)
-    web_threads: int = 8  # threads per worker: more than the in-flight limit, so a free one can turn one away
+    web_threads: int = 32  # per worker: above the in-flight limit, half of the rest wait, half turn away
     web_backlog: int = 128  # connections waiting in the kernel for a worker to accept them
     web_max_in_flight: int = 6  # webhooks worked on at once per worker; past it new calls/waits are shed
     web_max_request_age: float = 10.0  # seconds since a proxy's X-Request-Start: older ones are shed
+    web_admit_wait: float = 0.25  # seconds a new call or wait past the limit may wait for a place, then shed
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some settings changed (tests, CLI options)."""
@@ -140,6 +141,7 @@ def load_settings() -> Settings:
         web_backlog=max(1, int(_env("IVR_WEB_BACKLOG", str(defaults.web_backlog)))),
         web_max_in_flight=max(0, int(_env("IVR_WEB_MAX_IN_FLIGHT", str(defaults.web_max_in_flight)))),
         web_max_request_age=float(_env("IVR_WEB_MAX_REQUEST_AGE", str(defaults.web_max_request_age))),
+        web_admit_wait=max(0.0, float(_env("IVR_WEB_ADMIT_WAIT", str(defaults.web_admit_wait)))),
     )
 
 

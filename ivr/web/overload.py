@@ -95,21 +95,28 @@ class ShedDocuments:
 
 
 class ShedOverload:
-    """Counts the webhooks a worker process is working on; past `limit`, new calls and waits get the shed
-    answer at once, as do those a proxy says waited more than `max_age` seconds (their caller may be gone)."""
+    """Counts the webhooks a worker process is working on. Past `limit`, a queue's wait page gets the shed
+    answer at once; a new call waits up to `admit_wait` seconds for a place (so a burst passes), unless
+    `max_waiting` wait already: then, or when its wait is over, it gets the shed answer. So does a new call or
+    wait a proxy says waited more than `max_age` seconds (its caller may be gone). The threads beyond
+    `limit + max_waiting` are what answer the excess at once."""
 
     def __init__(
-        self, app: WSGIApp, documents: ShedDocuments, limit: int, max_age: float,
-        clock: Callable[[], float] = time.time,
+        self, app: WSGIApp, documents: ShedDocuments, limit: int, max_age: float, admit_wait: float = 0.0,
+        max_waiting: int = 0, clock: Callable[[], float] = time.time,
     ):
         self.app = app
         self.documents = documents
         self.limit = limit
         self.max_age = max_age
+        self.admit_wait = admit_wait
+        self.max_waiting = max_waiting
+        self.waiting = 0
         self.clock = clock
         self.in_flight = 0
         self.shed = 0  # since the process started
         self._lock = threading.Lock()
+        self._finished = threading.Condition(self._lock)
         self._logged_at, self._logged_shed = 0.0, 0
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -117,21 +124,43 @@ class ShedOverload:
         if self.limit <= 0 or not path.startswith("/voice/"):
             return self.app(environ, start_response)
         kind = shed_kind(path, environ.get("QUERY_STRING", ""))
-        with self._lock:
-            refused = kind is not None and (self.in_flight >= self.limit or self._too_old(environ))
-            if refused:
-                self.shed += 1
-            else:
-                self.in_flight += 1
-        if refused:
-            assert kind is not None
+        if kind is not None and not self._admitted(kind, environ):
             return self._shed(kind, environ, start_response)
+        if kind is None:
+            with self._lock:
+                self.in_flight += 1  # the gas-leak path and calls under way: always, and counted
         try:
             # Flask's answer is complete when the app returns (no streaming webhooks): the work is done here.
             return self.app(environ, start_response)
         finally:
             with self._lock:
                 self.in_flight -= 1
+                self._finished.notify()
+
+    def _admitted(self, kind: str, environ: dict[str, Any]) -> bool:
+        """A place among the `limit` in flight (then counted), or shed. Only a new call waits for one: a
+        queue's wait page shed loses one announcement, a new call shed hears the busy document."""
+        if self._too_old(environ):
+            with self._lock:
+                self.shed += 1
+            return False
+        deadline = time.monotonic() + (self.admit_wait if kind == "incoming" else 0.0)
+        with self._lock:
+            if self.in_flight >= self.limit and (kind != "incoming" or self.waiting >= self.max_waiting):
+                self.shed += 1
+                return False
+            self.waiting += 1
+            try:
+                while self.in_flight >= self.limit:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        self.shed += 1
+                        return False
+                    self._finished.wait(left)
+                self.in_flight += 1
+                return True
+            finally:
+                self.waiting -= 1
 
     def _too_old(self, environ: dict[str, Any]) -> bool:
         header = environ.get("HTTP_X_REQUEST_START")
