@@ -378,7 +378,9 @@ def _leak_report(storm: Storm) -> dict[str, object]:
     callers = storm.leak_callers
     agent = sorted(c.reached[1] for c in callers if c.reached and c.reached[0] == "agent")
     duty = sorted(c.reached[1] for c in callers if c.reached and c.reached[0] == "duty")
-    nobody = [c for c in callers if c.reached is None]
+    unpressed = [c for c in callers if c.pressed_2 is None]  # the greeting failed or was never played
+    early = sum(1 for c in unpressed if c.reached_unpressed)
+    nobody = [c for c in callers if c.reached is None and c.reached_unpressed is None]
     reached = sorted(agent + duty)
     late = sum(1 for s in reached if s > PERSON_WITHIN)
 
@@ -389,7 +391,8 @@ def _leak_report(storm: Storm) -> dict[str, object]:
         f"gas-leak callers: {len(callers)}; reached an agent {len(agent)} ({spread(agent)} after pressing 2),"
         " "
         f"the duty engineer {len(duty)} ({spread(duty)}); over {PERSON_WITHIN:.0f} s: {late}; "
-        f"reached nobody: {len(nobody)}"
+        f"reached nobody: {len(nobody)}; never got to press 2: {len(unpressed)} (of whom {early} were "
+        "dialled to a person by a fallback)"
     )
     return {
         "callers": len(callers),
@@ -397,6 +400,8 @@ def _leak_report(storm: Storm) -> dict[str, object]:
         "duty": duty,
         "nobody": len(nobody),
         "late": late,
+        "never_pressed": len(unpressed),
+        "fallback_person": early,
         "p50": statistics.median(reached) if reached else math.nan,
         "max": max(reached, default=math.nan),
     }

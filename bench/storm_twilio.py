@@ -189,6 +189,7 @@ class Caller:
         self.started = 0.0
         self.pressed_2: float | None = None  # when the gas-leak key went in
         self.reached: tuple[str, float] | None = None  # ("agent" | "duty", seconds after pressing 2)
+        self.reached_unpressed: str | None = None  # a person reached before the key 2 went in
         self.ended = False
         self.talking = False  # with an agent or the duty engineer
 
@@ -426,6 +427,8 @@ class Caller:
     _served_by = ""
 
     def _reached(self, whom: str) -> None:
+        if self.leak and self.pressed_2 is None and self.reached_unpressed is None:
+            self.reached_unpressed = whom  # before the menu: a fallback dialled the duty engineer
         if self.pressed_2 is not None and self.reached is None:
             at = self.redirect_at if whom == "agent" and self.redirect_at else time.monotonic()
             self.reached = (whom, at - self.pressed_2)
