@@ -27,11 +27,11 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_BUDGET_SECONDS = 0.5  # all of one webhook's database work; the caller hears the answer within 1 s
+WEBHOOK_BUDGET_SECONDS = 0.8  # all of one webhook's database work, unless set (IVR_WEBHOOK_DB_BUDGET)
 HUNG_RETRY_SECONDS = 30.0  # a statement stuck this long no longer stops new attempts
 MAX_WORKERS = 32  # threads per process; more in flight than this means the database is not answering
 
@@ -56,8 +56,15 @@ def _webhook_deadline() -> float | None:
         return None
     deadline: float | None = g.get("database_deadline")
     if deadline is None:
-        deadline = g.database_deadline = time.monotonic() + WEBHOOK_BUDGET_SECONDS
+        deadline = g.database_deadline = time.monotonic() + _budget()
     return deadline
+
+
+def _budget() -> float:
+    """The app's webhook database budget (Settings.webhook_db_budget), or the default."""
+    hotline = current_app.extensions.get("hotline")
+    budget = getattr(getattr(hotline, "settings", None), "webhook_db_budget", None)
+    return float(budget) if budget else WEBHOOK_BUDGET_SECONDS
 
 
 class _Task:

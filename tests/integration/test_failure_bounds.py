@@ -22,6 +22,8 @@ from ivr.web.voice import LAST_RESORT_KEY
 from tests.helpers import SignedClient, action_of, count, new_call_sid, spoken, twiml
 
 HUGE = str(10**30)
+pytestmark = pytest.mark.webhook_budget  # these tests measure the bound itself
+
 BOUND = 1.5  # asserted; the figures printed are the real ones
 
 
