@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from email.utils import format_datetime
+from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -71,20 +72,7 @@ def create_rest_app(sim: Simulator) -> Flask:
         calls = sim.list_calls(
             to=args.get("To"), from_=args.get("From"), status=args.get("Status"), started_from=started_from
         )
-        # One page holds them all: the simulator never has enough calls to need Twilio's paging.
-        uri = f"/2010-04-01/Accounts/{sim.account_sid}/Calls.json"
-        page = {
-            "calls": [_call_json(sim, call) for call in calls],
-            "end": max(0, len(calls) - 1),
-            "first_page_uri": uri,
-            "next_page_uri": None,
-            "page": 0,
-            "page_size": len(calls),
-            "previous_page_uri": None,
-            "start": 0,
-            "uri": uri,
-        }
-        return jsonify(page)
+        return _page(sim, "Calls", "calls", [_call_json(sim, call) for call in calls])
 
     @app.post(f"{API}/Calls/<call_sid>.json")
     def update_call(account_sid: str, call_sid: str) -> ResponseReturnValue:
@@ -126,19 +114,7 @@ def create_rest_app(sim: Simulator) -> Flask:
     @app.get(f"{API}/Queues.json")
     def list_queues(account_sid: str) -> ResponseReturnValue:
         queues = sim.list_queues()
-        uri = f"/2010-04-01/Accounts/{sim.account_sid}/Queues.json"
-        page = {
-            "queues": [_queue_json(sim, queue) for queue in queues],
-            "end": max(0, len(queues) - 1),
-            "first_page_uri": uri,
-            "next_page_uri": None,
-            "page": 0,
-            "page_size": len(queues),
-            "previous_page_uri": None,
-            "start": 0,
-            "uri": uri,
-        }
-        return jsonify(page)
+        return _page(sim, "Queues", "queues", [_queue_json(sim, queue) for queue in queues])
 
     @app.post(f"{API}/Queues.json")
     def create_queue(account_sid: str) -> ResponseReturnValue:
@@ -205,20 +181,8 @@ def add_phone_number_routes(app: Flask, sim: Simulator) -> None:
     @app.get(f"{API}/IncomingPhoneNumbers.json")
     def list_numbers(account_sid: str) -> ResponseReturnValue:
         numbers = sim.numbers.list(request.args.get("PhoneNumber"))
-        uri = f"/2010-04-01/Accounts/{sim.account_sid}/IncomingPhoneNumbers.json"
-        return jsonify(
-            {
-                "incoming_phone_numbers": [_number_json(sim, number) for number in numbers],
-                "end": max(0, len(numbers) - 1),
-                "first_page_uri": uri,
-                "next_page_uri": None,
-                "page": 0,
-                "page_size": len(numbers),
-                "previous_page_uri": None,
-                "start": 0,
-                "uri": uri,
-            }
-        )
+        items = [_number_json(sim, number) for number in numbers]
+        return _page(sim, "IncomingPhoneNumbers", "incoming_phone_numbers", items)
 
     @app.get(f"{API}/IncomingPhoneNumbers/<number_sid>.json")
     def fetch_number(account_sid: str, number_sid: str) -> ResponseReturnValue:
@@ -318,6 +282,23 @@ def _call_json(sim: Simulator, call: SimulatedCall) -> dict[str, object]:
         "uri": uri,
         "subresource_uris": {"recordings": uri.replace(".json", "/Recordings.json")},
     }
+
+
+def _page(sim: Simulator, resource: str, key: str, items: list[dict[str, Any]]) -> Response:
+    """A list answer shaped like Twilio's: one page holds them all (the simulator never needs paging)."""
+    uri = f"/2010-04-01/Accounts/{sim.account_sid}/{resource}.json"
+    page = {
+        key: items,
+        "end": max(0, len(items) - 1),
+        "first_page_uri": uri,
+        "next_page_uri": None,
+        "page": 0,
+        "page_size": len(items),
+        "previous_page_uri": None,
+        "start": 0,
+        "uri": uri,
+    }
+    return jsonify(page)
 
 
 def _error(status: int, code: int, message: str) -> tuple[Response, int]:
