@@ -1,6 +1,6 @@
 """Storm benchmark: N callers entering over T seconds, played as Twilio would, against a real server."""
 
-# .venv/bin/python bench/storm.py [--server run|gunicorn-pg] [--callers 10000] [--seconds 60]
+# .venv/bin/python bench/storm.py [--server run|serve-pg|gunicorn-pg] [--callers 10000] [--seconds 60]
 #                                 [--leak-share 0.02] [--agents 20] [--handle 60:180] [--patience 30:120]
 # First a baseline in the same run: the load generator's own ceiling against a bare Flask app (fixed TwiML,
 # gunicorn -w 2). Then the server under test, on a fresh database, with Twilio's REST API served by a
@@ -82,7 +82,7 @@ def main() -> None:
 
 def _parse(argv: list[str]) -> Plan:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--server", choices=["run", "gunicorn-pg"], default="run")
+    parser.add_argument("--server", choices=["run", "serve-pg", "gunicorn-pg"], default="run")
     parser.add_argument("--callers", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=60.0, help="callers enter over this many seconds")
     parser.add_argument("--leak-share", type=float, default=0.02, help="share of callers pressing 2")
@@ -90,7 +90,7 @@ def _parse(argv: list[str]) -> Plan:
     parser.add_argument("--handle", default="60:180", help="an agent's handling time, MIN:MAX seconds")
     parser.add_argument("--patience", default="30:120", help="a general caller hangs up after MIN:MAX s")
     parser.add_argument("--baseline-seconds", type=float, default=5.0, help="0: no baseline")
-    parser.add_argument("--database-url", default=None, help=f"gunicorn-pg's database [default: {PG_URL}]")
+    parser.add_argument("--database-url", default=None, help=f"the -pg servers' database [default: {PG_URL}]")
     parser.add_argument("--seed", type=int, default=14)
     args = parser.parse_args(argv)
     if args.callers < 1 or args.seconds <= 0 or not 0 <= args.leak_share <= 1 or args.agents < 1:

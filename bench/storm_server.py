@@ -128,10 +128,10 @@ class Served:
 
 
 def start(server: str, env: dict[str, str], workdir: Path, port: int) -> Served:
-    """`run` is what `make run` starts (`run.py serve`); `gunicorn-pg` is 4 gunicorn workers and the
-    scheduler in its own process."""
+    """`run` is what `make run` starts (`run.py serve`); `serve-pg` is the same command on PostgreSQL;
+    `gunicorn-pg` is 4 gunicorn sync workers and the scheduler in its own process."""
     commands: list[tuple[str, list[str], dict[str, str]]]
-    if server == "run":
+    if server in ("run", "serve-pg"):
         commands = [("serve", [sys.executable, "run.py", "serve", "--port", str(port)], env)]
     else:
         web_env = env | {"IVR_SCHEDULER_IN_PROCESS": "0"}
