@@ -131,7 +131,7 @@ def scheduler_process() -> None:
 )
 def call(caller: str, called: str, keys: str | None, url: str | None, wait_loops: int) -> None:
     """Phone the hotline through the built-in simulator and see where the call ends up."""
-    from ivr.phone import phone_call
+    from ivr.cli.phone import phone_call
 
     sys.exit(phone_call(caller=caller, called=called, keys=keys, url=url, wait_loops=wait_loops))
 
@@ -153,7 +153,7 @@ def calls(day: datetime | None, intent: str | None, number: str | None, limit: i
         query = query.where(Call.intent == intent)
     if number:
         query = query.where(Call.from_number.contains(number))
-    from ivr.services.events import call_inputs
+    from ivr.events.store import call_inputs
 
     with _hotline().sessions() as session:
         rows = session.scalars(query).all()
@@ -199,10 +199,10 @@ def publish(kind: str, path: str, author: str, note: str) -> None:
     """Validate a menu or routing rules file (TOML or JSON) and make it the live version."""
     from pathlib import Path
 
-    from ivr.menus.store import publish as publish_menu
-    from ivr.menus.validation import load_menu_file
-    from ivr.routes.store import publish_rules
-    from ivr.routes.validation import load_rules_file
+    from ivr.configuration.menus.store import publish as publish_menu
+    from ivr.configuration.menus.validation import load_menu_file
+    from ivr.configuration.rules.store import publish_rules
+    from ivr.configuration.rules.validation import load_rules_file
 
     load, store = (load_menu_file, publish_menu) if kind == "menu" else (load_rules_file, publish_rules)
     version = _publish_or_explain(
@@ -215,7 +215,7 @@ def publish(kind: str, path: str, author: str, note: str) -> None:
 
 def _republish_fallback() -> None:
     """After a menu publish: the hosted fallback speaks the new advice (else the scheduler catches up)."""
-    from ivr.services.hosted_fallback import publish_fallback
+    from ivr.calls.hosted_fallback import publish_fallback
     from ivr.telephony.base import TelephonyError
 
     hotline = _hotline()
@@ -233,7 +233,7 @@ def _republish_fallback() -> None:
 @cli.command("publish-fallback")
 def publish_fallback_command() -> None:
     """Point the hotline number's fallback URL at the Twilio-hosted leak advice and duty engineer's dial."""
-    from ivr.services.hosted_fallback import publish_fallback
+    from ivr.calls.hosted_fallback import publish_fallback
     from ivr.telephony.base import TelephonyError
 
     hotline = _hotline()
@@ -291,7 +291,7 @@ def spool_replay() -> None:
 def create_user_command(username: str, role: str, agent_id: int | None, password: str | None) -> None:
     """Add a user who can log in; prints their API token once."""
     from ivr.db.session import unit_of_work
-    from ivr.services.users import UserRefused, check_new_user, create_user
+    from ivr.people.users import UserRefused, check_new_user, create_user
 
     hotline = _hotline()
     days = hotline.settings.api_token_days
@@ -316,7 +316,7 @@ def create_user_command(username: str, role: str, agent_id: int | None, password
 def _change_user(change: Callable[[Any], Any]) -> Any:
     """Run one change to users in a transaction; exit 1 with the reason when it is refused."""
     from ivr.db.session import unit_of_work
-    from ivr.services.users import UserRefused
+    from ivr.people.users import UserRefused
 
     try:
         with unit_of_work(_hotline().sessions) as session:
@@ -330,7 +330,7 @@ def _change_user(change: Callable[[Any], Any]) -> Any:
 @click.argument("username")
 def deactivate_user_command(username: str) -> None:
     """The user can no longer log in: every session of theirs ends and their API token is revoked."""
-    from ivr.services.users import deactivate_user
+    from ivr.people.users import deactivate_user
 
     _change_user(lambda session: deactivate_user(session, username=username))
     click.echo(f"user {username} deactivated; their sessions and API token no longer work")
@@ -345,7 +345,7 @@ def api_token() -> None:
 @click.argument("username")
 def api_token_new(username: str) -> None:
     """Give the user a new API token (their old one stops working); printed once."""
-    from ivr.services.users import issue_api_token
+    from ivr.people.users import issue_api_token
 
     days = load_settings().api_token_days
     token = _change_user(lambda session: issue_api_token(session, username=username, token_days=days))
@@ -357,7 +357,7 @@ def api_token_new(username: str) -> None:
 @click.argument("username")
 def api_token_revoke(username: str) -> None:
     """The user's API token stops working now."""
-    from ivr.services.users import revoke_api_token
+    from ivr.people.users import revoke_api_token
 
     _change_user(lambda session: revoke_api_token(session, username=username))
     click.echo(f"API token of {username} revoked")
@@ -370,7 +370,7 @@ def audit() -> None:
 
 def _audit_day(day: datetime | None, hotline: Hotline) -> date:
     from ivr.db.models import utcnow
-    from ivr.services.audit_sampling import previous_local_day
+    from ivr.quality.audit_sampling import previous_local_day
 
     return day.date() if day else previous_local_day(utcnow(), hotline.settings.local_timezone)
 
@@ -397,7 +397,7 @@ def audit_sample(
     day: datetime | None, min_duration: int | None, oversample: str | None, seed: int | None, author: str
 ) -> None:
     """Draw the audit sample of a local day, or show the one already drawn."""
-    from ivr.services.audit_sampling import (
+    from ivr.quality.audit_sampling import (
         AuditOptions,
         AuditRefused,
         describe_sample,
@@ -436,7 +436,7 @@ def audit_sample(
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="One local day [default: the last 7].")
 def audit_status_command(day: datetime | None) -> None:
     """Audit progress: per day the sample, reviewed and pending calls, per agent."""
-    from ivr.services.audit_sampling import audit_status, describe_sample, verify_sample
+    from ivr.quality.audit_sampling import audit_status, describe_sample, verify_sample
 
     hotline = _hotline()
     reports = audit_status(hotline, day.date() if day else None)
@@ -472,8 +472,8 @@ def report_quality(month_text: str, out_dir: str | None) -> None:
     """Write the monthly quality report: an HTML file (charts inline) and a CSV of its figures."""
     from pathlib import Path
 
-    from ivr.admin.reports import write_report_files
-    from ivr.services.quality_report import Month, MonthError
+    from ivr.quality.report import Month, MonthError
+    from ivr.quality.report_pages import write_report_files
 
     try:
         month = Month.parse(month_text)
@@ -493,9 +493,9 @@ def report_satisfaction(month_text: str, csv_file: str | None, html_file: str | 
     """Print the month's satisfaction call-back figures, then each employee's; optionally CSV and HTML."""
     from pathlib import Path
 
-    from ivr.admin.satisfaction import write_report_files as write_satisfaction_files
-    from ivr.services.quality_report import Month, MonthError
-    from ivr.services.satisfaction_report import build_satisfaction_report, report_lines
+    from ivr.quality.report import Month, MonthError
+    from ivr.surveys.report import build_satisfaction_report, report_lines
+    from ivr.surveys.report_pages import write_report_files as write_satisfaction_files
 
     try:
         month = Month.parse(month_text)
@@ -526,8 +526,8 @@ def callbacks_import(path: str) -> None:
 
     from ivr.db.models import utcnow
     from ivr.db.session import unit_of_work
-    from ivr.services.callback_selection import live_policy
-    from ivr.services.completions import BadCsv, import_rows, read_csv, write_rejected
+    from ivr.surveys.completions import BadCsv, import_rows, read_csv, write_rejected
+    from ivr.surveys.draws import live_policy
 
     source = Path(path)
     try:
@@ -557,7 +557,7 @@ def callbacks_import(path: str) -> None:
 def callbacks_hotline() -> None:
     """Make completions of the answered agent calls not yet made into one."""
     from ivr.db.session import unit_of_work
-    from ivr.services.completions import record_hotline_completions
+    from ivr.surveys.completions import record_hotline_completions
 
     with unit_of_work(_hotline().sessions) as session:
         click.echo(f"hotline call completions added: {record_hotline_completions(session)}")
@@ -573,8 +573,8 @@ def callbacks_select(month: str | None, seed: int | None) -> None:
     from zoneinfo import ZoneInfo
 
     from ivr.db.session import unit_of_work
-    from ivr.services.callback_selection import draw_callbacks, month_figures
-    from ivr.services.quality_report import MonthError
+    from ivr.quality.report import MonthError
+    from ivr.surveys.draws import draw_callbacks, month_figures
 
     hotline = _hotline()
     zone = hotline.settings.local_timezone
@@ -619,7 +619,7 @@ def callbacks_select(month: str | None, seed: int | None) -> None:
 )
 def callbacks_try(job_id: int, keys: str | None, answered_by: str) -> None:
     """Place one queued call-back now through the built-in simulator and answer its survey."""
-    from ivr.phone import survey_call
+    from ivr.cli.phone import survey_call
 
     sys.exit(survey_call(job_id=job_id, keys=keys, answered_by=answered_by))
 
@@ -628,7 +628,7 @@ def callbacks_try(job_id: int, keys: str | None, answered_by: str) -> None:
 def callbacks_schedule() -> None:
     """Make a call-back job of every selected completion that has none (idempotent)."""
     from ivr.db.session import unit_of_work
-    from ivr.services.callback_jobs import calling_rules, create_jobs
+    from ivr.surveys.jobs import calling_rules, create_jobs
 
     hotline = _hotline()
     with unit_of_work(hotline.sessions) as session:
@@ -640,7 +640,7 @@ def callbacks_schedule() -> None:
 def callbacks_status() -> None:
     """Call-back jobs by status."""
     from ivr.db.session import unit_of_work
-    from ivr.services.callback_jobs import job_counts
+    from ivr.surveys.jobs import job_counts
 
     with unit_of_work(_hotline().sessions) as session:
         counts = job_counts(session)
@@ -662,8 +662,8 @@ def callbacks_policy_publish(path: str, author: str) -> None:
     """Validate a policy file (TOML or JSON) and make it the live version."""
     from pathlib import Path
 
-    from ivr.callbacks.policy import load_policy_file
-    from ivr.services.callback_selection import publish_policy
+    from ivr.surveys.draws import publish_policy
+    from ivr.surveys.policy import load_policy_file
 
     version = _publish_or_explain(
         path,
@@ -676,7 +676,7 @@ def callbacks_policy_publish(path: str, author: str) -> None:
 @callbacks_policy.command("show")
 def callbacks_policy_show() -> None:
     """The live policy (the shipped default while none is published)."""
-    from ivr.services.callback_selection import live_policy
+    from ivr.surveys.draws import live_policy
 
     with _hotline().sessions() as session:
         policy = live_policy(session)
@@ -699,7 +699,7 @@ def queues() -> None:
 @click.option("--storm/--no-storm", default=None, help="Size for storm mode [default: as the switch is].")
 def queues_sync(storm: bool | None) -> None:
     """Create the live menu's queues and their overflow queues, and grow them; exit 1 on a failure."""
-    from ivr.services.queue_sizing import size_queues
+    from ivr.queueing.queue_sizing import size_queues
 
     hotline = _hotline()
     if hotline.telephony is None:
@@ -717,8 +717,8 @@ def queues_sync(storm: bool | None) -> None:
 @click.option("--since", type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d"]), help="UTC [default: storm on].")
 def report_storm(since: datetime | None) -> None:
     """How callers left since storm mode went on: announcement, booked call-back, agent, other."""
-    from ivr.console.storm import storm_state
-    from ivr.console.storm_outcomes import storm_outcomes
+    from ivr.queueing.storm import storm_state
+    from ivr.queueing.storm_outcomes import storm_outcomes
 
     with _hotline().sessions() as session:
         switch = storm_state(session)
@@ -741,6 +741,7 @@ def report_storm(since: datetime | None) -> None:
     share = outcomes.no_agent_share
     shown = "no caller has left yet" if share is None else f"{share:.0%} of {outcomes.left}"
     click.echo(f"left with an announcement or a booked call-back: {shown}")
+
 
 if __name__ == "__main__":
     cli()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ivr.console import erlang  # noqa: E402
+from routing import erlang  # noqa: E402
 from routing.model import Agent, Filter, Match, Rules, Step, WaitingCall  # noqa: E402
 from routing.router import pair  # noqa: E402
 
@@ -44,7 +44,7 @@ class ErlangC:
 
 
 def erlang_c(calls_per_hour: float, handle_seconds: float, agents: int, answer_within: float) -> ErlangC:
-    """Erlang C as the product computes it (ivr/console/erlang.py: the Erlang B recursion)."""
+    """Erlang C as the product computes it (routing/erlang.py: the Erlang B recursion)."""
     load = erlang.offered_load(calls_per_hour, 3600, handle_seconds)  # offered load in Erlangs
     if load >= agents:
         raise ValueError(f"load {load:.2f} E needs more than {agents} agents")

@@ -43,10 +43,10 @@ def _hotline(url: str):  # type: ignore[no-untyped-def]
 
 
 def _prepare(url: str, agents: int, callers: int) -> None:
+    from ivr.configuration.rules.store import publish_rules
+    from ivr.configuration.rules.validation import DEFAULT_RULES_FILE, load_rules_file
     from ivr.db import migrate
     from ivr.db.models import Agent, QueueEntry, utcnow
-    from ivr.routes.store import publish_rules
-    from ivr.routes.validation import DEFAULT_RULES_FILE, load_rules_file
 
     hotline = _hotline(url)
     migrate.upgrade(hotline.engine)
@@ -96,7 +96,7 @@ def _reset(url: str) -> None:
 
 def _worker(url: str, batch: int, start: float, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     from ivr.db.models import utcnow
-    from ivr.services.dispatch import claim_pairings
+    from ivr.queueing.dispatch import claim_pairings
 
     hotline = _hotline(url)
     hotline.rules.live()

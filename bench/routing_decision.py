@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ivr.routes.convert import rules_from_raw  # noqa: E402
-from ivr.routes.validation import load_rules_file  # noqa: E402
+from ivr.configuration.rules.convert import rules_from_raw  # noqa: E402
+from ivr.configuration.rules.validation import load_rules_file  # noqa: E402
 from routing.model import Agent, Rules, WaitingCall  # noqa: E402
 from routing.reference import naive_pair  # noqa: E402
 from routing.router import pair, service_order  # noqa: E402

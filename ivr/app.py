@@ -41,17 +41,17 @@ def create_app(settings: Settings | None = None, hotline: Hotline | None = None)
     if settings.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
-    import ivr.web.connect  # noqa: F401  (registers the agent-connection webhooks on the voice blueprint)
-    import ivr.web.survey  # noqa: F401  (registers the satisfaction survey webhooks on the voice blueprint)
+    import ivr.calls.connect  # noqa: F401  (registers the agent-connection webhooks on the voice blueprint)
+    import ivr.surveys.survey_views  # noqa: F401  (registers the satisfaction survey webhooks on the voice blueprint)
+    from ivr.calls.views import bp as voice_bp
     from ivr.web.health import bp as health_bp
-    from ivr.web.voice import bp as voice_bp
 
     app.register_blueprint(voice_bp)
     app.register_blueprint(health_bp)
 
-    from ivr.admin import init_admin
+    from ivr.web.pages import init_pages
 
-    init_admin(app)
+    init_pages(app)
 
     app.register_error_handler(HTTPException, plain_http_error)
     # Pages and the API: a number too large for the database is the request's fault (webhooks keep

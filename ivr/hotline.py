@@ -10,14 +10,14 @@ from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.calls.twiml import Voice
 from ivr.config import Settings
+from ivr.configuration.menus.store import MenuCache
+from ivr.configuration.rules.store import RulesCache
 from ivr.db.session import make_engine, make_session_factory
-from ivr.menus.store import MenuCache
-from ivr.routes.store import RulesCache
-from ivr.services.spool import Spool
+from ivr.events.spool import Spool
 from ivr.telephony.base import Telephony
 from ivr.telephony.factory import build_telephony
-from ivr.twiml import Voice
 
 
 @dataclass

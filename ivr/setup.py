@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 import prompts as prompt_catalogues
+from ivr.configuration.menus.store import live_version, seed_default_menu
+from ivr.configuration.menus.validation import InvalidMenu, load_menu_file, validate_document
+from ivr.configuration.rules.store import live_rules_row, seed_default_rules
+from ivr.configuration.rules.validation import InvalidRules, load_rules_file, validate_rules
 from ivr.db import migrate
 from ivr.db.demo import load_demo_callbacks, load_demo_data
 from ivr.db.session import unit_of_work
 from ivr.hotline import Hotline
-from ivr.menus.store import live_version, seed_default_menu
-from ivr.menus.validation import InvalidMenu, load_menu_file, validate_document
-from ivr.routes.store import live_rules_row, seed_default_rules
-from ivr.routes.validation import InvalidRules, load_rules_file, validate_rules
 from ivr.telephony.factory import telephony_problems
 
 

@@ -12,13 +12,13 @@ from sqlalchemy import make_url, text
 
 from ivr.app import create_app
 from ivr.config import Settings
+from ivr.configuration.menus.store import seed_default_menu
+from ivr.configuration.rules.store import publish_rules
 from ivr.db import migrate
 from ivr.db.demo import load_demo_data
 from ivr.db.models import Base
 from ivr.db.session import make_engine, unit_of_work
 from ivr.hotline import Hotline
-from ivr.menus.store import seed_default_menu
-from ivr.routes.store import publish_rules
 from tests.helpers import PUBLIC_BASE_URL, TEST_AUTH_TOKEN, SignedClient, open_all_day_rules
 from tests.outage import PostgresProxy, SqliteOutage
 

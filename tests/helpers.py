@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from ivr.routes.validation import DEFAULT_RULES_FILE, load_rules_file
+from ivr.configuration.rules.validation import DEFAULT_RULES_FILE, load_rules_file
 
 PUBLIC_BASE_URL = "http://hotline.test"
 TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef"

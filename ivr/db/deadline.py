@@ -134,8 +134,10 @@ class _Runner:
                 task.done.set()
                 if task.given_up_at is not None:
                     self.overdue.discard(task)
-                    log.warning("a database statement given up on finished %.1f s later",
-                                time.monotonic() - task.given_up_at)
+                    log.warning(
+                        "a database statement given up on finished %.1f s later",
+                        time.monotonic() - task.given_up_at,
+                    )
                 task.work = _nothing  # drop the closure (and what it holds) now
                 self.idle += 1
             task = self.tasks.get()

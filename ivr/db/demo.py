@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.db.models import Agent, Customer, ServiceCompletion, utcnow
-from ivr.services.work_orders import open_work_order
+from ivr.work_orders.orders import open_work_order
 
 CUSTOMERS = [
     # account, name, phone, address, district, class, balance, language, ID number's last 4 (second factor)
@@ -139,8 +139,8 @@ DEMO_COMPLETIONS = [
 
 def load_demo_callbacks(session: Session, settings: Settings) -> int:
     """The demo completions, drawn (all of them: fewer than 20 cases) and made call-back jobs."""
-    from ivr.services.callback_jobs import calling_rules, create_jobs
-    from ivr.services.callback_selection import draw_callbacks
+    from ivr.surveys.draws import draw_callbacks
+    from ivr.surveys.jobs import calling_rules, create_jobs
 
     if session.scalar(select(func.count()).select_from(ServiceCompletion)):
         return 0

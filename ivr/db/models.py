@@ -156,7 +156,7 @@ class Call(Base):
     menu_version: Mapped[int | None] = mapped_column(Integer)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     # The keys and phrases given, and the nodes visited, are read from the call's events
-    # (ivr.services.events.call_inputs / call_path): the webhook appends, it never rewrites lists.
+    # (ivr.events.store.call_inputs / call_path): the webhook appends, it never rewrites lists.
     intent: Mapped[str | None] = mapped_column(String(20))  # no index: 5 values, always with a date range
     queue: Mapped[str | None] = mapped_column(String(64))
     priority: Mapped[int | None] = mapped_column(Integer)

@@ -26,42 +26,42 @@ def replay_spool(hotline: Hotline) -> int:
 
 def route_waiting_callers(hotline: Hotline) -> int:
     """Pair waiting callers with free agents and connect them."""
-    from ivr.services.dispatch import dispatch
+    from ivr.queueing.dispatch import dispatch
 
     return len(dispatch(hotline))
 
 
 def tidy_agents(hotline: Hotline) -> int:
     """End finished wrap-ups; release claims a dead worker left behind."""
-    from ivr.services.dispatch import end_wrap_ups, release_stale
+    from ivr.queueing.dispatch import end_wrap_ups, release_stale
 
     return end_wrap_ups(hotline) + release_stale(hotline)
 
 
 def draw_audit_samples(hotline: Hotline) -> int:
     """The daily quality-audit sample of yesterday (local), and of any recent day that was missed."""
-    from ivr.services.audit_sampling import draw_due_samples
+    from ivr.quality.audit_sampling import draw_due_samples
 
     return sum(report.created for report in draw_due_samples(hotline))
 
 
 def note_absent_recordings(hotline: Hotline) -> int:
     """Answered agent calls whose recording callback never came get an `absent` recording row."""
-    from ivr.services.recordings import note_absent_recordings as note
+    from ivr.quality.recordings import note_absent_recordings as note
 
     return note(hotline)
 
 
 def remove_expired_records(hotline: Hotline) -> int:
     """Remove what holds a phone number or a recording, older than retention_days (never under 730)."""
-    from ivr.services.retention import remove_expired
+    from ivr.db.retention import remove_expired
 
     return remove_expired(hotline).rows
 
 
 def release_twilio_recordings(hotline: Hotline) -> int:
     """IVR_DELETE_TWILIO_RECORDINGS: delete Twilio's copies of recordings whose local copy is verified."""
-    from ivr.services.recordings import release_provider_copies
+    from ivr.quality.recordings import release_provider_copies
 
     return release_provider_copies(hotline)
 
@@ -69,7 +69,7 @@ def release_twilio_recordings(hotline: Hotline) -> int:
 def draw_callbacks(hotline: Hotline, now: datetime | None = None) -> int:
     """Completions of answered hotline calls, the call-back draw of what is undecided before today, then
     the jobs (a draw racing another is rolled back whole and logged). Returns how many were decided."""
-    from ivr.services.callback_selection import draw_and_schedule
+    from ivr.surveys.draws import draw_and_schedule
 
     report = draw_and_schedule(hotline, now)
     return report.decided if report else 0
@@ -79,7 +79,7 @@ def place_callbacks(hotline: Hotline, pacer: object | None = None) -> int:
     """Make jobs of newly selected call-backs, then place the due ones (paced by the process's pacer)."""
     from sqlalchemy.exc import IntegrityError
 
-    from ivr.services.callback_jobs import Pacer, calling_rules, create_jobs, place_due_callbacks
+    from ivr.surveys.jobs import Pacer, calling_rules, create_jobs, place_due_callbacks
 
     try:
         with hotline.sessions() as session, session.begin():
@@ -87,7 +87,7 @@ def place_callbacks(hotline: Hotline, pacer: object | None = None) -> int:
     except IntegrityError:  # another scheduler made them at the same moment
         log.info("call-back jobs were being made by another process")
     from ivr.db.models import utcnow
-    from ivr.services.survey import close_lost_tries
+    from ivr.surveys.responses import close_lost_tries
 
     with hotline.sessions() as session, session.begin():
         close_lost_tries(session, calling_rules(hotline.settings), utcnow())
@@ -97,14 +97,14 @@ def place_callbacks(hotline: Hotline, pacer: object | None = None) -> int:
 
 def size_call_queues(hotline: Hotline) -> int:
     """Create and size Twilio's call queues for the live menu and storm mode (services/queue_sizing.py)."""
-    from ivr.services.queue_sizing import size_queues
+    from ivr.queueing.queue_sizing import size_queues
 
     return sum(change.action in ("created", "resized") for change in size_queues(hotline))
 
 
 def keep_hosted_fallback(hotline: Hotline, keeper: object | None = None) -> int:
     """Republish the number's Twilio-hosted fallback when the live menu's advice or duty number changed."""
-    from ivr.services.hosted_fallback import FallbackKeeper
+    from ivr.calls.hosted_fallback import FallbackKeeper
 
     return int((keeper if isinstance(keeper, FallbackKeeper) else FallbackKeeper()).keep(hotline))
 
@@ -133,7 +133,7 @@ def build_scheduler(hotline: Hotline, *, blocking: bool = False) -> BaseSchedule
     scheduler.add_job(
         tidy_agents, "interval", seconds=5, args=[hotline], id="tidy_agents", max_instances=1, coalesce=True
     )
-    from ivr.services.audit_sampling import parse_audit_time
+    from ivr.quality.audit_sampling import parse_audit_time
 
     audit_hour, audit_minute = parse_audit_time(hotline.settings.audit_time)
     scheduler.add_job(
@@ -182,7 +182,7 @@ def build_scheduler(hotline: Hotline, *, blocking: bool = False) -> BaseSchedule
         max_instances=1,
         coalesce=True,
     )
-    from ivr.services.callback_jobs import Pacer
+    from ivr.surveys.jobs import Pacer
 
     scheduler.add_job(
         place_callbacks,
@@ -206,7 +206,7 @@ def build_scheduler(hotline: Hotline, *, blocking: bool = False) -> BaseSchedule
             coalesce=True,
         )
     if hotline.telephony is not None:
-        from ivr.services.hosted_fallback import FallbackKeeper
+        from ivr.calls.hosted_fallback import FallbackKeeper
 
         scheduler.add_job(
             keep_hosted_fallback,

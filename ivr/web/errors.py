@@ -62,7 +62,7 @@ _JSON_KINDS = {list: "array", int: "number", float: "number", str: "string", boo
 def refuse_json_that_is_not_an_object() -> Response | None:
     """Before any page or API view: a JSON body must be an object (the API's lists excepted), or 400.
 
-    The forms never read JSON (ivr/admin/forms.py); this guard keeps a JSON array, number or string, or
+    The forms never read JSON (ivr/people/forms.py); this guard keeps a JSON array, number or string, or
     unreadable JSON, from reaching any view that expects an object. A page's form is not JSON at all, but
     the editors post JSON objects, so an object is let through to the view.
     """

@@ -15,9 +15,9 @@ from urllib.parse import parse_qs
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from ivr import twiml
-from ivr.callflow import Said
-from ivr.twiml import Voice
+from ivr.calls import twiml
+from ivr.calls.flow import Said
+from ivr.calls.twiml import Voice
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,9 @@ class ShedDocuments:
         languages = list(dict.fromkeys([self.default_language, *self.voice.catalogues]))
         response = VoiceResponse()
         gather = Gather(
-            input="dtmf", action=f"{base}/voice/rescue?l={self.default_language}", method="POST",
+            input="dtmf",
+            action=f"{base}/voice/rescue?l={self.default_language}",
+            method="POST",
             timeout=BUSY_GATHER_SECONDS,
         )
         gather.attrs["numDigits"] = "1"
@@ -102,8 +104,14 @@ class ShedOverload:
     `limit + max_waiting` are what answer the excess at once."""
 
     def __init__(
-        self, app: WSGIApp, documents: ShedDocuments, limit: int, max_age: float, admit_wait: float = 0.0,
-        max_waiting: int = 0, clock: Callable[[], float] = time.time,
+        self,
+        app: WSGIApp,
+        documents: ShedDocuments,
+        limit: int,
+        max_age: float,
+        admit_wait: float = 0.0,
+        max_waiting: int = 0,
+        clock: Callable[[], float] = time.time,
     ):
         self.app = app
         self.documents = documents
@@ -192,5 +200,8 @@ class ShedOverload:
             count, self._logged_at, self._logged_shed = self.shed - self._logged_shed, now, self.shed
         log.warning(
             "overloaded: %d new calls or queue waits answered with the busy document in the last %.0f s "
-            "(limit %d in flight per worker, IVR_WEB_MAX_IN_FLIGHT)", count, LOG_EVERY_SECONDS, self.limit,
+            "(limit %d in flight per worker, IVR_WEB_MAX_IN_FLIGHT)",
+            count,
+            LOG_EVERY_SECONDS,
+            self.limit,
         )

@@ -20,12 +20,12 @@ from werkzeug.serving import make_server
 
 from ivr.app import create_app
 from ivr.config import Settings
+from ivr.configuration.menus.store import seed_default_menu
+from ivr.configuration.rules.store import publish_rules
 from ivr.db import migrate
 from ivr.db.demo import load_demo_data
 from ivr.db.session import make_engine, unit_of_work
 from ivr.hotline import Hotline
-from ivr.menus.store import seed_default_menu
-from ivr.routes.store import publish_rules
 from tests.helpers import open_all_day_rules
 
 CHROMIUM = Path("/usr/bin/chromium")

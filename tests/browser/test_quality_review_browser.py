@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from ivr.db.models import Agent, AuditItem, AuditSample, Call, CallEvent, PlaybackLog, Recording, Review
 from ivr.db.session import unit_of_work
-from ivr.services.reviews import submit_review
-from ivr.services.scorecards import ensure_scorecard
-from ivr.services.users import create_user
+from ivr.people.users import create_user
+from ivr.quality.reviews import submit_review
+from ivr.quality.scorecards import ensure_scorecard
 from tests.browser.conftest import Site, screenshot, write_wav
 from tests.helpers import new_call_sid
 
@@ -100,7 +100,7 @@ def _call(session, site, drawn, agent_id, intent, minute):
     )
     session.add(recording)
     session.flush()
-    # Where the playback endpoint finds a recording's local copy (ivr.services.recordings.audio_path).
+    # Where the playback endpoint finds a recording's local copy (ivr.quality.recordings.audio_path).
     write_wav(site.hotline.settings.recordings_dir / f"{recording.recording_sid}.wav")
     item = AuditItem(sample_id=drawn.id, recording_id=recording.id, call_sid=sid, agent_id=agent_id)
     session.add(item)

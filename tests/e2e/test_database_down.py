@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ivr.app import create_app
 from ivr.db.models import Call, CallEvent, WorkOrder
-from ivr.services.events import call_inputs
+from ivr.events.store import call_inputs
 from ivr.telephony.callers import ScriptedCaller
 from tests.e2e.conftest import HOTLINE_NUMBER, Phone
 from tests.helpers import count

@@ -17,12 +17,12 @@ from pathlib import Path
 
 from sqlalchemy import func, make_url, select
 
+from ivr.configuration.menus.store import seed_default_menu
+from ivr.configuration.rules.store import publish_rules
 from ivr.db.demo import load_demo_data
 from ivr.db.models import CallEvent
 from ivr.db.session import make_engine, make_session_factory, unit_of_work
-from ivr.menus.store import seed_default_menu
-from ivr.routes.store import publish_rules
-from ivr.services.spool import Spool
+from ivr.events.spool import Spool
 from tests.helpers import new_call_sid, open_all_day_rules, spoken
 from tests.outage import PostgresProxy
 from tests.server_process import Server

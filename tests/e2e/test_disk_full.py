@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from ivr.configuration.menus.store import seed_default_menu
+from ivr.configuration.rules.store import publish_rules
 from ivr.db import migrate
 from ivr.db.demo import load_demo_data
 from ivr.db.session import make_engine, make_session_factory, unit_of_work
-from ivr.menus.store import seed_default_menu
-from ivr.routes.store import publish_rules
 from tests.helpers import PUBLIC_BASE_URL, new_call_sid, open_all_day_rules, spoken
 from tests.server_process import Server
 

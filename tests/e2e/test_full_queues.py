@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from ivr.console.storm import set_storm
 from ivr.db.models import Agent, Call, QueueEntry
 from ivr.db.session import unit_of_work
-from ivr.services.queue_sizing import size_queues
+from ivr.queueing.queue_sizing import size_queues
+from ivr.queueing.storm import set_storm
 from ivr.telephony.base import QUEUE_DEFAULT_SIZE, QUEUE_MAX_SIZE
 from ivr.telephony.callers import ScriptedCaller
 from ivr.telephony.rest_server import create_rest_app, serve_in_thread
@@ -153,8 +153,8 @@ def test_storm_switched_on_in_the_console_grows_the_queues(app, hotline, phone):
 
 
 def test_storm_outcomes_count_how_callers_left_since_storm_mode_went_on(app, hotline, phone):
-    from ivr.console.storm import storm_state
-    from ivr.console.storm_outcomes import storm_outcomes
+    from ivr.queueing.storm import storm_state
+    from ivr.queueing.storm_outcomes import storm_outcomes
     from tests.e2e.test_storm_mode import NOTICE_ZH, announce, storm
 
     before = phone.call("0", caller="+8613800000040")  # before storm mode: not counted

@@ -9,10 +9,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from ivr.console import storm
 from ivr.db.models import Agent, QueueEntry, utcnow
-from ivr.services import queue_entries
-from ivr.services.dispatch import dispatch
+from ivr.queueing import queue_entries, storm
+from ivr.queueing.dispatch import dispatch
 from ivr.telephony.sim_telephony import SimulatorTelephony
 from tests.e2e.conftest import Phone
 from tests.e2e.test_routing import datetime_of
@@ -26,8 +25,8 @@ def _entries(hotline) -> list[QueueEntry]:  # type: ignore[no-untyped-def]
 
 
 def _billing_closed(hotline):  # type: ignore[no-untyped-def]
-    from ivr.routes.store import RulesCache, publish_rules
-    from ivr.routes.validation import DEFAULT_RULES_FILE, load_rules_file
+    from ivr.configuration.rules.store import RulesCache, publish_rules
+    from ivr.configuration.rules.validation import DEFAULT_RULES_FILE, load_rules_file
 
     document = load_rules_file(DEFAULT_RULES_FILE)
     today = utcnow().replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo("Asia/Shanghai")).date()

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from ivr.db.models import Agent, AgentStateChange, Call, CallEvent, QueueEntry, RoutingDecision, utcnow
-from ivr.services.dispatch import dispatch, end_wrap_ups
+from ivr.queueing.dispatch import dispatch, end_wrap_ups
 from ivr.telephony.callers import ScriptedCaller
 from ivr.telephony.sim_telephony import SimulatorTelephony
 from tests.e2e.conftest import HOTLINE_NUMBER, Phone
@@ -158,8 +158,8 @@ def test_a_long_wait_offers_a_call_back_that_keeps_the_place_and_is_placed_once(
 def test_after_hours_a_message_is_taken_and_the_call_back_waits_for_opening(app, hotline):
     from zoneinfo import ZoneInfo
 
-    from ivr.routes.store import RulesCache, publish_rules
-    from ivr.routes.validation import DEFAULT_RULES_FILE, load_rules_file
+    from ivr.configuration.rules.store import RulesCache, publish_rules
+    from ivr.configuration.rules.validation import DEFAULT_RULES_FILE, load_rules_file
 
     document = load_rules_file(DEFAULT_RULES_FILE)
     shanghai_today = utcnow().replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo("Asia/Shanghai")).date()

@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from ivr.console import announcements as notices
-from ivr.console.announcements import AnnouncementInput, cache_of
-from ivr.console.storm import set_storm
+from ivr.configuration import announcements as notices
+from ivr.configuration.announcements import AnnouncementInput, cache_of
 from ivr.db.models import Agent, Call, CallEvent, QueueEntry, utcnow
 from ivr.db.session import unit_of_work
-from ivr.services.dispatch import dispatch
+from ivr.queueing.dispatch import dispatch
+from ivr.queueing.storm import set_storm
 from ivr.telephony.callers import ScriptedCaller
 from ivr.telephony.sim_telephony import SimulatorTelephony
 from tests.e2e.conftest import Phone

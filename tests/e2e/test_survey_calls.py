@@ -19,7 +19,7 @@ from ivr.db.models import (
     utcnow,
 )
 from ivr.db.session import unit_of_work
-from ivr.services.callback_jobs import Pacer, calling_rules, create_jobs, place_due_callbacks
+from ivr.surveys.jobs import Pacer, calling_rules, create_jobs, place_due_callbacks
 from ivr.telephony.callers import ScriptedCaller
 from ivr.telephony.sim_telephony import SimulatorTelephony
 from tests.e2e.conftest import Phone
@@ -202,7 +202,7 @@ def test_nobody_answering_is_tried_again(hotline, line):
 
 
 def test_a_failure_inside_a_step_ends_politely_and_keeps_earlier_answers(hotline, line, monkeypatch):
-    from ivr.services import survey
+    from ivr.surveys import responses as survey
 
     job_id = add_job(hotline)
     real = survey.save_answer
@@ -231,7 +231,7 @@ def test_unknown_jobs_and_unsigned_requests(app, hotline, twilio):
 
 
 def test_a_try_whose_end_was_never_reported_is_settled_from_the_answers(hotline, line, twilio):
-    from ivr.services.survey import close_lost_tries
+    from ivr.surveys.responses import close_lost_tries
 
     job_id = add_job(hotline)
     with unit_of_work(hotline.sessions) as session:

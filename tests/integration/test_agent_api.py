@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from ivr.db.models import Agent, AgentStateChange, User
 from ivr.db.session import unit_of_work
-from ivr.services.agents import claim_agent, set_state
-from ivr.services.users import create_user
+from ivr.people.users import create_user
+from ivr.queueing.agent_states import claim_agent, set_state
 from tests.helpers import action_of, new_call_sid, twiml
 
 PASSWORD = "correct horse battery"

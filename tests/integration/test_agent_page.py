@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from ivr.db.models import Agent, AgentStateChange, Customer, WorkOrder
 from ivr.db.session import unit_of_work
-from ivr.services.agents import set_state
-from ivr.services.users import create_user
-from ivr.services.work_orders import open_work_order
+from ivr.people.users import create_user
+from ivr.queueing.agent_states import set_state
+from ivr.work_orders.orders import open_work_order
 from tests.helpers import action_of, count, new_call_sid, twiml
 
 PASSWORD = "correct horse battery"

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from ivr.console import announcements as notices
-from ivr.console.announcements import (
+from ivr.configuration import announcements as notices
+from ivr.configuration.announcements import (
     MAX_PER_CALL,
     AnnouncementCache,
     AnnouncementClosed,
@@ -21,10 +21,10 @@ from ivr.console.announcements import (
     active_for,
     cache_of,
 )
-from ivr.console.storm import set_storm, storm_state
 from ivr.db.models import Agent, Announcement, Call, CallEvent, ChangeLog, QueueEntry, Switch, utcnow
 from ivr.db.session import unit_of_work
-from ivr.services.users import create_user
+from ivr.people.users import create_user
+from ivr.queueing.storm import set_storm, storm_state
 from tests.helpers import action_of, count, new_call_sid, spoken, twiml
 
 LANGUAGES = ["zh-CN", "en-US"]

@@ -13,9 +13,8 @@ from sqlalchemy import func, select, update
 
 from ivr.db.models import Agent, AuditItem, AuditSample, Call, Recording, utcnow
 from ivr.jobs.scheduler import build_scheduler, draw_audit_samples
-from ivr.services import audit_sampling
-from ivr.services.allocation import draw
-from ivr.services.audit_sampling import (
+from ivr.quality import audit_sampling
+from ivr.quality.audit_sampling import (
     AuditOptions,
     AuditRefused,
     audit_status,
@@ -26,6 +25,7 @@ from ivr.services.audit_sampling import (
     previous_local_day,
     verify_sample,
 )
+from ivr.quality.sample_sizes import draw
 from run import cli
 
 DAY = date(2025, 3, 10)  # a local (Asia/Shanghai, UTC+8) day: 2025-03-09 16:00 to 2025-03-10 16:00 UTC
@@ -222,7 +222,7 @@ def test_racing_schedulers_store_exactly_one_sample(hotline, monkeypatch, caplog
         return found
 
     monkeypatch.setattr(audit_sampling, "load_candidates", load_then_wait)
-    caplog.set_level("INFO", logger="ivr.services.audit_sampling")
+    caplog.set_level("INFO", logger="ivr.quality.audit_sampling")
     reports, errors = [], []
 
     def scheduler_process():

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 
 from ivr.db.models import Agent, CallbackAttempt, CallbackJob, QueueEntry, utcnow
 from ivr.db.session import unit_of_work
-from ivr.services.callback_jobs import calling_rules, create_jobs
+from ivr.surveys.jobs import calling_rules, create_jobs
 from ivr.telephony.rest_server import create_rest_app, serve_in_thread
 from ivr.telephony.simulator import SimClock, Simulator
 from ivr.telephony.transport import HttpTransport

@@ -27,7 +27,7 @@ from ivr.db.models import (
 )
 from ivr.db.session import unit_of_work
 from ivr.jobs import scheduler
-from ivr.services.callback_selection import draw_callbacks, month_figures
+from ivr.surveys.draws import draw_callbacks, month_figures
 from run import cli
 
 SHANGHAI = timedelta(hours=8)
@@ -372,7 +372,7 @@ def test_a_draw_racing_another_is_rolled_back_whole(hotline, caplog):
     try:
         first = draw_callbacks(session, now=now, seed=1)  # decided, not committed yet
         second = threading.Thread(target=lambda: results.append(scheduler.draw_callbacks(hotline, now)))
-        with caplog.at_level(logging.WARNING, logger="ivr.services.callback_selection"):
+        with caplog.at_level(logging.WARNING, logger="ivr.surveys.draws"):
             second.start()
             time.sleep(1.5)  # the second draw reads the same undecided completions and waits on the first
             session.commit()

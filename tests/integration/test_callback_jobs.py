@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from ivr.db.models import CallbackAttempt, CallbackCandidate, CallbackJob, ServiceCompletion
 from ivr.db.session import unit_of_work
-from ivr.services.callback_jobs import (
+from ivr.surveys.jobs import (
     Pacer,
     attempt_finished,
     calling_rules,

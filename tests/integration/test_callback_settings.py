@@ -7,10 +7,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from ivr.callbacks.policy import load_policy_file
 from ivr.db.models import ChangeLog, DoNotCall, SamplingPolicyVersion
 from ivr.db.session import unit_of_work
-from ivr.services.users import create_user
+from ivr.people.users import create_user
+from ivr.surveys.policy import load_policy_file
 
 PASSWORD = "settings-page-1"
 

@@ -8,9 +8,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from ivr.configuration.menus.validation import load_menu_file
 from ivr.db.models import MenuVersion
 from ivr.db.session import unit_of_work
-from ivr.menus.validation import load_menu_file
 from run import cli
 from tests.helpers import new_call_sid, twiml
 
@@ -90,9 +90,9 @@ def test_check_config_names_missing_twilio_account(env, monkeypatch):
 
 
 def test_publish_makes_a_valid_file_live_and_refuses_a_broken_one(env, tmp_path):
-    from ivr.menus.store import live_version
-    from ivr.routes.store import live_rules_row
-    from ivr.routes.validation import DEFAULT_RULES_FILE
+    from ivr.configuration.menus.store import live_version
+    from ivr.configuration.rules.store import live_rules_row
+    from ivr.configuration.rules.validation import DEFAULT_RULES_FILE
 
     good = CliRunner().invoke(
         cli, ["publish", "rules", str(DEFAULT_RULES_FILE), "--by", "lead", "--note", "n"]

@@ -14,7 +14,15 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from ivr.console.floor import (
+from ivr.configuration.rules.store import publish_rules
+from ivr.configuration.rules.validation import DEFAULT_RULES_FILE, load_rules_file
+from ivr.db.models import Agent, AgentStateChange, Call, ChangeLog, QueueEntry, utcnow
+from ivr.db.session import unit_of_work
+from ivr.events.recorder import record_events
+from ivr.events.store import new_event
+from ivr.people.users import create_user
+from ivr.quality.report import Month, build_quality_report
+from ivr.queueing.floor import (
     MAX_HISTORY_DAYS,
     PeriodError,
     change_agent_groups,
@@ -25,14 +33,6 @@ from ivr.console.floor import (
     past_same_weekdays,
     scheduled_agents,
 )
-from ivr.db.models import Agent, AgentStateChange, Call, ChangeLog, QueueEntry, utcnow
-from ivr.db.session import unit_of_work
-from ivr.routes.store import publish_rules
-from ivr.routes.validation import DEFAULT_RULES_FILE, load_rules_file
-from ivr.services.events import new_event
-from ivr.services.quality_report import Month, build_quality_report
-from ivr.services.recorder import record_events
-from ivr.services.users import create_user
 from tests.helpers import count, new_call_sid
 
 TIMEZONE = "Asia/Shanghai"

@@ -13,10 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from ivr.calls.hosted_fallback import FallbackKeeper, publish_fallback
+from ivr.configuration.menus.store import live_version
+from ivr.configuration.menus.store import publish as publish_menu
 from ivr.db.session import unit_of_work
-from ivr.menus.store import live_version
-from ivr.menus.store import publish as publish_menu
-from ivr.services.hosted_fallback import FallbackKeeper, publish_fallback
 from ivr.telephony import twiml_rules
 from ivr.telephony.callers import ScriptedCaller
 from ivr.telephony.rest_server import create_rest_app, serve_in_thread
@@ -145,7 +145,7 @@ def test_keeper_without_a_rest_client_does_nothing(hotline, sim):  # type: ignor
 def test_publish_fallback_command_and_menu_publish(monkeypatch, settings, hotline, sim, tmp_path):  # type: ignore[no-untyped-def]
     from click.testing import CliRunner
 
-    from ivr.menus.validation import load_menu_file
+    from ivr.configuration.menus.validation import load_menu_file
     from run import cli
 
     app = create_rest_app(sim)

@@ -14,8 +14,8 @@ from sqlalchemy import func, select, text
 from ivr.db.kept_connection import kept_connection
 from ivr.db.models import CallEvent
 from ivr.db.session import make_engine
-from ivr.services.events import new_event
-from ivr.services.recorder import record_events
+from ivr.events.recorder import record_events
+from ivr.events.store import new_event
 from tests.helpers import count
 
 

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from ivr.admin.pages import safe_next
-from ivr.admin.security import CONTENT_SECURITY_POLICY
 from ivr.db.models import Agent, User, utcnow
 from ivr.db.session import unit_of_work
-from ivr.services.users import create_user, hash_token
+from ivr.people.pages import safe_next
+from ivr.people.users import create_user, hash_token
+from ivr.web.security_headers import CONTENT_SECURITY_POLICY
 from run import cli
 from tests.helpers import new_call_sid, twiml
 
@@ -310,7 +310,7 @@ def test_migration_0009_gives_existing_tokens_an_expiry_and_keeps_them_working(t
 
     from ivr.db import migrate
     from ivr.db.session import make_engine
-    from ivr.services.users import user_by_token
+    from ivr.people.users import user_by_token
 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     config = migrate.alembic_config(str(engine.url))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ivr.db.models import Announcement
 from ivr.db.session import unit_of_work
-from ivr.services.users import create_user
+from ivr.people.users import create_user
 
 PASSWORD = "correct horse battery"
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,11 +24,12 @@ _ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 def _names_read_from(kind: str) -> set[str]:
     """Every query (args) or form field name a page or API view reads, found in the source."""
     pattern = re.compile(rf'request\.{kind}\.get\(\s*"(\w+)"')
-    sources = [*ROOT.joinpath("ivr/admin").glob("*.py"), *ROOT.joinpath("ivr/web").glob("*.py")]
+    sources = ROOT.joinpath("ivr").rglob("*.py")
+    webhooks = ("ivr/calls/", "ivr/surveys/survey_views.py")
     return {
         name
         for path in sources
-        if path.name not in ("voice.py", "connect.py", "survey.py")  # the webhooks
+        if not path.relative_to(ROOT).as_posix().startswith(webhooks)
         for name in pattern.findall(path.read_text())
     }
 

@@ -60,8 +60,14 @@ def server(tmp_path: Path):  # type: ignore[no-untyped-def]
     init = [sys.executable, "run.py", "init-db", "--demo"]
     subprocess.run(init, cwd=ROOT, env=env, check=True, capture_output=True)
     served = Server(
-        url, tmp_path, tmp_path / "serve.log", serve=True,
-        IVR_WEB_WORKERS="1", IVR_WEB_THREADS="16", IVR_WEB_MAX_IN_FLIGHT="1", IVR_SCHEDULER_IN_PROCESS="0",
+        url,
+        tmp_path,
+        tmp_path / "serve.log",
+        serve=True,
+        IVR_WEB_WORKERS="1",
+        IVR_WEB_THREADS="16",
+        IVR_WEB_MAX_IN_FLIGHT="1",
+        IVR_SCHEDULER_IN_PROCESS="0",
     )
     yield served
     served.stop()

@@ -27,14 +27,14 @@ from ivr.db.models import (
     User,
 )
 from ivr.db.session import unit_of_work
-from ivr.services.quality_report import (
+from ivr.people.users import create_user
+from ivr.quality.report import (
     Month,
     MonthError,
     build_quality_report,
     finding_phrases,
     is_failed_answer,
 )
-from ivr.services.users import create_user
 from run import cli
 
 TIMEZONE = "Asia/Shanghai"

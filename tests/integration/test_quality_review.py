@@ -26,7 +26,8 @@ from ivr.db.models import (
     User,
 )
 from ivr.db.session import unit_of_work
-from ivr.services.scorecards import (
+from ivr.people.users import create_user
+from ivr.quality.scorecards import (
     NA,
     InvalidAnswers,
     InvalidScorecard,
@@ -35,7 +36,6 @@ from ivr.services.scorecards import (
     load_scorecard_file,
     parse_scorecard,
 )
-from ivr.services.users import create_user
 from tests.helpers import count, new_call_sid
 
 PASSWORD = "correct horse battery"

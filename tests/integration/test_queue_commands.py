@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from ivr.console.storm import set_storm
 from ivr.db.session import unit_of_work
+from ivr.queueing.storm import set_storm
 from ivr.telephony.base import QUEUE_DEFAULT_SIZE, QUEUE_MAX_SIZE
 from ivr.telephony.rest_server import create_rest_app, serve_in_thread
 from ivr.telephony.simulator import Simulator

@@ -22,18 +22,18 @@ from ivr.db.models import (
     User,
     utcnow,
 )
+from ivr.db.retention import remove_expired, retention_cutoff
 from ivr.db.session import unit_of_work
+from ivr.events.store import new_event
 from ivr.jobs.scheduler import build_scheduler
-from ivr.services.events import new_event
-from ivr.services.recordings import (
+from ivr.people.users import create_user
+from ivr.quality.recordings import (
     ABSENT_AFTER,
     AppendOnlyError,
     audio_path,
     note_absent_recordings,
     removal_connection,
 )
-from ivr.services.retention import remove_expired, retention_cutoff
-from ivr.services.users import create_user
 from ivr.telephony.base import TelephonyError
 from tests.helpers import count, new_call_sid
 
@@ -457,7 +457,7 @@ def left(hotline, call_sid):
 
 def test_retention_removes_only_what_is_older_than_retention_days(hotline, recordings_dir, caplog):
     made = old_and_young(hotline, recordings_dir)
-    with caplog.at_level(logging.INFO, logger="ivr.services.retention"):
+    with caplog.at_level(logging.INFO, logger="ivr.db.retention"):
         removed = remove_expired(hotline)
     assert (removed.recordings, removed.files, removed.playbacks, removed.calls, removed.events) == (
         1,

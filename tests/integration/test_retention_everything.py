@@ -27,10 +27,10 @@ from ivr.db.models import (
     WorkOrder,
     utcnow,
 )
+from ivr.db.retention import remove_expired
 from ivr.db.session import make_engine, unit_of_work
-from ivr.services.recordings import audio_path, local_audio, release_provider_copies
-from ivr.services.retention import remove_expired
-from ivr.services.users import create_user
+from ivr.people.users import create_user
+from ivr.quality.recordings import audio_path, local_audio, release_provider_copies
 from ivr.telephony.rest_server import create_rest_app, serve_in_thread
 from ivr.telephony.sim_telephony import SimulatorTelephony
 from ivr.telephony.simulator import SimClock, Simulator
@@ -340,8 +340,8 @@ def test_the_sqlite_database_and_its_wal_are_the_services_alone(tmp_path, loose_
 
 
 def test_the_spool_and_local_recordings_are_the_services_alone(hotline, tmp_path, loose_umask):
-    from ivr.services.events import EventRecord
-    from ivr.services.spool import Spool
+    from ivr.events.spool import Spool
+    from ivr.events.store import EventRecord
 
     spool = Spool(tmp_path / "spool")
     spool.put(
@@ -364,7 +364,7 @@ def test_the_spool_and_local_recordings_are_the_services_alone(hotline, tmp_path
 
 
 def test_the_generated_secret_key_is_the_services_alone(tmp_path, loose_umask):
-    from ivr.admin.secret import stored_secret_key
+    from ivr.people.secret import stored_secret_key
 
     stored_secret_key(tmp_path / "instance" / "secret_key")
     assert mode(tmp_path / "instance" / "secret_key") == 0o600

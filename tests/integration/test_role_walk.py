@@ -12,14 +12,14 @@ from werkzeug.routing.converters import NumberConverter
 
 from ivr.db.models import Agent
 from ivr.db.session import unit_of_work
-from ivr.services.users import ROLES, create_user
+from ivr.people.users import ROLES, create_user
 from tests.helpers import SignedClient
 
 PASSWORD = "walk-the-routes-1"
 # Open to anyone, and why.
 PUBLIC = {
     "static": "Flask's static files",
-    "admin.static": "the admin pages' CSS and JS",
+    "layout.static": "the admin pages' CSS and JS",
     "admin.login": "the login form itself",
     "health.health": "the load balancer's health check (no data)",
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ivr.console.rules_view import rules_view
+from ivr.configuration.rules_view import rules_view
 from tests.integration.test_console_editor import login, supervisor, users
 
 __all__ = ["login", "supervisor", "users"]  # fixtures, used by name

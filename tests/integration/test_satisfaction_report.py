@@ -28,15 +28,15 @@ from ivr.db.models import (
     User,
 )
 from ivr.db.session import unit_of_work
-from ivr.services.quality_report import Month
-from ivr.services.recordings import audio_path
-from ivr.services.satisfaction_report import (
+from ivr.people.users import create_user
+from ivr.quality.recordings import audio_path
+from ivr.quality.report import Month
+from ivr.surveys.report import (
     SatisfactionFigures,
     build_satisfaction_report,
     close_follow_up,
     satisfaction_text,
 )
-from ivr.services.users import create_user
 from ivr.telephony.base import TelephonyError
 from run import cli
 

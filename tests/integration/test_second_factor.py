@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from ivr.app import create_app
-from ivr.console.test_call import TestCallInput, walk_test_call
+from ivr.configuration.menus.validation import load_menu_file
+from ivr.configuration.trial_call import TestCallInput, walk_test_call
 from ivr.db.models import Call, CallEvent, Customer
-from ivr.menus.validation import load_menu_file
-from ivr.services.events import call_inputs
+from ivr.events.store import call_inputs
 from run import cli
 from tests.helpers import SignedClient, action_of, new_call_sid, spoken, twiml
 

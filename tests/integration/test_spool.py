@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ivr.db.models import Call, CallEvent
-from ivr.services.events import new_event
+from ivr.events.store import new_event
 from tests.helpers import count, new_call_sid
 
 

@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from ivr.admin.secret import stored_secret_key
 from ivr.app import create_app
 from ivr.db.models import Agent, User
 from ivr.db.session import unit_of_work
-from ivr.services.users import authenticate, create_user
+from ivr.people.secret import stored_secret_key
+from ivr.people.users import authenticate, create_user
 from run import cli
 from tests.helpers import count, twiml
 

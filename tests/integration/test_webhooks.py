@@ -7,7 +7,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from ivr.db.models import Call, CallEvent, WorkOrder
-from ivr.services.events import call_inputs, call_path
+from ivr.events.store import call_inputs, call_path
 from tests.helpers import PUBLIC_BASE_URL, action_of, count, new_call_sid, spoken, twiml
 
 
@@ -230,9 +230,7 @@ def test_wait_url_speaks_position_in_the_callers_language(twilio):
 
 
 def test_safety_caller_leaves_queue_after_limit_and_duty_engineer_is_dialled(twilio):
-    waiting = twiml(
-        twilio.post("/voice/wait?q=safety&l=zh-CN&e=1", {"QueuePosition": "1", "QueueTime": "1"})
-    )
+    waiting = twiml(twilio.post("/voice/wait?q=safety&l=zh-CN&e=1", {"QueuePosition": "1", "QueueTime": "1"}))
     assert waiting.find("Leave") is None
     leaving = twiml(
         twilio.post("/voice/wait?q=safety&l=zh-CN&e=1", {"QueuePosition": "1", "QueueTime": "60"})
@@ -256,7 +254,7 @@ def test_safety_queue_failure_dials_the_duty_engineer(twilio, result):
 
 def test_action_urls_are_the_routes_that_serve_them(app):
     # _url builds URLs by hand for speed: every path it knows must be a real POST route.
-    from ivr.web.voice import _PATHS
+    from ivr.calls.views import _PATHS
 
     rules = {rule.rule: rule.methods for rule in app.url_map.iter_rules()}
     for endpoint, path in _PATHS.items():

@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from ivr.services.allocation import Candidate, allocate, draw, effective_rate, target_size
+from ivr.quality.sample_sizes import Candidate, allocate, draw, effective_rate, target_size
 
 
 def calls(per_agent: dict[int | None, int], **fields: object) -> list[Candidate]:

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from ivr.callbacks.due import (
+from ivr.surveys.due import (
     CallingRules,
     DuePlan,
     WindowError,
@@ -17,7 +17,7 @@ from ivr.callbacks.due import (
     parse_holidays,
     parse_window,
 )
-from ivr.services.callback_jobs import Pacer
+from ivr.surveys.jobs import Pacer
 
 SHANGHAI = CallingRules(time(9), time(20))
 GOLDEN_WEEK = CallingRules(time(9), time(20), frozenset(date(2026, 10, d) for d in range(1, 8)))

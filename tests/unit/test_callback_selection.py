@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ivr.callbacks.phones import normalise_phone
-from ivr.callbacks.policy import InvalidPolicy, Policy, load_policy_file, validate_policy
-from ivr.callbacks.selection import (
+from ivr.surveys.phones import normalise_phone
+from ivr.surveys.policy import InvalidPolicy, Policy, load_policy_file, validate_policy
+from ivr.surveys.selection import (
     CALLBACK_PENDING,
     DO_NOT_CALL,
     LATER_COMPLETION,

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from ivr.callflow import (
+from ivr.calls.flow import (
     ActionResult,
     Ask,
     CallerInput,
@@ -21,8 +21,8 @@ from ivr.callflow import (
     respond,
     start,
 )
-from ivr.menus.schema import InputNode, MenuDocument, MenuNode
-from ivr.menus.validation import load_menu_file, validate_document
+from ivr.configuration.menus.schema import InputNode, MenuDocument, MenuNode
+from ivr.configuration.menus.validation import load_menu_file, validate_document
 
 MENU = validate_document(load_menu_file())
 VERSION = 7

@@ -1,4 +1,4 @@
-"""Erlang C (ivr/console/erlang.py) against published figures, the benchmark's, and the direct formula."""
+"""Erlang C (routing/erlang.py) against published figures, the benchmark's, and the direct formula."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import pytest
 
-from ivr.console.erlang import (
+from routing.erlang import (
     MAX_AGENTS,
     agents_needed,
     average_speed_of_answer,

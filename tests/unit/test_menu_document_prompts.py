@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr import twiml
-from ivr.callflow import Said
+from ivr.calls import twiml
+from ivr.calls.flow import Said
 from ivr.config import Settings
-from ivr.menus.texts import with_document_prompts
-from ivr.menus.validation import InvalidMenu, load_menu_file, validate_document
+from ivr.configuration.menus.texts import with_document_prompts
+from ivr.configuration.menus.validation import InvalidMenu, load_menu_file, validate_document
 from prompts import load_catalogues
 
 DEFAULT = load_menu_file()

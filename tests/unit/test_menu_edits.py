@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from ivr.console.diff import changes, text_diff
-from ivr.console.edit_values import EditRefused, words
-from ivr.console.menu_edits import apply_menu_edit
-from ivr.console.menu_tree import menu_tree
-from ivr.console.raw_document import read_document, show_document
-from ivr.console.rules_edits import apply_rules_edit
-from ivr.console.rules_view import rules_view
-from ivr.menus.validation import InvalidMenu, Problem, load_menu_file, validate_document
-from ivr.routes.validation import load_rules_file, validate_rules
+from ivr.configuration.diff import changes, text_diff
+from ivr.configuration.edit_values import EditRefused, words
+from ivr.configuration.menu_edits import apply_menu_edit
+from ivr.configuration.menu_tree import menu_tree
+from ivr.configuration.menus.validation import InvalidMenu, Problem, load_menu_file, validate_document
+from ivr.configuration.raw_document import read_document, show_document
+from ivr.configuration.rules.validation import load_rules_file, validate_rules
+from ivr.configuration.rules_edits import apply_rules_edit
+from ivr.configuration.rules_view import rules_view
 
 MENU = load_menu_file()
 RULES = load_rules_file()

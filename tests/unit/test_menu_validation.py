@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from ivr.menus.schema import MenuDocument
-from ivr.menus.validation import (
+from ivr.configuration.menus.schema import MenuDocument
+from ivr.configuration.menus.validation import (
     ENGINE_PROMPTS,
     InvalidMenu,
     Problem,

@@ -62,7 +62,7 @@ def test_prompts_imports_are_seen() -> None:
         ("import flask", {"flask"}),
         ("import sqlalchemy.orm as orm", {"sqlalchemy"}),
         ("from pydantic import BaseModel", {"pydantic"}),
-        ("from ivr.menus import schema", {"ivr"}),
+        ("from ivr.configuration.menus import schema", {"ivr"}),
         ("def f():\n    import requests\n", {"requests"}),
         ("try:\n    import twilio\nexcept ImportError:\n    twilio = None\n", {"twilio"}),
     ],

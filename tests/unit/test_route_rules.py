@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from ivr.routes.convert import rules_from_raw, to_rules
-from ivr.routes.schema import RulesDocument
-from ivr.routes.validation import InvalidRules, load_rules_file, validate_rules
+from ivr.configuration.rules.convert import rules_from_raw, to_rules
+from ivr.configuration.rules.schema import RulesDocument
+from ivr.configuration.rules.validation import InvalidRules, load_rules_file, validate_rules
 from routing.hours import END_OF_DAY
 from routing.model import CALLER_LANGUAGE, AfterHours, Rules, Step
 

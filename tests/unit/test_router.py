@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.routes.convert import rules_from_raw
-from ivr.routes.validation import load_rules_file
+from ivr.configuration.rules.convert import rules_from_raw
+from ivr.configuration.rules.validation import load_rules_file
 from routing.model import (
     CALLER_LANGUAGE,
     AfterHours,

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from ivr.callflow import (
+from ivr.calls.flow import (
     SECOND_FACTOR_CHECK,
     SECOND_FACTOR_TRIES,
     ActionResult,
@@ -21,8 +21,8 @@ from ivr.callflow import (
     kept_input,
     respond,
 )
-from ivr.menus.validation import load_menu_file, prompt_keys_of, validate_document
-from ivr.services.actions import ACTIONS
+from ivr.calls.menu_actions import ACTIONS
+from ivr.configuration.menus.validation import load_menu_file, prompt_keys_of, validate_document
 
 MENU = validate_document(load_menu_file())
 ACCOUNT = "10000002"

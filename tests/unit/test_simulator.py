@@ -43,7 +43,7 @@ def make_app(docs: dict[str, Doc]) -> Flask:
     @app.route("/<path:name>", methods=["GET", "POST"])
     def serve(name: str):
         form = request.form.to_dict() if request.method == "POST" else {}
-        # The query exactly as sent (request.url would decode %3A, %2C...), as ivr.web.signature does.
+        # The query exactly as sent (request.url would decode %3A, %2C...), as ivr.calls.signature does.
         query = request.query_string.decode("latin-1")
         url = request.host_url.rstrip("/") + request.path + (f"?{query}" if query else "")
         if not validator.validate(url, form, request.headers.get("X-Twilio-Signature", "")):

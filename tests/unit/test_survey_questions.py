@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ivr.services.survey import QUESTIONS, parse_answer
+from ivr.surveys.responses import QUESTIONS, parse_answer
 from prompts import load_catalogues
 
 SCORE, YES_NO = QUESTIONS[0], QUESTIONS[2]

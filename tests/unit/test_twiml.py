@@ -6,8 +6,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ivr import twiml
-from ivr.callflow import Ask, CallState, Said
+from ivr.calls import twiml
+from ivr.calls.flow import Ask, CallState, Said
 from ivr.config import Settings
 from prompts import PromptText, load_catalogues
 
@@ -66,6 +66,6 @@ def test_ask_has_no_finish_key_for_menus_and_a_redirect_for_silence() -> None:
 def test_action_urls_are_encoded_exactly_as_urlencode_does(params):
     from urllib.parse import urlencode
 
-    from ivr.web.voice import query_string
+    from ivr.calls.views import query_string
 
     assert query_string(params) == urlencode(params)

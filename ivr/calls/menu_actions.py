@@ -1,0 +1,117 @@
+"""Menu actions that need the database: balances and work orders. Each returns what to say."""
+
+from __future__ import annotations
+
+import hmac
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.calls.flow import ActionResult
+from ivr.db.models import Customer, utcnow
+from ivr.work_orders.orders import find_work_order, open_work_order
+
+FAULT_RESPONSE = timedelta(hours=24)  # DOMAIN: a meter or appliance fault is checked on site within 24 h
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """The call an action runs for; `step` makes an opened work order idempotent under retries."""
+
+    call_sid: str
+    caller: str
+    step: int
+    account: str = ""  # the account number keyed before, whose second factor is being checked
+
+
+def spell(number: str) -> str:
+    """Digits spaced out, so text-to-speech reads them one by one."""
+    return " ".join(number)
+
+
+def _balance(customer: Customer) -> ActionResult:
+    amount = f"{abs(customer.balance):.2f}"
+    prompt = "balance_arrears" if customer.balance < 0 else "balance"
+    return ActionResult(True, prompt, (("account", spell(customer.account_number)), ("amount", amount)))
+
+
+def caller_balance(session: Session, context: ActionContext, digits: str) -> ActionResult:
+    """The balance of the account whose phone number is the caller's."""
+    customer = session.scalar(select(Customer).where(Customer.phone == context.caller).limit(1))
+    return _balance(customer) if customer else ActionResult(False)
+
+
+def account_balance(session: Session, context: ActionContext, digits: str) -> ActionResult:
+    """The balance of the account the caller keyed, when it is the caller's own; else the second factor."""
+    customer = session.scalar(select(Customer).where(Customer.account_number == digits))
+    if customer is not None and context.caller and customer.phone == context.caller:
+        return _balance(customer)
+    # Someone else's account or none at all: one answer for both, so a caller learns nothing of it.
+    return ActionResult(False, second_factor_for=digits)
+
+
+def checked_account_balance(session: Session, context: ActionContext, digits: str) -> ActionResult:
+    """The balance of `context.account` once `digits` match the last 4 of the ID number on it."""
+    customer = None
+    if context.account:
+        customer = session.scalar(select(Customer).where(Customer.account_number == context.account))
+    expected = (customer.id_number_last4 or "") if customer is not None else ""
+    # Compared in constant time, and compared even when nothing is on record, so timing tells nothing.
+    matched = hmac.compare_digest(expected.upper().encode(), digits.upper().encode())
+    if customer is not None and expected and matched:
+        return _balance(customer)
+    # The same words for a wrong factor, an unknown account and an account with no ID number on record.
+    return ActionResult(False, "account_check_failed")
+
+
+def report_fault(session: Session, context: ActionContext, digits: str) -> ActionResult:
+    """Open a repair work order for the caller and read its number back."""
+    customer = session.scalar(select(Customer).where(Customer.phone == context.caller).limit(1))
+    now = utcnow()
+    order = open_work_order(
+        session,
+        kind="fault",
+        caller_number=context.caller,
+        customer=customer,
+        call_sid=context.call_sid,
+        source_key=f"fault:{context.call_sid}:{context.step}",
+        promised_by=now + FAULT_RESPONSE,
+        description="Fault reported on the hotline",
+    )
+    hours = str(_hours_left(order.promised_by))
+    return ActionResult(True, "fault_reported", (("number", spell(order.number)), ("hours", hours)))
+
+
+def work_order_status(session: Session, context: ActionContext, digits: str) -> ActionResult:
+    """The status of the work order the caller keyed, with the promised time."""
+    order = find_work_order(session, digits)
+    if order is None:
+        return ActionResult(False, "work_order_not_found")
+    number = spell(order.number)
+    if order.status == "completed":
+        return ActionResult(True, "work_order_completed", (("number", number),))
+    prompt = "work_order_dispatched" if order.status == "dispatched" else "work_order_open"
+    return ActionResult(True, prompt, (("number", number), ("hours", str(_hours_left(order.promised_by)))))
+
+
+def _hours_left(promised_by: datetime | None) -> int:
+    if promised_by is None:
+        return 24
+    return max(1, int(math.ceil((promised_by - utcnow()).total_seconds() / 3600)))
+
+
+ACTIONS = {
+    "caller_balance": caller_balance,
+    "account_balance": account_balance,
+    "checked_account_balance": checked_account_balance,
+    "report_fault": report_fault,
+    "work_order_status": work_order_status,
+}
+
+
+def run_action(session: Session, name: str, context: ActionContext, digits: str = "") -> ActionResult:
+    """Run the named menu action."""
+    return ACTIONS[name](session, context, digits)

@@ -1,0 +1,1 @@
+"""The command line: run.py's commands and the terminal phone."""

@@ -1,0 +1,146 @@
+"""`python run.py call`: phone the hotline from a terminal through the simulator."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from ivr.config import load_settings
+from ivr.telephony.callers import InteractiveCaller, ScriptedCaller
+from ivr.telephony.sim_telephony import SimulatorTelephony
+from ivr.telephony.simulator import Simulator
+from ivr.telephony.transport import FlaskTransport, HttpTransport
+
+IN_PROCESS_BASE = "http://127.0.0.1:5000"
+
+
+def script_items(keys: str) -> list[str]:
+    """'9,1,s:燃气泄漏,-,123#' -> the simulator's script: keys, speech, silence."""
+    items = []
+    for raw in keys.split(","):
+        item = raw.strip()
+        if item.startswith("s:"):
+            items.append("speech:" + item[2:].strip())
+        elif item in ("-", ""):
+            items.append("silence")
+        else:
+            items.append(item)
+    return items
+
+
+def phone_call(*, caller: str, called: str, keys: str | None, url: str | None, wait_loops: int) -> int:
+    """Place one call; print what the caller hears and where the call ends up. Returns an exit code."""
+    settings = load_settings()
+    base = (url or settings.public_base_url or IN_PROCESS_BASE).rstrip("/")
+    who: ScriptedCaller | InteractiveCaller
+    if keys is not None:
+        who = ScriptedCaller(script_items(keys), max_queue_loops=wait_loops)
+    else:
+        who = InteractiveCaller(
+            input_fn=lambda prompt: click.prompt(prompt, default="", show_default=False), output_fn=click.echo
+        )
+    hotline = None
+    if url:
+        transport: HttpTransport | FlaskTransport = HttpTransport()
+    else:
+        from ivr.app import create_app
+        from ivr.hotline import Hotline
+
+        hotline = Hotline.build(settings)
+        transport = FlaskTransport(create_app(hotline=hotline))
+    try:
+        simulator = Simulator(
+            transport,
+            auth_token=settings.twilio_auth_token,
+            voice_url=f"{base}/voice/incoming",
+            status_callback_url=f"{base}/voice/status",
+            fallback_url=f"{base}/voice/fallback",
+        )
+        if hotline is not None:
+            hotline.telephony = SimulatorTelephony(simulator)  # the server's REST side is the simulator
+            # and its deadlines (the gas-leak caller's duty dial) run on the call's simulated time
+            started, clock = time.time(), simulator.clock
+            hotline.clock = lambda: started + clock.now()
+        call = simulator.start_call(caller, called, who)
+        while call.run_until_waiting():
+            if hotline is not None:
+                # In-process there is no scheduler: run its dispatcher each time the caller holds.
+                from ivr.queueing.dispatch import dispatch
+
+                dispatch(hotline)
+        result = call.run()
+    finally:
+        close = getattr(transport, "close", None)
+        if close:
+            close()
+        if hotline is not None:
+            hotline.engine.dispose()
+    if keys is not None:
+        for entry in result.transcript:
+            click.echo(entry.describe())
+    for error in result.errors:
+        click.echo(f"Twilio error {error.code}: {error.message} ({error.url})", err=True)
+    click.echo(f"call {result.call_sid}: {result.summary()}")
+    return 1 if result.errors else 0
+
+
+def survey_call(*, job_id: int, keys: str | None, answered_by: str) -> int:
+    """Place one satisfaction call-back now, in-process, answered by the simulator (scripted keys, or you
+    at the terminal); print what the customer hears and what was kept. Returns an exit code."""
+    from datetime import timedelta
+
+    from ivr.app import create_app
+    from ivr.db.models import CallbackJob, SurveyResponse
+    from ivr.hotline import Hotline
+    from ivr.surveys.jobs import Pacer, place_due_callbacks
+
+    settings = load_settings()
+    base = (settings.public_base_url or IN_PROCESS_BASE).rstrip("/")
+    hotline = Hotline.build(settings)
+    try:
+        with hotline.sessions() as session:
+            job = session.get(CallbackJob, job_id)
+        if job is None or job.status != "queued":
+            state = "no such job" if job is None else f"its status is {job.status}"
+            click.echo(f"job {job_id} cannot be placed: {state} (run.py callbacks status)", err=True)
+            return 1
+        simulator = Simulator(
+            FlaskTransport(create_app(hotline=hotline)),
+            auth_token=settings.twilio_auth_token,
+            voice_url=f"{base}/voice/incoming",
+        )
+        hotline.telephony = SimulatorTelephony(simulator)
+        who: ScriptedCaller | InteractiveCaller = (
+            ScriptedCaller(script_items(keys))
+            if keys is not None
+            else InteractiveCaller(
+                input_fn=lambda prompt: click.prompt(prompt, default="", show_default=False),
+                output_fn=click.echo,
+            )
+        )
+        simulator.callee_for(job.phone, who, answered_by=answered_by)
+        # As if it were the job's due time (its window is open then), whatever the clock says now.
+        moment = job.due_at + timedelta(minutes=1)
+        placed = place_due_callbacks(hotline, Pacer(100), now=lambda: moment, only=job_id).placed
+        if not placed:
+            click.echo(f"job {job_id} was not placed (another process took it?)", err=True)
+            return 1
+        (result,) = simulator.run_pending_calls()
+        if keys is not None:
+            for entry in result.transcript:
+                click.echo(entry.describe())
+        with hotline.sessions() as session:
+            job = session.get(CallbackJob, job_id)
+            response = session.query(SurveyResponse).filter_by(job_id=job_id).one_or_none()
+        click.echo(f"call {result.call_sid}: {result.summary()}")
+        click.echo(f"job {job_id}: {job.status if job else '?'} ({job.last_outcome if job else ''})")
+        if response is not None:
+            r = response
+            click.echo(
+                f"answers: attitude={r.attitude} ability={r.ability} on_time={r.on_time} "
+                f"charged={r.charged} comment={r.comment_seconds or 0}s refused={r.refused}"
+            )
+        return 1 if result.errors else 0
+    finally:
+        hotline.engine.dispose()

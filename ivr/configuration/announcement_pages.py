@@ -1,0 +1,312 @@
+"""The announcements page: list, create, edit and end announcements, and the storm-mode switch.
+
+Supervisors and admins only; times are entered and shown in the hotline's local time zone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from ivr.configuration import announcements as notices
+from ivr.configuration.announcements import (
+    AnnouncementClosed,
+    AnnouncementInput,
+    AnnouncementNotFound,
+    InvalidAnnouncement,
+)
+from ivr.configuration.change_log import recent_changes
+from ivr.db.models import Announcement, utcnow
+from ivr.db.session import unit_of_work
+from ivr.hotline import hotline
+from ivr.people.auth import person, role_required
+from ivr.queueing.queue_sizing import QueueChange, size_queues
+from ivr.queueing.storm import set_storm, storm_state
+from ivr.queueing.storm_outcomes import storm_outcomes
+
+log = logging.getLogger(__name__)
+bp = Blueprint("announcements", __name__, template_folder="templates", url_prefix="/console/announcements")
+
+EDITORS = ("supervisor", "admin")
+STATUSES = {"active": "播放中 / Playing", "upcoming": "未开始 / Upcoming", "ended": "已结束 / Ended"}
+_LIST_SEPARATORS = re.compile(r"[\n\r,，、;；]+")
+_NUMBER_SEPARATORS = re.compile(r"[\s,，、;；]+")
+_MAX_FIELD = 60_000  # characters of one form field: a long list of numbers, not a flood
+_YEARS = (2000, 2099)  # the dates an announcement can run between: anything else is a typing slip
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {"STATUSES": STATUSES}
+
+
+@bp.get("")
+@role_required(*EDITORS)
+def index() -> str:
+    """Storm mode, the form for a new announcement, and the active, upcoming and ended ones."""
+    return _page()
+
+
+@bp.post("")
+@role_required(*EDITORS)
+def create() -> Response | tuple[str, int]:
+    """Store a new announcement (every problem named; nothing stored if any)."""
+    languages = _languages()
+    given, problems = _read_form(languages)
+    if not problems:
+        try:
+            with unit_of_work(hotline().sessions) as session:
+                row = notices.create(session, given, who=person().username, languages=languages)
+                created = row.id
+        except InvalidAnnouncement as invalid:
+            problems = invalid.problems
+    if problems:
+        return _page(form=request.form, problems=problems), 400
+    _changed()
+    flash(f"通知 {created} 已保存 / Announcement {created} saved", "ok")
+    return redirect(url_for("announcements.index"))
+
+
+@bp.get("/<int:announcement_id>")
+@role_required(*EDITORS)
+def edit_page(announcement_id: int) -> str | tuple[str, int]:
+    """One announcement, with its form (while it has not ended)."""
+    row = _row(announcement_id)
+    if row is None:
+        return _missing(announcement_id)
+    return _edit(row, _form_of(row))
+
+
+@bp.post("/<int:announcement_id>")
+@role_required(*EDITORS)
+def edit(announcement_id: int) -> Response | tuple[str, int]:
+    """Save changes to an announcement that has not ended."""
+    languages = _languages()
+    given, problems = _read_form(languages)
+    if not problems:
+        try:
+            with unit_of_work(hotline().sessions) as session:
+                notices.edit(session, announcement_id, given, who=person().username, languages=languages)
+        except InvalidAnnouncement as invalid:
+            problems = invalid.problems
+        except AnnouncementNotFound:
+            return _missing(announcement_id)
+        except AnnouncementClosed:
+            problems = ["通知已结束，不能修改 / The announcement has ended: it can no longer be changed"]
+    if problems:
+        row = _row(announcement_id)
+        if row is None:
+            return _missing(announcement_id)
+        return _edit(row, request.form, problems), 400
+    _changed()
+    flash(f"通知 {announcement_id} 已修改 / Announcement {announcement_id} changed", "ok")
+    return redirect(url_for("announcements.index"))
+
+
+@bp.post("/<int:announcement_id>/end")
+@role_required(*EDITORS)
+def end(announcement_id: int) -> Response | tuple[str, int]:
+    """End an announcement now (or cancel one that has not started)."""
+    try:
+        with unit_of_work(hotline().sessions) as session:
+            notices.end(session, announcement_id, who=person().username)
+    except AnnouncementNotFound:
+        return _missing(announcement_id)
+    except AnnouncementClosed:
+        flash(f"通知 {announcement_id} 已经结束 / Announcement {announcement_id} had already ended", "error")
+        return redirect(url_for("announcements.index"))
+    _changed()
+    flash(f"通知 {announcement_id} 已结束 / Announcement {announcement_id} ended", "ok")
+    return redirect(url_for("announcements.index"))
+
+
+@bp.post("/storm")
+@role_required(*EDITORS)
+def storm() -> Response | tuple[str, int]:
+    """Turn storm mode on or off (the button says which: pressing twice changes nothing)."""
+    wanted = request.form.get("on", "")
+    if wanted not in ("0", "1"):
+        return _page(
+            problems=["请用页面上的按钮切换风暴模式 / Use the page's button to switch storm mode"]
+        ), 400
+    with unit_of_work(hotline().sessions) as session:
+        changed = set_storm(session, wanted == "1", who=person().username)
+    _changed()
+    zh, en = ("开启", "on") if wanted == "1" else ("关闭", "off")
+    if changed:
+        flash(f"风暴模式已{zh} / Storm mode is {en}", "ok")
+    else:
+        flash(f"风暴模式本来就是{zh}状态 / Storm mode was already {en}", "ok")
+    if wanted == "1":
+        _size_queues_for_storm()
+    return redirect(url_for("announcements.index"))
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _size_queues_for_storm() -> None:
+    """Twilio's queues grown to the maximum now, not at the scheduler's next run; a failure is shown."""
+    try:
+        failed = [change for change in size_queues(hotline(), storm=True) if change.action == "failed"]
+    except Exception:  # the switch is set all the same: the scheduler sizes them at its next run
+        log.warning("call queues not sized for storm mode", exc_info=True)
+        failed = [QueueChange("*", "failed", 0)]
+    if failed:
+        names = ", ".join(change.name for change in failed)
+        flash(f"以下 Twilio 队列未能扩容 / These Twilio queues could not be resized: {names}", "error")
+
+
+def _page(form: Any = None, problems: list[str] | None = None) -> str:
+    now = utcnow()
+    with hotline().sessions() as session:
+        lists = notices.listing(session, now)
+        switch = storm_state(session)
+        outcomes = storm_outcomes(session, switch.set_at) if switch.on and switch.set_at else None
+        changes = sorted(
+            recent_changes(session, kind="announcement", limit=10)
+            + recent_changes(session, kind="storm", limit=10),
+            key=lambda change: change.id,
+            reverse=True,
+        )[:10]
+    return render_template(
+        "console/announcements.html",
+        lists=lists,
+        switch=switch,
+        outcomes=outcomes,
+        changes=changes,
+        languages=_languages(),
+        form=form if form is not None else _blank_form(now),
+        problems=problems or [],
+        targets=_targets,
+    )
+
+
+def _edit(row: Announcement, form: Any, problems: list[str] | None = None) -> str:
+    status = notices.status_of(row, utcnow())
+    return render_template(
+        "console/announcements_edit.html",
+        row=row,
+        status=status,
+        form=form,
+        languages=_languages(),
+        problems=problems or [],
+        targets=_targets,
+    )
+
+
+def _missing(announcement_id: int) -> tuple[str, int]:
+    message = f"没有编号为 {announcement_id} 的通知 / There is no announcement {announcement_id}"
+    return render_template("admin/error.html", title="404", message=message, detail=""), 404
+
+
+def _row(announcement_id: int) -> Announcement | None:
+    with hotline().sessions() as session:
+        return session.get(Announcement, announcement_id)
+
+
+def _languages() -> list[str]:
+    _, menu = hotline().menus.live()
+    return list(menu.languages)
+
+
+def _changed() -> None:
+    # This process's webhooks see the change at once; other workers within the cache's refresh interval.
+    notices.cache_of(current_app.extensions, hotline().sessions).invalidate()
+
+
+def _read_form(languages: list[str]) -> tuple[AnnouncementInput, list[str]]:
+    """The form as an AnnouncementInput, and the problems only the form can have (unreadable times)."""
+    form = request.form
+    problems: list[str] = []
+    timezone = hotline().settings.local_timezone
+    now = utcnow()
+    starts_at = _utc(form.get("starts_at", ""), timezone)
+    ends_at = _utc(form.get("ends_at", ""), timezone)
+    years = f"{_YEARS[0]}-{_YEARS[1]}"
+    if starts_at is None:
+        problems.append(
+            f"开始时间应为 {years} 年间的 年-月-日 时:分 / "
+            f"the start must be a date and time (YYYY-MM-DD HH:MM) in the years {years}"
+        )
+    if ends_at is None:
+        problems.append(
+            f"结束时间应为 {years} 年间的 年-月-日 时:分 / "
+            f"the end must be a date and time (YYYY-MM-DD HH:MM) in the years {years}"
+        )
+    if any(len(value) > _MAX_FIELD for value in form.values()):
+        problems.append(f"某一栏超过 {_MAX_FIELD} 字 / a field has over {_MAX_FIELD} characters")
+        return AnnouncementInput({}, now, now), problems
+    everyone = form.get("target", "everyone") != "some"
+    given = AnnouncementInput(
+        texts={language: form.get(f"text_{language}", "") for language in languages},
+        starts_at=starts_at or now,
+        ends_at=ends_at or now + timedelta(hours=1),
+        everyone=everyone,
+        numbers=tuple(part for part in _NUMBER_SEPARATORS.split(form.get("numbers", "")) if part),
+        districts=tuple(part for part in _LIST_SEPARATORS.split(form.get("districts", "")) if part.strip()),
+    )
+    if problems:  # the times are placeholders: name every other problem too, in one go
+        try:
+            notices.check(given, languages=languages, now=now)
+        except InvalidAnnouncement as invalid:
+            problems += invalid.problems
+    return given, problems
+
+
+def _utc(text: str, timezone: str) -> datetime | None:
+    """A local date and time typed in the form, as naive UTC."""
+    text = text.strip().replace(" ", "T")
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if not _YEARS[0] <= moment.year <= _YEARS[1]:  # year 1 would not even convert to UTC (an OverflowError)
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _local(value: datetime) -> str:
+    """A naive-UTC time as the form's datetime-local value."""
+    zone = ZoneInfo(hotline().settings.local_timezone)
+    return value.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+
+
+def _blank_form(now: datetime) -> dict[str, str]:
+    start = now.replace(second=0, microsecond=0)
+    return {"starts_at": _local(start), "ends_at": _local(start + timedelta(hours=2)), "target": "everyone"}
+
+
+def _form_of(row: Announcement) -> dict[str, str]:
+    target = row.target or {}
+    form = {
+        "starts_at": _local(row.starts_at),
+        "ends_at": _local(row.ends_at),
+        "target": "some" if target else "everyone",
+        "numbers": "\n".join(target.get("numbers") or []),
+        "districts": "\n".join(target.get("districts") or []),
+    }
+    form.update({f"text_{language}": text for language, text in (row.texts or {}).items()})
+    return form
+
+
+def _targets(target: dict[str, Any] | None) -> str:
+    """Who an announcement is for, in words."""
+    if not target:
+        return "所有来电者 / All callers"
+    parts = []
+    if target.get("numbers"):
+        parts.append(f"号码 / numbers: {', '.join(target['numbers'])}")
+    if target.get("districts"):
+        parts.append(f"区域 / districts: {', '.join(target['districts'])}")
+    return "; ".join(parts)

@@ -1,1 +1,0 @@
-"""The supervisor console: the floor (live board, history, staffing) and the configuration pages."""

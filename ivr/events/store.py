@@ -1,0 +1,358 @@
+"""Call events: every webhook appends one; the call record is projected from them.
+
+`apply_event` is used both live and when the spool is replayed, so a call whose webhooks arrived
+while the database was down ends up with exactly the record it would have had. It is the hot path
+of every webhook, so it writes with at most one conflict-ignoring INSERT and one UPDATE, never a
+read first: the unique event key makes Twilio's retries a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Boolean, DateTime, Integer, String, Table, bindparam, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import Session
+
+from ivr.db.fast import Bound, FastStatement
+from ivr.db.models import Call, CallEvent, Customer, utcnow
+from ivr.quality import recordings
+from ivr.queueing import queue_entries
+from ivr.work_orders.orders import open_work_order
+
+EMERGENCY_ON_SITE = timedelta(hours=1)  # DOMAIN: a crew on site within 1 hour
+CALLBACK_REPLY = timedelta(hours=1)  # DOMAIN: a question not answered now is handed on within 1 hour
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One webhook's worth of facts, ready to be written (or spooled)."""
+
+    key: str
+    call_sid: str
+    kind: str
+    at: str  # ISO time the webhook arrived (naive UTC)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> EventRecord:
+        return cls(**json.loads(text))
+
+
+def event_key(call_sid: str, kind: str, request_id: str) -> str:
+    """The same request retried by Twilio gives the same key; any other request a new one.
+
+    `request_id` names the request: Twilio's I-Twilio-Idempotency-Token, or else its X-Twilio-Signature,
+    an HMAC of the URL and every parameter, so equal exactly when the request is the same."""
+    basis = f"{kind}|{request_id}"
+    return f"{call_sid[:40]}:{kind}:{hashlib.sha256(basis.encode()).hexdigest()[:40]}"
+
+
+def new_event(
+    call_sid: str, kind: str, key: str, data: dict[str, Any], at: datetime | None = None
+) -> EventRecord:
+    """An event record stamped with the arrival time."""
+    return EventRecord(key=key, call_sid=call_sid, kind=kind, at=(at or utcnow()).isoformat(), data=data)
+
+
+@dataclass(frozen=True)
+class ReadyEvent:
+    """An event with its INSERT bound: built before the writer's turn, so that the turn stays short."""
+
+    event: EventRecord
+    at: datetime
+    insert: Bound
+
+
+def ready_event(dialect: Dialect, event: EventRecord, *, replayed: bool = False) -> ReadyEvent:
+    """The event's row, typed and bound for this database."""
+    at = datetime.fromisoformat(event.at)
+    row = {
+        "key": event.key,
+        "call_sid": event.call_sid,
+        "kind": event.kind,
+        "at": at,
+        "data": event.data,
+        "recorded_at": utcnow(),
+        "replayed": replayed,
+    }
+    return ReadyEvent(event, at, _event_insert(dialect).bind(dialect, row))
+
+
+def apply_event(connection: Connection, event: EventRecord, *, replayed: bool = False) -> bool:
+    """Append the event and update the call record; False if it was already there (a retry)."""
+    return apply_ready(connection, ready_event(connection.dialect, event, replayed=replayed))
+
+
+def apply_ready(connection: Connection, ready: ReadyEvent) -> bool:
+    """apply_event for an event made ready beforehand."""
+    if ready.insert.run(connection).fetchone() is None:  # the unique key was there: a retry
+        return False
+    project = _PROJECTIONS.get(ready.event.kind)
+    if project is not None:
+        project(connection, ready.event, ready.at)
+    return True
+
+
+def call_inputs(session: Session, call_sid: str) -> list[dict[str, Any]]:
+    """The keys and phrases a caller gave, in order, with the node and what came of each."""
+    events = session.scalars(
+        select(CallEvent)
+        .where(CallEvent.call_sid == call_sid, CallEvent.kind.in_(("menu.turn", "call.rescued")))
+        .order_by(CallEvent.at, CallEvent.id)
+    )
+    inputs = []
+    for event in events:
+        data = event.data
+        reason = data.get("reason") if event.kind == "menu.turn" else "rescued"
+        given = {k: data[k] for k in ("digits", "speech", "choice") if data.get(k)}
+        inputs.append({"node": data.get("node"), "reason": reason, **given})
+    return inputs
+
+
+def call_path(session: Session, call_sid: str) -> list[str]:
+    """The menu nodes a call went through, in order."""
+    events = session.scalars(
+        select(CallEvent)
+        .where(CallEvent.call_sid == call_sid, CallEvent.kind.in_(("call.started", "menu.turn")))
+        .order_by(CallEvent.at, CallEvent.id)
+    )
+    return [node for event in events for node in event.data.get("visited", [])]
+
+
+# ---------------------------------------------------------------- writing
+# Statements are built once and executed with parameters: building them per webhook cost more than
+# running them. Each UPDATE is keyed by :sid and leaves columns alone where its parameter is NULL.
+
+_calls: Table = Call.__table__  # type: ignore[assignment]
+_c = _calls.c
+
+
+def _param(name: str, type_: Any) -> Any:
+    return bindparam(name, type_=type_)
+
+
+def _update(**columns: Any) -> Any:
+    return (
+        update(_calls).where(_c.call_sid == bindparam("sid")).values(updated_at=bindparam("now"), **columns)
+    )
+
+
+_AT = _param("at", DateTime())
+_UPDATES = {
+    "call.started": _update(
+        started_at=case((_c.started_at > _AT, _AT), else_=_c.started_at),
+        menu_version=func.coalesce(_c.menu_version, _param("menu_version", Integer())),
+    ),
+    "menu.turn": _update(
+        language=func.coalesce(_param("language", String()), _c.language),
+        intent=func.coalesce(_param("intent", String()), _c.intent),
+        menu_version=func.coalesce(_c.menu_version, _param("menu_version", Integer())),
+    ),
+    "call.queued": _update(
+        queue=_param("queue", String()),
+        priority=_param("priority", Integer()),
+        outcome="queued",
+        intent=func.coalesce(_param("intent", String()), _c.intent),
+        complaint_class=func.coalesce(_param("complaint_class", String()), _c.complaint_class),
+        reply_due_at=func.coalesce(_param("reply_due_at", DateTime()), _c.reply_due_at),
+        emergency=or_(_param("emergency", Boolean()), _c.emergency),
+    ),
+    "queue.left": _update(
+        queue_seconds=_param("queue_seconds", Integer()), outcome=_param("outcome", String())
+    ),
+    "dial.result": _update(outcome=_param("outcome", String())),
+    "callback.noted": _update(
+        outcome="callback-owed",
+        reply_due_at=func.coalesce(_c.reply_due_at, _param("reply_due_at", DateTime())),
+    ),
+    "call.status": _update(
+        status=_param("status", String()),
+        ended_at=_AT,
+        duration_seconds=_param("duration", Integer()),
+        outcome=case(
+            (_c.outcome.is_(None), "ended-in-menu"), (_c.outcome == "queued", "abandoned"), else_=_c.outcome
+        ),
+    ),
+    "call.rescued": _update(outcome=func.coalesce(_c.outcome, "rescued")),
+}
+_FAST_UPDATES = {kind: FastStatement(statement) for kind, statement in _UPDATES.items()}
+_INSERTS: dict[tuple[str, str], FastStatement] = {}
+_CUSTOMER_BY_PHONE = select(Customer.id).order_by(Customer.id).limit(1)
+
+
+def _event_insert(dialect: Dialect) -> FastStatement:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id into call_events: a row back only if it is new."""
+    statement = _INSERTS.get((dialect.name, "call_events"))
+    if statement is None:
+        flavour = postgresql if dialect.name == "postgresql" else sqlite
+        # RETURNING tells a new row from a skipped one on every driver (psycopg reports rowcount -1 here).
+        events: Table = CallEvent.__table__  # type: ignore[assignment]
+        inserting = flavour.insert(events).on_conflict_do_nothing().returning(events.c.id)
+        statement = _INSERTS[(dialect.name, "call_events")] = FastStatement(inserting)
+    return statement
+
+
+def _update_call(connection: Connection, event: EventRecord, at: datetime, values: dict[str, Any]) -> None:
+    """Update the call's record, creating it first if this is the first event seen for the call."""
+    statement = _FAST_UPDATES[event.kind]
+    params = {"sid": event.call_sid, "now": utcnow(), "at": at, **values}
+    if statement.execute(connection, params).rowcount:
+        return
+    _create_call(connection, event, at)
+    statement.execute(connection, params)
+
+
+def _create_call(connection: Connection, event: EventRecord, at: datetime) -> bool:
+    # Whichever event comes first creates the record: an unknown CallSid, or a spool replayed
+    # from the middle of a call, still gives a complete record.
+    data = event.data
+    caller = str(data.get("from", ""))
+    row = {
+        "call_sid": event.call_sid,
+        "from_number": caller,
+        "caller": caller,
+        "to_number": str(data.get("to", "")),
+        "started_at": at,
+        "language": str(data.get("language") or "zh-CN"),
+        "menu_version": data.get("menu_version"),
+        "emergency": False,
+        "updated_at": utcnow(),
+    }
+    name = connection.dialect.name
+    statement = _INSERTS.get((name, "new-call"))
+    if statement is None:
+        dialect = postgresql if name == "postgresql" else sqlite
+        # The customer is matched by the caller's number inside the INSERT: one statement, not two.
+        customer = _CUSTOMER_BY_PHONE.where(Customer.phone == bindparam("caller")).scalar_subquery()
+        inserting = dialect.insert(_calls).values(customer_id=customer).on_conflict_do_nothing()
+        statement = _INSERTS[(name, "new-call")] = FastStatement(inserting.returning(_c.id))
+    return statement.execute(connection, row).fetchone() is not None
+
+
+# ---------------------------------------------------------------- projections, one per kind
+
+
+def _started(connection: Connection, event: EventRecord, at: datetime) -> None:
+    if not _create_call(connection, event, at):  # another event of the call came first
+        _update_call(connection, event, at, {"menu_version": event.data.get("menu_version")})
+
+
+def _turn(connection: Connection, event: EventRecord, at: datetime) -> None:
+    data = event.data
+    values = {
+        "language": data.get("language"),
+        "intent": data.get("intent"),
+        "menu_version": data.get("menu_version"),
+    }
+    _update_call(connection, event, at, values)
+
+
+def _queued(connection: Connection, event: EventRecord, at: datetime) -> None:
+    data = event.data
+    hours = data.get("reply_within_hours")
+    values = {
+        "queue": data.get("queue"),
+        "priority": data.get("priority"),
+        "intent": data.get("intent"),
+        "complaint_class": data.get("complaint_class"),
+        "reply_due_at": at + timedelta(hours=int(hours)) if hours else None,
+        "emergency": bool(data.get("emergency")),
+    }
+    _update_call(connection, event, at, values)
+    queue_entries.enqueue(connection, event.call_sid, data, at)
+    if data.get("emergency"):
+        _open_emergency_order(connection, event, at)
+
+
+def _open_emergency_order(connection: Connection, event: EventRecord, at: datetime) -> None:
+    caller = str(event.data.get("from", ""))
+    # Rare and not on the hot path: the ORM, inside the webhook's own transaction.
+    session = Session(bind=connection)
+    customer = session.scalar(select(Customer).where(Customer.phone == caller).order_by(Customer.id).limit(1))
+    open_work_order(
+        session,
+        kind="gas_leak",
+        emergency=True,
+        caller_number=caller,
+        customer=customer,
+        call_sid=event.call_sid,
+        source_key=f"emergency:{event.call_sid}",  # one emergency order per call, however it got there
+        promised_by=at + EMERGENCY_ON_SITE,
+        description="Gas leak reported on the hotline",
+        created_at=at,
+    )
+    session.flush()
+    session.close()
+
+
+_QUEUE_OUTCOMES = {
+    "bridged": "answered",
+    "hangup": "abandoned",
+    "leave": "left-queue",
+    "redirected": "redirected",
+}
+
+
+def _queue_left(connection: Connection, event: EventRecord, at: datetime) -> None:
+    result = str(event.data.get("result", ""))
+    outcome = _QUEUE_OUTCOMES.get(result, f"queue-{result or 'error'}")
+    if result == "hangup":
+        queue_entries.left(connection, event.call_sid, "abandoned", at)
+    elif result == "leave" and event.data.get("emergency"):
+        queue_entries.left(connection, event.call_sid, "duty", at)
+    _update_call(
+        connection, event, at, {"queue_seconds": _int(event.data.get("queue_time")), "outcome": outcome}
+    )
+
+
+def _dialled(connection: Connection, event: EventRecord, at: datetime) -> None:
+    status = event.data.get("status", "")
+    outcome = "duty-engineer-answered" if status == "completed" else f"dial-{status or 'failed'}"
+    _update_call(connection, event, at, {"outcome": outcome})
+
+
+def _callback_noted(connection: Connection, event: EventRecord, at: datetime) -> None:
+    _update_call(connection, event, at, {"reply_due_at": at + CALLBACK_REPLY})
+
+
+def _status(connection: Connection, event: EventRecord, at: datetime) -> None:
+    status = event.data.get("status", "")
+    if status not in ("completed", "busy", "failed", "no-answer", "canceled"):
+        return  # ringing / in-progress updates do not close the record
+    _update_call(connection, event, at, {"status": status, "duration": _int(event.data.get("duration"))})
+    queue_entries.left(connection, event.call_sid, "abandoned", at)  # the call is over: nobody to route
+
+
+def _rescued(connection: Connection, event: EventRecord, at: datetime) -> None:
+    _update_call(connection, event, at, {})
+    if event.data.get("choice") == "2":  # a gas leak, on the duty line now: not for an agent's offer
+        queue_entries.left(connection, event.call_sid, "duty", at)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+_PROJECTIONS = {
+    "call.started": _started,
+    "menu.turn": _turn,
+    "call.queued": _queued,
+    "queue.left": _queue_left,
+    "dial.result": _dialled,
+    "callback.noted": _callback_noted,
+    "call.status": _status,
+    "call.rescued": _rescued,
+    "recording": recordings.project_recording,  # the Dial's recording callback -> recordings
+}

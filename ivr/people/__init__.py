@@ -1,0 +1,1 @@
+"""People who log in: users, roles, sessions, API tokens, the login pages."""

@@ -1,0 +1,1 @@
+"""Quality: recordings, the daily audit sample, scorecards, reviews and the monthly quality report."""

@@ -1,0 +1,1 @@
+"""Queueing: queue entries, a waiting caller's place, the dispatcher, agent states, storm mode, the floor."""

@@ -1,0 +1,126 @@
+"""What an agent's page and the agent API show: the agent's state and the caller they are connected to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ivr.db.models import Agent, Call, Customer, WorkOrder
+from ivr.events.store import call_path
+from ivr.queueing.agent_states import REQUESTABLE
+
+MAX_WORK_ORDERS = 20
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A naive-UTC time as ISO 8601 with a Z, so no reader takes it for local time."""
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def can_request(agent: Agent) -> list[str]:
+    """The states the agent may ask for now (their current state left out)."""
+    return [
+        state for state, allowed in REQUESTABLE.items() if agent.state in allowed and state != agent.state
+    ]
+
+
+def agent_status(agent: Agent) -> dict[str, Any]:
+    """The agent and their state, as the page and the API show it."""
+    return {
+        "id": agent.id,
+        "name": agent.name,
+        "state": agent.state,
+        "reason": agent.state_reason,
+        "since": iso(agent.state_since),
+        "wrap_up_until": iso(agent.wrap_up_until),
+        "can_request": can_request(agent),
+    }
+
+
+def connected_caller(session: Session, agent: Agent) -> dict[str, Any] | None:
+    """The caller the agent is ringing for or talking to: the call, its menu path, account, open orders."""
+    if not agent.call_sid:
+        return None
+    call = session.scalar(select(Call).where(Call.call_sid == agent.call_sid))
+    if call is None:  # the call's record may still be in the spool while the database catches up
+        return {"call_sid": agent.call_sid, **_NO_RECORD}
+    customer = _customer_of(session, call)
+    return {
+        "call_sid": call.call_sid,
+        "number": call.from_number,
+        "language": call.language,
+        "intent": call.intent,
+        "queue": call.queue,
+        "emergency": call.emergency,
+        "started_at": iso(call.started_at),
+        "menu_path": call_path(session, call.call_sid),
+        "customer": _customer_view(customer) if customer else None,
+        "work_orders": [_order_view(order) for order in _open_orders(session, call, customer)],
+    }
+
+
+_NO_RECORD: dict[str, Any] = {
+    "number": None,
+    "language": None,
+    "intent": None,
+    "queue": None,
+    "emergency": False,
+    "started_at": None,
+    "menu_path": [],
+    "customer": None,
+    "work_orders": [],
+}
+
+
+def _customer_of(session: Session, call: Call) -> Customer | None:
+    if call.customer_id is not None:
+        return session.get(Customer, call.customer_id)
+    if not call.from_number:
+        return None
+    # A customer added after the call started is still found by the caller's number.
+    return session.scalar(
+        select(Customer).where(Customer.phone == call.from_number).order_by(Customer.id).limit(1)
+    )
+
+
+def _open_orders(session: Session, call: Call, customer: Customer | None) -> list[WorkOrder]:
+    # The customer's orders and those opened from this number (a neighbour reporting, a prepaid phone).
+    mine = [WorkOrder.caller_number == call.from_number] if call.from_number else []
+    if customer is not None:
+        mine.append(WorkOrder.customer_id == customer.id)
+    if not mine:
+        return []
+    return list(
+        session.scalars(
+            select(WorkOrder)
+            .where(or_(*mine), WorkOrder.status != "completed")
+            .order_by(WorkOrder.emergency.desc(), WorkOrder.created_at.desc(), WorkOrder.id.desc())
+            .limit(MAX_WORK_ORDERS)
+        )
+    )
+
+
+def _customer_view(customer: Customer) -> dict[str, Any]:
+    return {
+        "name": customer.name,
+        "account_number": customer.account_number,
+        "balance": str(customer.balance),
+        "address": customer.address,
+        "customer_class": customer.customer_class,
+        "language": customer.language,
+    }
+
+
+def _order_view(order: WorkOrder) -> dict[str, Any]:
+    return {
+        "number": order.number,
+        "kind": order.kind,
+        "status": order.status,
+        "emergency": order.emergency,
+        "address": order.address,
+        "created_at": iso(order.created_at),
+        "promised_by": iso(order.promised_by),
+    }

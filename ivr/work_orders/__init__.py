@@ -1,0 +1,1 @@
+"""Work orders: what a request becomes after the call."""
