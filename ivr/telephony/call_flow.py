@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from email.utils import format_datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urljoin
 
 from ivr.telephony import twiml_rules as rules
@@ -25,9 +26,45 @@ from ivr.telephony.flow_base import (
     resolve,
     voice_params,
 )
+from ivr.telephony.sim_clock import SimClock
+from ivr.telephony.transport import Response
 
-if TYPE_CHECKING:
-    from ivr.telephony.simulator import Simulator
+
+@dataclass(frozen=True)
+class VerbFlows:
+    """Verbs played by modules of their own: they build on SimulatedCall, so the simulator hands them in."""
+
+    enqueue: Callable[[SimulatedCall, ET.Element, str], Flow]
+    dial: Callable[[SimulatedCall, ET.Element, str], Goto | Stop | None]
+    gather: Callable[[SimulatedCall, ET.Element, str], Goto | Stop | None]
+    record: Callable[[SimulatedCall, ET.Element, str], Goto | Stop | None]
+
+
+class Platform(Protocol):
+    """What a call asks of the simulated platform (the Simulator): clock, requests, queues, recordings."""
+
+    account_sid: str
+    clock: SimClock
+    fetch_seconds: float
+    fallback_url: str | None
+    talk_seconds: int
+    verbs: VerbFlows
+
+    def send(
+        self, result: CallResult, method: str, url: str, params: dict[str, str], purpose: str
+    ) -> Response | Exception: ...
+    def new_sid(self, prefix: str) -> str: ...
+    def dial_attempt(self, address: str) -> tuple[str, int]: ...
+    def store_recording(self, seconds: int, channels: int) -> str: ...
+    def recording_url(self, recording_sid: str) -> str: ...
+    def join_queue(self, name: str, call: SimulatedCall) -> None: ...
+    def leave_queue(self, name: str, call: SimulatedCall, waited: int) -> None: ...
+    def queue_sid(self, name: str) -> str: ...
+    def queue_max_size(self, name: str) -> int: ...
+    def queue_position(self, name: str, call: SimulatedCall) -> tuple[int, int]: ...
+    def average_wait(self, name: str) -> int: ...
+    def dequeue_first(self, name: str) -> SimulatedCall | None: ...
+
 
 MAX_FETCHES = 300  # Twilio stops runaway redirect loops too; this keeps a broken app from spinning
 APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
@@ -39,7 +76,7 @@ class SimulatedCall:
 
     def __init__(
         self,
-        sim: Simulator,
+        sim: Platform,
         sid: str,
         *,
         from_: str,
@@ -281,11 +318,7 @@ class SimulatedCall:
         self._finish_call(self._final_status or "completed", self.result.ended_by or "document-end")
 
     def _run(self, doc: ET.Element, doc_url: str, context: str) -> Flow:
-        # Imported here: these modules build on SimulatedCall themselves.
-        from ivr.telephony.dial_flow import run_dial
-        from ivr.telephony.input_flow import run_gather, run_record
-        from ivr.telephony.queue_flow import run_enqueue
-
+        verbs = self.sim.verbs
         last = doc[-1] if len(doc) else None
         for verb in doc:
             interrupt = self.interruption(context)
@@ -294,13 +327,13 @@ class SimulatedCall:
             if verb.tag != "Reject":
                 self._answer()
             if verb.tag == "Enqueue":
-                outcome = yield from run_enqueue(self, verb, doc_url)
+                outcome = yield from verbs.enqueue(self, verb, doc_url)
             elif verb.tag == "Dial":
-                outcome = run_dial(self, verb, doc_url)
+                outcome = verbs.dial(self, verb, doc_url)
             elif verb.tag == "Gather":
-                outcome = run_gather(self, verb, doc_url)
+                outcome = verbs.gather(self, verb, doc_url)
             elif verb.tag == "Record":
-                outcome = run_record(self, verb, doc_url)
+                outcome = verbs.record(self, verb, doc_url)
             else:
                 outcome = getattr(self, f"_verb_{verb.tag.lower()}")(verb, doc_url, context)
                 if verb.tag == "Pause" and context == "wait" and verb is not last:

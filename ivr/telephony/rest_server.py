@@ -16,8 +16,9 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from ivr.telephony.audio import silent_mp3
 from ivr.telephony.base import CallQueue
 from ivr.telephony.call_flow import SimulatedCall
+from ivr.telephony.sim_errors import SimulatorError
 from ivr.telephony.sim_numbers import PhoneNumber
-from ivr.telephony.simulator import Simulator, SimulatorError
+from ivr.telephony.simulator import Simulator
 
 API = "/2010-04-01/Accounts/<account_sid>"
 

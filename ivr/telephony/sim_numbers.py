@@ -6,6 +6,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ivr.telephony.sim_errors import SimulatorError
+
 METHODS = ("GET", "POST")
 
 
@@ -79,7 +81,4 @@ class PhoneNumbers:
 
 
 def _error(message: str, status: int, code: int) -> Exception:
-    # Imported here: the simulator module builds on this one.
-    from ivr.telephony.simulator import SimulatorError
-
     return SimulatorError(message, status=status, code=code)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ivr.telephony.base import CallQueue, NumberConfig, PlacedCall, TelephonyError
+from ivr.telephony.sim_errors import SimulatorError
 from ivr.telephony.sim_numbers import PhoneNumber
-from ivr.telephony.simulator import Simulator, SimulatorError
+from ivr.telephony.simulator import Simulator
 
 
 class SimulatorTelephony:

@@ -6,7 +6,7 @@ import random
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import TypeGuard
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -14,10 +14,15 @@ from twilio.request_validator import RequestValidator
 
 from ivr.telephony.audio import tone_wav
 from ivr.telephony.base import QUEUE_DEFAULT_SIZE, QUEUE_MAX_SIZE, CallQueue
-from ivr.telephony.call_flow import SimulatedCall
+from ivr.telephony.call_flow import SimulatedCall, VerbFlows
 from ivr.telephony.call_result import CallResult, SentRequest
 from ivr.telephony.callers import Caller, ScriptedCaller
+from ivr.telephony.dial_flow import run_dial
 from ivr.telephony.flow_base import Goto
+from ivr.telephony.input_flow import run_gather, run_record
+from ivr.telephony.queue_flow import run_enqueue
+from ivr.telephony.sim_clock import SimClock
+from ivr.telephony.sim_errors import SimulatorError
 from ivr.telephony.sim_numbers import PhoneNumbers
 from ivr.telephony.transport import Response, Transport
 from ivr.telephony.twilio_hosted import hosted_answer, is_hosted
@@ -32,35 +37,7 @@ EndpointOutcome = str | tuple[str, int]
 # A dial endpoint's behaviour: one outcome for every attempt, or a sequence used one item per
 # attempt whose last item repeats (a list, or a tuple that is not an (outcome, seconds) pair).
 EndpointSetting = EndpointOutcome | Sequence[EndpointOutcome]
-
-
-class SimulatorError(Exception):
-    """A REST-style operation on the simulator failed; `status`/`code` mirror Twilio's answer."""
-
-    def __init__(self, message: str, *, status: int, code: int) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-
-class SimClock:
-    """Simulated time: verbs advance it, nothing ever sleeps."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.start = start or datetime(2024, 1, 1, tzinfo=UTC)
-        self._seconds = 0.0
-
-    def now(self) -> float:
-        """Seconds elapsed since the clock started."""
-        return self._seconds
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward."""
-        self._seconds += max(0.0, seconds)
-
-    def datetime(self) -> datetime:
-        """The current simulated wall-clock time (UTC)."""
-        return self.start + timedelta(seconds=self._seconds)
+VERB_FLOWS = VerbFlows(enqueue=run_enqueue, dial=run_dial, gather=run_gather, record=run_record)
 
 
 @dataclass
@@ -103,6 +80,7 @@ class Simulator:
         self.api_base_url = api_base_url.rstrip("/")
         self.talk_seconds = talk_seconds
         self.fetch_seconds = fetch_seconds  # simulated round trip of each TwiML request (Twilio's latency)
+        self.verbs = VERB_FLOWS
         self.validator = RequestValidator(auth_token)
         self.calls: dict[str, SimulatedCall] = {}
         self.queues: dict[str, list[SimulatedCall]] = {}
