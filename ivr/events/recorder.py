@@ -1,6 +1,9 @@
-"""Writing a webhook's events: to the database when it answers in time, to the spool when it does not, and
+"""Appending a webhook's events: to the database when it answers in time, to the spool when it does not, and
 to the log when the spool cannot take them either (a full or read-only disk). What the caller hears never
-depends on which."""
+depends on which.
+
+`append` is the one call a use case makes to store its events: the compiled statements, the process's
+kept connection and the SQLite writers' turn stay behind it."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from ivr.events.store import EventRecord, apply_ready, ready_event
 log = logging.getLogger(__name__)
 
 
-def record_events(factory: sessionmaker[Session], spool: Spool, events: list[EventRecord]) -> str:
+def append(factory: sessionmaker[Session], spool: Spool, events: list[EventRecord]) -> str:
     """Write events in one transaction; "written", "duplicate", "spooled" or "logged". Never raises."""
     if not events:
         return "written"
@@ -40,6 +43,9 @@ def record_events(factory: sessionmaker[Session], spool: Spool, events: list[Eve
     except Exception:  # a defect: say so loudly, but keep the events all the same
         log.exception("writing %d events failed; spooled for a human to look at", len(events))
         return keep(spool, events)
+
+
+record_events = append  # the name the call views still use
 
 
 def keep(spool: Spool, events: list[EventRecord]) -> str:

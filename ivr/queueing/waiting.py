@@ -9,9 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from ivr.db.fast import FastStatement
-from ivr.db.kept_connection import kept_connection
 from ivr.db.models import Agent, CallEvent, QueueEntry, utcnow
+from ivr.events.hot_path import first_row
 from ivr.hotline import Hotline
 from ivr.queueing.dispatch import _as_call, epoch
 from routing.estimate import estimated_wait, mean_handle_seconds
@@ -32,21 +31,17 @@ class Standing:
 
 
 # Most wait requests of a caller who is not (or no longer) waiting end here: a plain statement first.
-_WAITING = FastStatement(
-    select(QueueEntry.id).where(
-        QueueEntry.call_sid == bindparam("sid"),
-        or_(QueueEntry.status == "waiting", QueueEntry.status == "offered"),  # IN () expands per execution
-    )
+_WAITING = select(QueueEntry.id).where(
+    QueueEntry.call_sid == bindparam("sid"),
+    or_(QueueEntry.status == "waiting", QueueEntry.status == "offered"),  # IN () expands per execution
 )
 
 
 def standing(hotline: Hotline, call_sid: str, now: datetime | None = None) -> Standing | None:
     """The caller's standing, or None if they are not in our queue (yet)."""
     now = now or utcnow()
-    engine = hotline.sessions.kw["bind"]
-    with kept_connection(engine) as connection:
-        if _WAITING.execute(connection, {"sid": call_sid}).fetchone() is None:
-            return None
+    if first_row(hotline.sessions, _WAITING, {"sid": call_sid}) is None:
+        return None
     with hotline.sessions() as session:
         entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call_sid))
         if entry is None or entry.status not in ("waiting", "offered"):
