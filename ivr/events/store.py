@@ -8,9 +8,7 @@ read first: the unique event key makes Twilio's retries a no-op.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,39 +19,14 @@ from sqlalchemy.orm import Session
 
 from ivr.db.fast import Bound, FastStatement
 from ivr.db.models import Call, CallEvent, Customer, utcnow
+from ivr.events.kinds import EventRecord as EventRecord  # the record and its key, re-exported for writers
+from ivr.events.kinds import event_key as event_key
 from ivr.quality import recordings
 from ivr.queueing import queue_entries
 from ivr.work_orders.orders import open_work_order
 
 EMERGENCY_ON_SITE = timedelta(hours=1)  # DOMAIN: a crew on site within 1 hour
 CALLBACK_REPLY = timedelta(hours=1)  # DOMAIN: a question not answered now is handed on within 1 hour
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    """One webhook's worth of facts, ready to be written (or spooled)."""
-
-    key: str
-    call_sid: str
-    kind: str
-    at: str  # ISO time the webhook arrived (naive UTC)
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> EventRecord:
-        return cls(**json.loads(text))
-
-
-def event_key(call_sid: str, kind: str, request_id: str) -> str:
-    """The same request retried by Twilio gives the same key; any other request a new one.
-
-    `request_id` names the request: Twilio's I-Twilio-Idempotency-Token, or else its X-Twilio-Signature,
-    an HMAC of the URL and every parameter, so equal exactly when the request is the same."""
-    basis = f"{kind}|{request_id}"
-    return f"{call_sid[:40]}:{kind}:{hashlib.sha256(basis.encode()).hexdigest()[:40]}"
 
 
 def new_event(
