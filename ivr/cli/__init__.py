@@ -1,1 +1,1 @@
-"""The command line: run.py's commands and the terminal phone."""
+"""The command line: the `hotline` group (run.py's too), the running of the server, the terminal phone."""

@@ -1,7 +1,8 @@
-"""`python run.py call`: phone the hotline from a terminal through the simulator."""
+"""The terminal phone (`call`): phone the hotline, or answer a survey call-back, through the simulator."""
 
 from __future__ import annotations
 
+import sys
 import time
 
 import click
@@ -66,7 +67,7 @@ def phone_call(*, caller: str, called: str, keys: str | None, url: str | None, w
         while call.run_until_waiting():
             if hotline is not None:
                 # In-process there is no scheduler: run its dispatcher each time the caller holds.
-                from ivr.queueing.dispatch import dispatch
+                from ivr.jobs.tasks import dispatch
 
                 dispatch(hotline)
         result = call.run()
@@ -93,7 +94,8 @@ def survey_call(*, job_id: int, keys: str | None, answered_by: str) -> int:
     from ivr.app import create_app
     from ivr.db.models import CallbackJob, SurveyResponse
     from ivr.hotline import Hotline
-    from ivr.surveys.jobs import Pacer, place_due_callbacks
+    from ivr.jobs.tasks import place_due_callbacks
+    from ivr.surveys.jobs import Pacer
 
     settings = load_settings()
     base = (settings.public_base_url or IN_PROCESS_BASE).rstrip("/")
@@ -144,3 +146,22 @@ def survey_call(*, job_id: int, keys: str | None, answered_by: str) -> int:
         return 1 if result.errors else 0
     finally:
         hotline.engine.dispose()
+
+
+@click.command()
+@click.option("--from", "caller", default="+8613800000001", show_default=True, help="The caller's number.")
+@click.option("--to", "called", default="+864008888888", show_default=True, help="The hotline's number.")
+@click.option(
+    "--keys",
+    default=None,
+    help='Scripted input, comma-separated: "9,1,4", "123#", "s:燃气泄漏" (speech), "-" (silence).',
+)
+@click.option(
+    "--url", default=None, help="Phone a running server (e.g. http://127.0.0.1:5000) instead of in-process."
+)
+@click.option(
+    "--wait-loops", default=2, show_default=True, help="Queue announcements to hear before hanging up."
+)
+def call(caller: str, called: str, keys: str | None, url: str | None, wait_loops: int) -> None:
+    """Phone the hotline through the built-in simulator and see where the call ends up."""
+    sys.exit(phone_call(caller=caller, called=called, keys=keys, url=url, wait_loops=wait_loops))

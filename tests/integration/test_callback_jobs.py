@@ -374,15 +374,12 @@ def test_a_restart_loses_and_duplicates_nothing(hotline):  # type: ignore[no-unt
         assert session.scalar(select(func.count()).select_from(CallbackAttempt)) == 2
 
 
-def test_the_commands_schedule_and_status(hotline, monkeypatch):  # type: ignore[no-untyped-def]
-    import run
-
+def test_the_commands_schedule_and_status(hotline):  # type: ignore[no-untyped-def]
     add_selected(hotline, 2)
-    monkeypatch.setattr(run, "_hotline", lambda: hotline)
-    result = CliRunner().invoke(cli, ["callbacks", "schedule"])
+    result = CliRunner().invoke(cli, ["callbacks", "schedule"], obj=hotline)  # the command's hotline
     assert result.exit_code == 0, result.output
     assert "call-back jobs created: 2" in result.output
-    result = CliRunner().invoke(cli, ["callbacks", "status"])
+    result = CliRunner().invoke(cli, ["callbacks", "status"], obj=hotline)
     assert result.exit_code == 0 and "queued" in result.output
 
 

@@ -8,10 +8,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from ivr.cli.main import cli
 from ivr.configuration.menus.validation import load_menu_file
 from ivr.db.models import MenuVersion
 from ivr.db.session import unit_of_work
-from run import cli
 from tests.helpers import new_call_sid, twiml
 
 

@@ -1,4 +1,4 @@
-"""`run.py serve`: gunicorn (its documented custom-application API) with the scheduler process beside it."""
+"""gunicorn serving the app (its documented custom-application API), with the scheduler process beside it."""
 
 from __future__ import annotations
 

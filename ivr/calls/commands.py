@@ -1,0 +1,102 @@
+"""Commands about calls: list the call records, why a call went where it went, publish the hosted fallback."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime, timedelta
+
+import click
+from sqlalchemy import select
+
+from ivr.cli.context import command_hotline
+
+
+@click.command()
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Calls started on this day (UTC).")
+@click.option("--intent", type=click.Choice(["billing", "safety", "repair", "complaint", "agent"]))
+@click.option("--number", help="Caller number (or part of it).")
+@click.option("--limit", default=20, show_default=True)
+def calls(day: datetime | None, intent: str | None, number: str | None, limit: int) -> None:
+    """List recent call records."""
+    from ivr.db.models import Call
+    from ivr.events.store import call_inputs
+
+    query = select(Call).order_by(Call.started_at.desc()).limit(limit)
+    if day:
+        start = datetime.combine(date(day.year, day.month, day.day), datetime.min.time())
+        query = query.where(Call.started_at >= start, Call.started_at < start + timedelta(days=1))
+    if intent:
+        query = query.where(Call.intent == intent)
+    if number:
+        query = query.where(Call.from_number.contains(number))
+    with command_hotline().sessions() as session:
+        rows = session.scalars(query).all()
+        inputs = {row.call_sid: call_inputs(session, row.call_sid) for row in rows}
+    if not rows:
+        click.echo("no calls")
+    for row in rows:
+        keys = " ".join(str(i.get("digits") or i.get("speech") or "·") for i in inputs[row.call_sid])
+        flag = " EMERGENCY" if row.emergency else ""
+        click.echo(
+            f"{row.started_at:%Y-%m-%d %H:%M:%S}  {row.call_sid[:14]}…  {row.from_number:<15} "
+            f"{row.language}  v{row.menu_version}  intent={row.intent or '-'}  queue={row.queue or '-'}  "
+            f"outcome={row.outcome or '-'}  status={row.status or 'live'}  {row.duration_seconds or 0}s  "
+            f"keys=[{keys}]{flag}"
+        )
+
+
+@click.command()
+@click.argument("call_sid")
+def why(call_sid: str) -> None:
+    """Why a caller went where they went: every routing decision for the call, with its inputs."""
+    from ivr.db.models import RoutingDecision
+
+    with command_hotline().sessions() as session:
+        decisions = session.scalars(
+            select(RoutingDecision)
+            .where(RoutingDecision.call_sid.startswith(call_sid))
+            .order_by(RoutingDecision.id)
+        ).all()
+    if not decisions:
+        click.echo("no routing decisions for that call")
+        sys.exit(1)
+    for d in decisions:
+        call = d.inputs.get("call", {})
+        click.echo(
+            f"{d.at:%Y-%m-%d %H:%M:%S}  {d.call_sid}  rules v{d.rules_version}  filter={d.filter}  "
+            f"step={d.step}  agent={d.agent_id}  {d.outcome}\n    {d.reason}\n    call: {call}\n"
+            f"    candidates: {d.inputs.get('candidates', [])}"
+        )
+
+
+@click.command("publish-fallback")
+def publish_fallback() -> None:
+    """Point the hotline number's fallback URL at the Twilio-hosted leak advice and duty engineer's dial."""
+    from ivr.jobs.tasks import publish_fallback as publish
+    from ivr.telephony.base import TelephonyError
+
+    try:
+        published = publish(command_hotline())
+    except TelephonyError as error:
+        click.echo(f"not published: {error}", err=True)
+        sys.exit(1)
+    state = "updated" if published.changed else "already in step"
+    click.echo(f"{published.number}: hosted fallback {state} ({len(published.url)} characters)")
+    click.echo(published.url)
+
+
+def republish_fallback() -> None:
+    """After a menu publish: the hosted fallback speaks the new advice (else the scheduler catches up)."""
+    from ivr.jobs.tasks import publish_fallback as publish
+    from ivr.telephony.base import TelephonyError
+
+    hotline = command_hotline()
+    if hotline.telephony is None:
+        return
+    try:
+        published = publish(hotline)
+    except TelephonyError as error:
+        click.echo(f"warning: hosted fallback not republished ({error}); the scheduler retries", err=True)
+        return
+    if published.changed:
+        click.echo(f"hosted fallback of {published.number} republished")
