@@ -3,16 +3,10 @@ by day or hour, the Erlang C staffing calculator. Shift leads, supervisors and a
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-import pygal
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
-from markupsafe import Markup
-from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import StringField
 
@@ -21,35 +15,23 @@ from ivr.db.session import unit_of_work
 from ivr.hotline import hotline
 from ivr.people.auth import person, role_required
 from ivr.people.forms import PostedForm
-from ivr.quality.report import SERVICE_LEVEL_SECONDS, SERVICE_LEVEL_TARGET
-from ivr.quality.report_pages import (  # the report's chart look
-    chart_svg,
-    count_axis,
-    csv_download,
-    make_chart,
-    number,
-    percent,
-)
+from ivr.quality.answering import SERVICE_LEVEL_SECONDS, SERVICE_LEVEL_TARGET
 from ivr.queueing.agent_states import STATES, StateChangeRefused
-from ivr.queueing.floor import (
-    HALF_HOUR,
-    HALF_HOURS,
+from ivr.queueing.board import live_board
+from ivr.queueing.floor_charts import history_charts, staffing_chart
+from ivr.queueing.floor_figures import answering
+from ivr.queueing.history import History, PeriodError, history, history_as_csv, parse_period
+from ivr.queueing.local_days import local_now
+from ivr.queueing.shift_moves import (
     SHIFT_LEAD_STATES,
     GroupChangeRefused,
-    History,
-    PeriodError,
-    answering,
     change_agent_groups,
-    expected_calls,
-    half_hour_labels,
-    history,
-    history_rows,
-    live_board,
-    local_now,
-    parse_period,
-    scheduled_agents,
     set_agent_state,
 )
+from ivr.queueing.staffing import HALF_HOUR, expected_calls, half_hour_labels, scheduled_agents
+from ivr.queueing.staffing_form import StaffingInput
+from ivr.web.downloads import csv_download
+from ivr.web.figures import number, percent
 from ivr.web.labels import STATE_LABELS, label
 from routing import erlang
 
@@ -227,171 +209,8 @@ def history_csv() -> Response | tuple[str, int]:
     report, error = _history()
     if report is None:
         return render_template("admin/error.html", title="400", message=error, detail=""), 400
-    out = io.StringIO()
-    out.write("\ufeff")  # so spreadsheet programs read it as UTF-8
-    csv.writer(out, lineterminator="\r\n").writerows(history_rows(report))
     name = f"floor-{report.start}-{report.end}-by-{report.by}.csv"
-    return csv_download(out.getvalue(), name)
-
-
-def history_charts(report: History) -> dict[str, Markup]:
-    """The history's charts as inline SVG."""
-    labels = [row.key[5:] if report.by == "day" else row.key for row in report.rows]
-    rows = [answering(row.figures) for row in report.rows]
-    every = max(1, len(labels) // 15)
-    major = labels[::every]
-    charts: dict[str, Markup] = {}
-
-    volume = make_chart(
-        pygal.Bar,
-        "进入队列的来电 / Calls offered to a queue",
-        show_legend=True,
-        x_labels_major=major,
-        show_minor_x_labels=every == 1,
-        width=700,
-    )
-    volume.x_labels = labels
-    if any(r["offered"] for r in rows):
-        volume.add("接听 / Answered", [r["answered"] for r in rows])
-        volume.add("放弃 / Abandoned", [r["abandoned"] for r in rows])
-        volume.add("其他 / Call-back, duty, other", [r["callback"] + r["duty"] + r["other"] for r in rows])
-        count_axis(volume, [r["offered"] for r in rows])
-    charts["volume"] = chart_svg(volume)
-
-    level = make_chart(
-        pygal.Line,
-        f"服务水平 / Service level ({SERVICE_LEVEL_SECONDS} s), %",
-        show_legend=True,
-        range=(0, 100),
-        x_labels_major=major,
-        show_minor_x_labels=every == 1,
-        width=700,
-    )
-    level.x_labels = labels
-    if any(r["service_level"] is not None for r in rows):
-        level.y_labels = list(range(0, 101, 20))
-        level.add("服务水平 / Service level", [_pct(r["service_level"]) for r in rows])
-        level.add("放弃率 / Abandonment", [_pct(r["abandonment"]) for r in rows])
-        level.add(
-            "目标 / Target",
-            [SERVICE_LEVEL_TARGET * 100] * len(rows),
-            show_dots=False,
-            stroke_style={"dasharray": "4,4"},
-        )
-    charts["level"] = chart_svg(level)
-
-    asa = make_chart(
-        pygal.Bar,
-        "平均应答时间（秒）/ Average time to answer (s)",
-        x_labels_major=major,
-        show_minor_x_labels=every == 1,
-        width=700,
-    )
-    asa.x_labels = labels
-    waits = [r["average_answer_seconds"] for r in rows]
-    asa.add("", [None if w is None else round(w, 1) for w in waits])
-    charts["asa"] = chart_svg(asa)
-
-    staffed = make_chart(
-        pygal.StackedBar,
-        "坐席平均人数（不含离线）/ Mean agents by state (offline left out)",
-        show_legend=True,
-        x_labels_major=major,
-        show_minor_x_labels=every == 1,
-        width=700,
-    )
-    staffed.x_labels = labels
-    means = [row.agents for row in report.rows]
-    if any((m.get(s) or 0) > 0 for m in means for s in STATES if s != "offline"):
-        for state in STATES:
-            if state != "offline":
-                staffed.add(label(STATE_LABELS, state), [round(m[state] or 0, 2) for m in means])
-    charts["agents"] = chart_svg(staffed)
-    return charts
-
-
-def _pct(value: float | None) -> float | None:
-    return None if value is None else round(value * 100, 1)
-
-
-# ---------------------------------------------------------------- staffing
-
-
-class StaffingInput:
-    """The staffing form as given (strings kept for redisplay) and as numbers, with every problem found."""
-
-    def __init__(self, args: MultiDict[str, str], today: date, default_handle: int):
-        self.args = args
-        self.errors: list[str] = []
-        self.day = self._day(args.get("day"), today)
-        self.handle = self._number(
-            "handle", args.get("handle"), default_handle, 1, 36_000, "处理时长 / handling time"
-        )
-        self.target = self._number(
-            "target", args.get("target"), SERVICE_LEVEL_TARGET * 100, 1, 99.9, "目标 / target level"
-        )
-        self.within = self._number(
-            "within", args.get("within"), SERVICE_LEVEL_SECONDS, 0, 3600, "应答秒数 / answer within"
-        )
-        occupancy = (args.get("max_occupancy") or "").strip()
-        self.max_occupancy = (
-            self._number("max_occupancy", occupancy, 0, 1, 100, "最高占用率 / maximum occupancy")
-            if occupancy
-            else None
-        )
-        self.given = any(f"c{n}" in args for n in range(HALF_HOURS))
-        self.calls = [
-            self._number(f"c{n}", args.get(f"c{n}"), 0, 0, 100_000, f"{label_} 来电 / calls")
-            for n, label_ in enumerate(half_hour_labels())
-        ]
-
-    def _day(self, text: str | None, today: date) -> date:
-        if not (text or "").strip():
-            return today
-        try:
-            return date.fromisoformat((text or "").strip())
-        except ValueError:
-            self.errors.append(f"日期格式应为 YYYY-MM-DD / the day must be YYYY-MM-DD, not {text!r}")
-            return today
-
-    def _number(
-        self, name: str, text: str | None, default: float, low: float, high: float, what: str
-    ) -> float:
-        if text is None or not text.strip():
-            return default
-        try:
-            value = float(text.strip())
-        except ValueError:
-            self.errors.append(f"{what}：应为数字 / must be a number, not {text!r}")
-            return default
-        if not low <= value <= high or value != value:
-            self.errors.append(
-                f"{what}：应在 {low:g} 到 {high:g} 之间 / must be from {low:g} to {high:g}, not {value:g}"
-            )
-            return default
-        return value
-
-    def apply_range(self) -> None:
-        """The "one figure for a range" part of the form: set the half hours from..to (inclusive) to it."""
-        labels = half_hour_labels()
-        first, last = self.args.get("fill_from", ""), self.args.get("fill_to", "")
-        if first not in labels or last not in labels:
-            self.errors.append("请选择时段的起止 / choose the first and last half hour of the range")
-            return
-        if labels.index(first) > labels.index(last):
-            self.errors.append(f"时段起点晚于终点 / the range starts ({first}) after it ends ({last})")
-            return
-        figure = self._number(
-            "fill_calls", self.args.get("fill_calls"), -1, 0, 100_000, "时段来电 / calls for the range"
-        )
-        if figure < 0:
-            if not self.errors:
-                self.errors.append(
-                    "请填写该时段每半小时的来电数 / give the calls per half hour for the range"
-                )
-            return
-        for slot in range(labels.index(first), labels.index(last) + 1):
-            self.calls[slot] = figure
+    return csv_download(history_as_csv(report), name)
 
 
 @bp.get("/console/staffing")
@@ -442,22 +261,3 @@ def staffing() -> tuple[str, int] | str:
         next_day=given.day + timedelta(days=1),
     )
     return (page, 400) if given.errors else page
-
-
-def staffing_chart(
-    labels: Sequence[str], plan: Sequence[erlang.Staffing], scheduled: Sequence[int]
-) -> Markup:
-    """Agents needed beside agents scheduled, per half hour."""
-    chart = make_chart(
-        pygal.Line,
-        "所需坐席与排班坐席 / Agents needed and agents scheduled",
-        show_legend=True,
-        x_labels_major=[label_ for label_ in labels if label_.endswith(":00") and int(label_[:2]) % 3 == 0],
-        show_minor_x_labels=False,
-        width=900,
-    )
-    chart.x_labels = list(labels)
-    chart.add("所需 / Needed", [s.agents for s in plan])
-    chart.add("排班 / Scheduled", list(scheduled))
-    count_axis(chart, [*(s.agents for s in plan), *scheduled])
-    return chart_svg(chart)

@@ -1,27 +1,24 @@
-"""The monthly satisfaction report of the call-backs, and the follow-up cases of low scores.
+"""The monthly satisfaction report of the call-backs: its figures, built from the records, and their text.
 
 Every figure is computed here from the call-back jobs, their completions and the survey responses; the
-page, the CSV and the command line only show it. The definitions are in docs/satisfaction-report.md.
+page, the CSV (report_csv.py) and the command line only show it. The follow-up cases of low scores are
+in follow_ups.py. The definitions are in docs/satisfaction-report.md.
 Means and percentages are kept as exact fractions, so "met the 98 % target" never depends on rounding.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
-from ivr.configuration.change_log import log_change
 from ivr.db.models import CallbackJob, FollowUpCase, ServiceCompletion, SurveyResponse, utcnow
-from ivr.quality.report import Month
+from ivr.quality.report_month import Month
 from ivr.surveys.draws import live_policy
 
 PENDING_STATUSES = ("queued", "dialling")  # not over yet: shown, never in the response rate
@@ -30,7 +27,6 @@ SCORES = tuple(range(1, 11))  # DOMAIN: attitude and ability are scored 1 to 10
 FULL_SCORE = 10
 TARGET_PERCENT = 98  # DOMAIN: satisfaction 98 %, as a share of full marks
 TOP_BOX = 9  # "top box": 9 or 10 on both attitude and ability
-NOTE_MAX = 2000  # characters of a follow-up case's closing note
 
 
 # ---------------------------------------------------------------- the figures
@@ -331,78 +327,6 @@ def report_lines(report: SatisfactionReport) -> list[str]:
     return lines
 
 
-# ---------------------------------------------------------------- CSV
-
-
-CSV_HEADER = (
-    "month",
-    "level",
-    "employee",
-    "service_type",
-    "jobs",
-    "pending",
-    "answered",
-    "refused",
-    "unreachable_expired",
-    "no_score",
-    "response_rate_pct",
-    "mean_attitude",
-    "mean_ability",
-    "satisfaction_pct",
-    "target_pct",
-    "target_met",
-    "top_box_pct",
-    *(f"attitude_{score}" for score in SCORES),
-    *(f"ability_{score}" for score in SCORES),
-)
-
-
-def _blank(text: str) -> str:
-    return "" if text == "—" else text
-
-
-def csv_rows(report: SatisfactionReport) -> Iterable[list[str]]:
-    """One line per row of the report (employee × type, employee, type, month); no figure -> empty cell."""
-    for level, figures in report.all_rows():
-        met = figures.target_met
-        yield [
-            str(report.month),
-            level,
-            figures.employee or "",
-            figures.service_type or "",
-            *(
-                str(n)
-                for n in (
-                    figures.jobs,
-                    figures.pending,
-                    figures.answered,
-                    figures.refused,
-                    figures.unreachable,
-                    figures.no_score,
-                )
-            ),
-            _blank(rate_text(figures.response_rate)),
-            _blank(mean_text(figures.mean_attitude)),
-            _blank(mean_text(figures.mean_ability)),
-            _blank(satisfaction_text(figures.satisfaction_percent)),
-            str(TARGET_PERCENT),
-            "" if met is None else ("yes" if met else "no"),
-            _blank(rate_text(figures.top_box_share)),
-            *(str(n) for n in figures.attitude_counts),
-            *(str(n) for n in figures.ability_counts),
-        ]
-
-
-def report_csv(report: SatisfactionReport) -> str:
-    """The CSV export (with a byte-order mark, so spreadsheet programs read the Chinese names right)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    writer.writerows(csv_rows(report))
-    return out.getvalue()
-
-
 # ---------------------------------------------------------------- the comment recordings
 
 
@@ -411,125 +335,3 @@ def comment_recording_sid(session: Session, response_id: int) -> str | None:
     return session.scalar(
         select(SurveyResponse.comment_recording_sid).where(SurveyResponse.id == response_id)
     )
-
-
-# ---------------------------------------------------------------- follow-up cases
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    """A follow-up case with what the supervisor needs to act on it."""
-
-    case_id: int
-    status: str
-    reason: str
-    note: str
-    closed_by: str | None
-    closed_at: datetime | None
-    created_at: datetime
-    response_id: int
-    employee: str
-    service_type: str
-    completed_at: datetime
-    called_at: datetime
-    phone: str
-    attitude: int | None
-    ability: int | None
-    has_comment: bool
-
-
-class FollowUpRefused(Exception):
-    """A close that cannot be done: no such case (404) or no usable note (400)."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def follow_ups(session: Session, *, closed_limit: int = 50) -> list[FollowUp]:
-    """Every open case (oldest first: it has waited longest), then the most recently closed ones."""
-    query = (
-        select(FollowUpCase, SurveyResponse, ServiceCompletion.employee, ServiceCompletion.service_type)
-        .join(SurveyResponse, SurveyResponse.id == FollowUpCase.response_id)
-        .join(ServiceCompletion, ServiceCompletion.id == SurveyResponse.completion_id)
-        .add_columns(ServiceCompletion.completed_at)
-    )
-    opened = session.execute(
-        query.where(FollowUpCase.status == "open").order_by(FollowUpCase.created_at, FollowUpCase.id)
-    ).all()
-    closed = session.execute(
-        query.where(FollowUpCase.status != "open")
-        .order_by(FollowUpCase.closed_at.desc(), FollowUpCase.id.desc())
-        .limit(closed_limit)
-    ).all()
-    return [
-        FollowUp(
-            case_id=case.id,
-            status=case.status,
-            reason=case.reason,
-            note=case.note,
-            closed_by=case.closed_by,
-            closed_at=case.closed_at,
-            created_at=case.created_at,
-            response_id=response.id,
-            employee=employee,
-            service_type=service_type,
-            completed_at=completed_at,
-            called_at=response.called_at,
-            phone=response.phone,
-            attitude=response.attitude,
-            ability=response.ability,
-            has_comment=bool(response.comment_recording_sid),
-        )
-        for case, response, employee, service_type, completed_at in [*opened, *closed]
-    ]
-
-
-@dataclass(frozen=True)
-class Closing:
-    """The outcome of closing a case: closed now, or found already closed (by whom, when)."""
-
-    case_id: int
-    closed_now: bool
-    closed_by: str | None
-    closed_at: datetime | None
-
-
-def close_follow_up(
-    session: Session, *, case_id: int, note: str, who: str, now: datetime | None = None
-) -> Closing:
-    """Close an open case with the supervisor's note, in the change log too; a closed case stays closed."""
-    note = (note or "").strip()
-    if not note:
-        raise FollowUpRefused(400, "请填写处理说明 / Write what was done: a note is required to close a case")
-    if len(note) > NOTE_MAX:
-        raise FollowUpRefused(400, f"处理说明过长 / The note is too long (at most {NOTE_MAX} characters)")
-    now = now or utcnow()
-    # One conditional UPDATE: of two supervisors closing the same case at once, exactly one closes it.
-    changed = session.execute(
-        update(FollowUpCase)
-        .where(FollowUpCase.id == case_id, FollowUpCase.status == "open")
-        .values(status="closed", note=note, closed_by=who, closed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    case = session.get(FollowUpCase, case_id, populate_existing=True)
-    if case is None:
-        raise FollowUpRefused(404, f"没有此跟进单 / There is no follow-up case {case_id}")
-    if not changed:
-        return Closing(case_id, False, case.closed_by, case.closed_at)
-    employee = session.scalar(
-        select(ServiceCompletion.employee)
-        .join(SurveyResponse, SurveyResponse.completion_id == ServiceCompletion.id)
-        .where(SurveyResponse.id == case.response_id)
-    )
-    log_change(
-        session,
-        who,
-        "follow_up",
-        "close",
-        f"follow-up case {case_id} ({employee}: {case.reason})",
-        before={"status": "open"},
-        after={"status": "closed", "note": note},
-    )
-    return Closing(case_id, True, who, now)

@@ -21,18 +21,12 @@ from ivr.db.session import unit_of_work
 from ivr.events.recorder import record_events
 from ivr.events.store import new_event
 from ivr.people.users import create_user
-from ivr.quality.report import Month, build_quality_report
-from ivr.queueing.floor import (
-    MAX_HISTORY_DAYS,
-    PeriodError,
-    change_agent_groups,
-    expected_calls,
-    history,
-    live_board,
-    parse_period,
-    past_same_weekdays,
-    scheduled_agents,
-)
+from ivr.quality.report import build_quality_report
+from ivr.quality.report_month import Month
+from ivr.queueing.board import live_board
+from ivr.queueing.history import MAX_HISTORY_DAYS, PeriodError, history, parse_period
+from ivr.queueing.shift_moves import change_agent_groups
+from ivr.queueing.staffing import expected_calls, past_same_weekdays, scheduled_agents
 from tests.helpers import count, new_call_sid
 
 TIMEZONE = "Asia/Shanghai"

@@ -30,13 +30,9 @@ from ivr.db.models import (
 from ivr.db.session import unit_of_work
 from ivr.people.users import create_user
 from ivr.quality.recordings import audio_path
-from ivr.quality.report import Month
-from ivr.surveys.report import (
-    SatisfactionFigures,
-    build_satisfaction_report,
-    close_follow_up,
-    satisfaction_text,
-)
+from ivr.quality.report_month import Month
+from ivr.surveys.follow_ups import close_follow_up
+from ivr.surveys.report import SatisfactionFigures, build_satisfaction_report, satisfaction_text
 from ivr.telephony.base import TelephonyError
 from run import cli
 

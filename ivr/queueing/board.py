@@ -1,0 +1,177 @@
+"""The live board's figures: queues waiting, agents by state, today's answering, gas emergencies.
+
+Times in the database are naive UTC; "today" is the local day of the hotline's time zone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.db.models import Agent, Call, QueueEntry
+from ivr.quality.answering import SERVICE_LEVEL_SECONDS, CallFacts, queue_figures
+from ivr.queueing.agent_states import STATES
+from ivr.queueing.floor_figures import answering, calls_between, split_open
+from ivr.queueing.local_days import local_now, utc_of_local
+from ivr.queueing.queue_entries import LIVE
+from routing.model import Rules
+
+EMERGENCY_WINDOW = timedelta(hours=1)
+
+
+def _seconds_since(moment: datetime | None, now: datetime) -> int | None:
+    return None if moment is None else max(0, int((now - moment).total_seconds()))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def queue_names(rules: Rules, *more: Iterable[str | None]) -> list[str]:
+    """The queues to show: the routing rules' groups in their order, then any other queue seen."""
+    names = list(rules.calendars)
+    for values in more:
+        for name in values:
+            if name and name not in names:
+                names.append(name)
+    return names
+
+
+def _where(call: Call, entry: QueueEntry | None, names: dict[int, str], now: datetime) -> dict[str, Any]:
+    """Where an emergency caller is now, in words (Chinese / English) and as a kind."""
+
+    def agent(agent_id: int | None) -> str:
+        return names.get(agent_id or 0, f"#{agent_id}") if agent_id else "?"
+
+    queue = entry.queue if entry else (call.queue or "safety")
+    if call.ended_at is not None or (entry is not None and entry.status in ("done", "abandoned")):
+        outcome = call.outcome or ""
+        if (entry is not None and entry.status == "done") or outcome == "answered":
+            name = agent(entry.agent_id if entry else None)
+            how = f"坐席 {name} 已接听 / answered by agent {name}"
+        elif outcome == "duty-engineer-answered":
+            how = "值班工程师已接听 / answered by the duty engineer"
+        elif outcome in ("abandoned", "redirected", "ended-in-menu"):
+            how = "来电者挂断 / the caller hung up"
+        else:
+            how = outcome or "—"
+        return {"kind": "ended", "seconds": None, "text": f"已结束 / ended: {how}"}
+    if entry is None:
+        return {"kind": "menu", "seconds": None, "text": "菜单中 / in the menu"}
+    waited = _seconds_since(entry.waiting_since, now)
+    if entry.status == "waiting":
+        text = f"在 {queue} 队列等待 {waited} 秒 / waiting in the {queue} queue for {waited} s"
+        return {"kind": "waiting", "seconds": waited, "text": text}
+    if entry.status == "offered":
+        name = agent(entry.agent_id)
+        return {"kind": "ringing", "seconds": waited, "text": f"坐席 {name} 振铃中 / ringing agent {name}"}
+    if entry.status == "connected":
+        name = agent(entry.agent_id)
+        return {"kind": "with_agent", "seconds": None, "text": f"与坐席 {name} 通话 / with agent {name}"}
+    if entry.status == "duty":
+        return {"kind": "duty", "seconds": None, "text": "已转值班工程师 / dialled the duty engineer"}
+    if entry.status == "callback":
+        return {"kind": "callback", "seconds": None, "text": "待回电 / call-back owed"}
+    return {"kind": entry.status, "seconds": None, "text": entry.status}
+
+
+def emergencies(
+    session: Session, now: datetime, names: dict[int, str], timezone: str
+) -> list[dict[str, Any]]:
+    """Gas emergencies of the last hour, and any older one still on the line, newest first."""
+    on_line = select(QueueEntry.call_sid).where(QueueEntry.emergency.is_(True), QueueEntry.status.in_(LIVE))
+    calls = session.scalars(
+        select(Call)
+        .where(Call.emergency.is_(True))
+        .where((Call.started_at >= now - EMERGENCY_WINDOW) | Call.call_sid.in_(on_line))
+        .order_by(Call.started_at.desc(), Call.id.desc())
+    ).all()
+    sids = [call.call_sid for call in calls]
+    entries = {
+        e.call_sid: e for e in session.scalars(select(QueueEntry).where(QueueEntry.call_sid.in_(sids)))
+    }
+    rows = []
+    for call in calls:
+        entry = entries.get(call.call_sid)
+        rows.append(
+            {
+                "call_sid": call.call_sid,
+                "caller": call.from_number,
+                "started_at": _iso(call.started_at),
+                "started_local": local_now(call.started_at, timezone).strftime("%H:%M:%S"),
+                "where": _where(call, entry, names, now),
+            }
+        )
+    return rows
+
+
+def _agent_row(agent: Agent, now: datetime) -> dict[str, Any]:
+    return {
+        "id": agent.id,
+        "name": agent.name,
+        "state": agent.state,
+        "reason": agent.state_reason,
+        "since": _iso(agent.state_since),
+        "seconds": _seconds_since(agent.state_since, now),
+        "groups": list(agent.groups or []),
+        "call_sid": agent.call_sid,
+    }
+
+
+def live_board(session: Session, *, rules: Rules, timezone: str, now: datetime) -> dict[str, Any]:
+    """Everything the live board shows, as plain values: queues, agents, today's answering, emergencies."""
+    agents = list(session.scalars(select(Agent).order_by(Agent.name, Agent.id)))
+    entries = list(session.scalars(select(QueueEntry).where(QueueEntry.status.in_((*LIVE, "callback")))))
+    local = local_now(now, timezone)
+    day_start = utc_of_local(datetime.combine(local.date(), time.min), timezone)
+    calls, facts = calls_between(session, day_start, now + timedelta(seconds=1))
+    by_queue: dict[str | None, list[Call]] = defaultdict(list)
+    for call in calls:
+        by_queue[call.queue].append(call)
+
+    queues = []
+    for name in queue_names(rules, (e.queue for e in entries), by_queue):
+        decided, still_open = split_open(by_queue[name], facts, now)
+        waiting = [e for e in entries if e.queue == name]
+        staff = [a for a in agents if name in (a.groups or [])]
+        queues.append(_queue_row(name, waiting, staff, decided, still_open, facts, now))
+    decided, still_open = split_open(calls, facts, now)
+    total = _queue_row("all", entries, agents, decided, still_open, facts, now)
+    return {
+        "now": _iso(now),
+        "local_time": local.strftime("%Y-%m-%d %H:%M:%S"),
+        "day": local.date().isoformat(),
+        "timezone": timezone,
+        "sl_seconds": SERVICE_LEVEL_SECONDS,
+        "queues": queues,
+        "total": total,
+        "agents": [_agent_row(agent, now) for agent in agents],
+        "emergencies": emergencies(session, now, {a.id: a.name for a in agents}, timezone),
+    }
+
+
+def _queue_row(
+    name: str,
+    entries: Sequence[QueueEntry],
+    agents: Sequence[Agent],
+    decided: Sequence[Call],
+    still_open: int,
+    facts: dict[str, CallFacts],
+    now: datetime,
+) -> dict[str, Any]:
+    live = [e for e in entries if e.status in LIVE]
+    states = Counter(agent.state for agent in agents)
+    return {
+        "name": name,
+        "waiting": len(live),
+        "emergencies_waiting": sum(e.emergency for e in live),
+        "longest_wait": max((_seconds_since(e.waiting_since, now) or 0 for e in live), default=None),
+        "callbacks": sum(e.status == "callback" for e in entries),
+        "agents": {state: states.get(state, 0) for state in STATES},
+        "today": answering(queue_figures(decided, facts), still_open),
+    }

@@ -1,0 +1,91 @@
+"""The reports' charts: pygal drawn server-side in the pages' look, put inline in the page as SVG.
+
+Nothing is loaded at view time, so a page saved as a file is complete on its own (docs/quality-report.md
+says why pygal). Used by the quality report, the satisfaction report and the floor's history and staffing.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from markupsafe import Markup
+from pygal.style import Style
+
+# pygal installs an import hook of its own (PluginImportFixer) that lacks find_spec: every later import
+# then warns. It only serves pygal's own plugin imports, which we do not use, so take it out again.
+sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder).__name__ != "PluginImportFixer"]
+
+_FONTS = (
+    '"PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", system-ui, -apple-system, '
+    '"Segoe UI", Roboto, sans-serif'
+)
+CHART_STYLE = Style(
+    font_family=_FONTS,
+    background="#ffffff",
+    plot_background="#ffffff",
+    foreground="#1d2329",
+    foreground_strong="#1d2329",
+    foreground_subtle="#5f6b76",
+    colors=("#1f6feb", "#c62828", "#8d6e00", "#1a7f37", "#6f42c1", "#5f6b76"),
+    title_font_size=16,
+    label_font_size=12,
+    major_label_font_size=12,
+    value_font_size=12,
+    legend_font_size=12,
+)
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S)
+
+
+def make_chart(kind: type[Any], title: str, **options: Any) -> Any:
+    """A pygal chart of `kind` in the pages' look: 500×300, no legend, no script; `options` override."""
+    config = {
+        "style": CHART_STYLE,
+        "js": [],  # no script from elsewhere: the page and the file stand alone
+        "disable_xml_declaration": True,
+        "explicit_size": True,  # drawn at its size (shrunk on narrow screens), never blown up
+        "show_legend": False,
+        "legend_at_bottom": True,
+        "truncate_legend": -1,
+        "truncate_label": -1,
+        "width": 500,
+        "height": 300,
+        "no_data_text": "无数据 / No data",
+        "print_values": False,
+        **options,
+    }
+    chart = kind(**config)
+    chart.title = title
+    return chart
+
+
+def count_axis(chart: Any, counts: Sequence[int | float]) -> None:
+    """Whole-number ticks for counts (pygal would otherwise mark 0.2, 0.4, ...)."""
+    top = int(max(counts, default=0))
+    if top:
+        step = max(1, -(-top // 8))
+        chart.y_labels = list(range(0, top + step, step))
+
+
+def chart_svg(chart: Any) -> Markup:
+    """The chart as inline SVG, without pygal's script."""
+    # pygal escapes every label and value (it writes the SVG through an XML tree); its one inline script
+    # only holds the tooltip configuration, which without pygal's script files does nothing: left out.
+    return Markup(_SCRIPT.sub("", chart.render(is_unicode=True)))
+
+
+def bar_chart(chart: Any, labels: Sequence[str], counts: Sequence[int], *, top_down: bool = False) -> Markup:
+    """One series of counts; an empty month shows pygal's "no data" (it needs every value None for that)."""
+    if top_down:  # pygal stacks horizontal bars from the bottom: reverse to read from the top
+        labels, counts = list(reversed(labels)), list(reversed(counts))
+    chart.x_labels = list(labels)
+    chart.add("", list(counts) if any(counts) else [None] * len(counts))
+    count_axis(chart, counts)
+    return chart_svg(chart)
+
+
+def chart_height(rows: int) -> int:
+    """The height of a horizontal bar chart with `rows` bars (room for at least three)."""
+    return 110 + 34 * max(rows, 3)
