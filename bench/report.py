@@ -104,6 +104,7 @@ class Round:
 
     order: list[str]
     rates: dict[str, float]
+    cpu_us: dict[str, float] = field(default_factory=dict)  # each server's CPU per answer (all processes)
 
     @property
     def ratios(self) -> dict[str, float]:
@@ -112,6 +113,16 @@ class Round:
         return {
             "app/bare": _ratio(self.rates["app"], bare),
             "sign+row/bare": _ratio(self.rates["sign+row"], bare),
+        }
+
+    @property
+    def cpu_ratios(self) -> dict[str, float]:
+        """The same ratios from the CPU each server spent per answer: what they would be if every target
+        got the same CPU, which a noisy neighbour's bursts skew far less than the rates."""
+        bare = self.cpu_us.get("bare", 0.0)
+        return {
+            "app/bare": _ratio(bare, self.cpu_us.get("app", 0.0)),
+            "sign+row/bare": _ratio(bare, self.cpu_us.get("sign+row", 0.0)),
         }
 
 
@@ -147,20 +158,28 @@ def _ratio(a: float, b: float) -> float:
     return round(a / b, 3) if b else 0.0  # a bare run that answered nothing: its errors tell why
 
 
-def ratio_spread(rounds: list[Round]) -> dict[str, dict[str, float]]:
-    """Median, min and max of each ratio over the rounds; the median is the headline figure."""
+def ratio_spread(rounds: list[Round], by_cpu: bool = False) -> dict[str, dict[str, float]]:
+    """Median, min and max of each ratio over the rounds; the median is the headline figure. By CPU: the
+    ratios of CPU spent per answer instead of the rates."""
     spread = {}
     for name in ("app/bare", "sign+row/bare"):
-        values = [r.ratios[name] for r in rounds]
+        values = [(r.cpu_ratios if by_cpu else r.ratios)[name] for r in rounds]
         spread[name] = {"median": round(statistics.median(values), 3), "min": min(values), "max": max(values)}
     return spread
+
+
+def cpu_medians(rounds: list[Round]) -> dict[str, float]:
+    """Each target's median CPU microseconds per answer over the rounds."""
+    names = rounds[0].cpu_us if rounds else {}
+    return {name: round(statistics.median(r.cpu_us[name] for r in rounds), 1) for name in names}
 
 
 def round_line(index: int, count: int, done: Round, order: list[str]) -> str:
     """One round on one line: each target's peak rate (in `order`), the two ratios, the order run."""
     rates = "  ".join(f"{name} {done.rates[name]:7.1f}" for name in order)
     ratios = "  ".join(f"{name} {value:.3f}" for name, value in done.ratios.items())
-    return f"round {index + 1}/{count}: {rates} req/s  {ratios}  (ran {', '.join(done.order)})"
+    cpu = f"  cpu app/bare {done.cpu_ratios['app/bare']:.3f}" if done.cpu_us else ""
+    return f"round {index + 1}/{count}: {rates} req/s  {ratios}{cpu}  (ran {', '.join(done.order)})"
 
 
 def open_round_line(index: int, count: int, done: OpenRound, order: list[str]) -> str:
@@ -199,14 +218,19 @@ def _spread_text(spread: dict[str, float], rounds: int) -> str:
 
 def summary(results: dict[str, TargetResult], rounds: list[Round]) -> list[str]:
     """Ratios (median of the rounds) and the issue's targets, each with whether it was met."""
-    spread = ratio_spread(rounds)
+    spread, by_cpu = ratio_spread(rounds), ratio_spread(rounds, by_cpu=True)
     app, row = spread["app/bare"], spread["sign+row/bare"]
     opened = results["app"].open_rounds
     p99 = p99_spread(opened)
+    cpu = "  ".join(f"{name} {us:.0f}" for name, us in cpu_medians(rounds).items())
     return [
         f"app/bare throughput      {_spread_text(app, len(rounds))}  (target >= {APP_RATIO_TARGET}:"
         f" {'met' if app['median'] >= APP_RATIO_TARGET else 'NOT met'})",
         f"sign+row/bare throughput {_spread_text(row, len(rounds))}  (expected about {ROW_RATIO_EXPECTED})",
+        f"app/bare by CPU          {_spread_text(by_cpu['app/bare'], len(rounds))}  (bare's CPU per answer"
+        " over the app's)",
+        f"sign+row/bare by CPU     {_spread_text(by_cpu['sign+row/bare'], len(rounds))}",
+        f"CPU per answer (us, median of the rounds, the server's processes): {cpu}",
         f"app p99 at half its peak {p99['median']:.2f} ms  (median of {len(opened)} open-loop rounds,"
         f" min {p99['min']:.2f}, max {p99['max']:.2f})  (target < {APP_P99_TARGET_MS:g} ms:"
         f" {'met' if p99['median'] < APP_P99_TARGET_MS else 'NOT met'})",
@@ -233,6 +257,8 @@ def write_json(
         "targets": {name: asdict(result) for name, result in results.items()},
         "ratios": {name: values["median"] for name, values in spread.items()},  # medians of the rounds'
         "ratio_spread": spread,
+        "cpu_ratio_spread": ratio_spread(rounds, by_cpu=True),  # bare's CPU per answer over each target's
+        "cpu_us_per_answer": cpu_medians(rounds),
         "median_peak_rates": {name: result.peak.rate for name, result in results.items()},
         "rounds": [{**asdict(r), "ratios": r.ratios} for r in rounds],
         "open_rounds": [asdict(r) for r in open_rounds],

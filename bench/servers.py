@@ -60,8 +60,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def gunicorn(app: str, port: int, workers: int, env: dict[str, str], cwd: Path, log: Path) -> Iterator[None]:
-    """Serve `app` (a gunicorn factory spec) with sync workers on HOST:port for the duration of the block."""
+def gunicorn(
+    app: str, port: int, workers: int, env: dict[str, str], cwd: Path, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Serve `app` (a gunicorn factory spec) with sync workers on HOST:port for the duration of the block;
+    the master's process (the leader of its own process group, workers included)."""
     command = [
         sys.executable,
         "-m",
@@ -83,6 +86,19 @@ def gunicorn(app: str, port: int, workers: int, env: dict[str, str], cwd: Path, 
         )
     try:
         _wait_until_listening(process, port, log)
-        yield
+        yield process
     finally:
         _stop(process)
+
+
+def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """CPU time (user + system) used so far by the living processes of the server's process group."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after the name, which may hold spaces
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[2]) == process.pid:  # fields: state, ppid, pgrp, ... utime (11), stime (12)
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")

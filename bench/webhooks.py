@@ -17,6 +17,7 @@ import gc
 import math
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -72,6 +73,7 @@ class Served:
     steady: list[Outcome] = field(default_factory=list)  # one open loop per open-loop round
     open_rate: float = 0.0
     answered: int = 0  # good answers that must each have left one call event (the app's check)
+    process: subprocess.Popen[bytes] | None = None  # gunicorn's master, while it serves
 
     @property
     def name(self) -> str:
@@ -129,9 +131,12 @@ def _warm_up(served: Served) -> None:
     served.answered += served.warmup.ok
 
 
-def _peak(plan: Plan, served: Served, pool: list[Prepared]) -> Outcome:
-    """One closed-loop peak, counted in `served`; requests repeated from the pool are errors for the app."""
+def _peak(plan: Plan, served: Served, pool: list[Prepared]) -> tuple[Outcome, float]:
+    """One closed-loop peak, counted in `served`, and the server's CPU microseconds per answer in it;
+    requests repeated from the pool are errors for the app."""
     unique = served.target.unique_requests
+    assert served.process is not None
+    cpu_before = servers.cpu_seconds(served.process)
     if plan.wrk:
         outcome, repeated = wrkload.closed_loop(
             plan.wrk, _base_url(served.port) + "/", pool, plan.concurrency, plan.seconds, served.workdir
@@ -145,9 +150,10 @@ def _peak(plan: Plan, served: Served, pool: list[Prepared]) -> Outcome:
         repeated = 0
         if outcome.elapsed < plan.seconds * 0.95:
             outcome.errors["prepared requests ran out before the time was up"] += 1
+    cpu = servers.cpu_seconds(served.process) - cpu_before
     served.peaks.append(outcome)
     served.answered += outcome.ok - repeated  # a repeat is a de-duplicated no-op: it stores nothing
-    return outcome
+    return outcome, round(cpu / max(1, outcome.ok + outcome.error_count) * 1e6, 1)
 
 
 def _round_order(index: int) -> tuple[Target, ...]:
@@ -168,13 +174,14 @@ def _settle(seconds: float) -> None:
 def _run_round(plan: Plan, index: int, served: dict[str, Served]) -> report.Round:
     """The peak of each target once, in this round's order; meanwhile the other two idle, at no cost."""
     order = _round_order(index)
-    rates = {}
+    rates, cpu_us = {}, {}
     for position, target in enumerate(order):
         if position:
             _settle(DRAIN_SECONDS)
         s = served[target.name]
-        rates[target.name] = round(_peak(plan, s, s.pools[index]).rate, 1)
-    return report.Round([target.name for target in order], rates)
+        outcome, cpu_us[target.name] = _peak(plan, s, s.pools[index])
+        rates[target.name] = round(outcome.rate, 1)
+    return report.Round([target.name for target in order], rates, cpu_us)
 
 
 def _run_open_round(
@@ -250,7 +257,7 @@ def measure(plan: Plan) -> tuple[dict[str, report.TargetResult], list[report.Rou
         _say_if_slow("peak rounds'", started)
         with ExitStack() as running:
             for s in served.values():
-                running.enter_context(
+                s.process = running.enter_context(
                     servers.gunicorn(s.target.factory, s.port, plan.workers, s.env, targets.REPO, s.log)
                 )
             for s in served.values():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,13 +13,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.private_files import private_dir, private_file
 
 
-def make_engine(url: str) -> Engine:
-    """An engine tuned for webhooks: fail fast when the database is away, so no caller is kept waiting."""
+def make_engine(url: str, *, sqlite_busy_timeout: float = 5, **pool: Any) -> Engine:
+    """An engine tuned for webhooks: fail fast when the database is away, so no caller is kept waiting.
+    `pool`: create_engine's pool settings, over these."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:" and not path.startswith("file:"):
             _private_database_file(Path(path))
-        engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False})
+        connect_args = {"timeout": sqlite_busy_timeout, "check_same_thread": False}
+        engine = create_engine(url, connect_args=connect_args, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -27,7 +30,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the webhook writers
             cursor.execute("PRAGMA synchronous=NORMAL")
             # A backstop only: the event writers checkpoint every few thousand pages themselves, outside
-            # their turn to write (ivr/db/write_lock.py); SQLite's default, 1,000 pages, would do it
+            # their turn to write (ivr/events/write_lock.py); SQLite's default, 1,000 pages, would do it
             # inside a commit, holding up every other writer.
             cursor.execute("PRAGMA wal_autocheckpoint=10000")
             cursor.close()
@@ -38,8 +41,7 @@ def make_engine(url: str) -> Engine:
     # a link that went silent (unacknowledged data for 10 s, or 3 keepalives unanswered after 10 s idle).
     return create_engine(
         url,
-        pool_pre_ping=True,
-        pool_timeout=1,
+        **{"pool_pre_ping": True, "pool_timeout": 1, **pool},
         connect_args={
             "connect_timeout": 2,
             "options": "-c statement_timeout=3000",

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.db.fast import FastStatement
-from ivr.db.kept_connection import kept_connection
+from ivr.events.connection import webhook_connection
+from ivr.events.statements import FastStatement
 
 _prepared: dict[Select[Any], FastStatement] = {}
 
@@ -20,5 +20,5 @@ def first_row(sessions: sessionmaker[Session], statement: Select[Any], params: M
     prepared = _prepared.get(statement)
     if prepared is None:
         prepared = _prepared.setdefault(statement, FastStatement(statement))
-    with kept_connection(sessions.kw["bind"]) as connection:
+    with webhook_connection(sessions.kw["bind"]) as connection:
         return prepared.execute(connection, params).fetchone()

@@ -16,10 +16,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db.deadline import DatabaseTimeout, bounded
-from ivr.db.kept_connection import kept_connection
-from ivr.db.write_lock import writing
+from ivr.events.connection import webhook_connection
 from ivr.events.spool import Spool
 from ivr.events.store import EventRecord, apply_ready, ready_event
+from ivr.events.write_lock import writing
 
 log = logging.getLogger(__name__)
 
@@ -81,22 +81,21 @@ def _one_by_one(factory: sessionmaker[Session], spool: Spool, events: list[Event
 
 
 def _write(engine: Engine, events: list[EventRecord]) -> list[bool]:
-    """One transaction on the process's kept connection (ivr/db/kept_connection.py); whether each event
-    was new."""
+    """One transaction on a webhook connection (ivr/events/connection.py); whether each event was new."""
     try:
-        return _write_on(kept_connection(engine), engine, events)
+        return _write_on(webhook_connection(engine), engine, events)
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
-        # The kept connection was one the database had dropped (a restart, say): once more on one from
-        # the pool, which checks its connections; if the database is really away, this fails too.
+        # The connection was one the database had dropped (a restart, say): once more on one from the
+        # engine's own pool, which checks its connections; if the database is really away, this fails too.
         return _write_on(engine.connect(), engine, events)
 
 
 def _write_on(
     opening: AbstractContextManager[Connection], engine: Engine, events: list[EventRecord]
 ) -> list[bool]:
-    """The turn to write (ivr/db/write_lock.py) covers only the statements and the commit: BEGIN and
+    """The turn to write (ivr/events/write_lock.py) covers only the statements and the commit: BEGIN and
     binding the rows happen before it, so the other writers wait as little as possible."""
     with opening as connection, connection.begin() as transaction:
         ready = [ready_event(engine.dialect, event) for event in events]

@@ -17,10 +17,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 
-from ivr.db.fast import Bound, FastStatement
 from ivr.db.models import Call, CallEvent, Customer, utcnow
 from ivr.events.kinds import EventRecord as EventRecord  # the record and its key, re-exported for writers
 from ivr.events.kinds import event_key as event_key
+from ivr.events.statements import Bound, FastStatement
 from ivr.quality import recordings
 from ivr.queueing import queue_entries
 from ivr.work_orders.orders import open_work_order

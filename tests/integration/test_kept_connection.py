@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from ivr.db.kept_connection import kept_connection
 from ivr.db.models import CallEvent
 from ivr.db.session import make_engine
+from ivr.events.connection import webhook_connection as kept_connection
 from ivr.events.recorder import record_events
 from ivr.events.store import new_event
 from tests.helpers import count

@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import insert, select, update
 
-from ivr.db.fast import FastStatement
 from ivr.db.models import CallEvent
 from ivr.db.session import make_engine
+from ivr.events.statements import FastStatement
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_sqlite_datetimes_are_bound_as_the_very_text_sqlalchemy_writes() -> None
     from sqlalchemy import DateTime
     from sqlalchemy.dialects import sqlite
 
-    from ivr.db.fast import _sqlite_datetime, _stored_as_iso
+    from ivr.events.statements import _sqlite_datetime, _stored_as_iso
 
     dialect = sqlite.dialect()
     impl = DateTime().dialect_impl(dialect)

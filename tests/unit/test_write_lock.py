@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import create_engine
 
-from ivr.db.write_lock import lock_path, writing
+from ivr.events.write_lock import lock_path, writing
 
 
 def test_lock_file_only_for_an_sqlite_file(tmp_path: Path) -> None:
@@ -74,8 +74,8 @@ def test_another_process_waits_too(tmp_path: Path) -> None:
 def test_the_writers_checkpoint_outside_their_turn(tmp_path: Path, monkeypatch: Any) -> None:
     from sqlalchemy import text
 
-    from ivr.db import write_lock
     from ivr.db.session import make_engine
+    from ivr.events import write_lock
 
     monkeypatch.setattr(write_lock, "CHECKPOINT_EVERY", 3)
     database = tmp_path / "h.db"
@@ -106,8 +106,8 @@ def test_the_writers_checkpoint_outside_their_turn(tmp_path: Path, monkeypatch: 
 def test_a_checkpoint_ends_in_the_writers_turn_so_the_wal_starts_over(tmp_path: Path) -> None:
     from sqlalchemy import text
 
-    from ivr.db import write_lock
     from ivr.db.session import make_engine
+    from ivr.events import write_lock
 
     engine = make_engine(f"sqlite:///{tmp_path / 'h.db'}")
 
