@@ -83,20 +83,3 @@ def publish_fallback() -> None:
     state = "updated" if published.changed else "already in step"
     click.echo(f"{published.number}: hosted fallback {state} ({len(published.url)} characters)")
     click.echo(published.url)
-
-
-def republish_fallback() -> None:
-    """After a menu publish: the hosted fallback speaks the new advice (else the scheduler catches up)."""
-    from ivr.jobs.tasks import publish_fallback as publish
-    from ivr.telephony.base import TelephonyError
-
-    hotline = command_hotline()
-    if hotline.telephony is None:
-        return
-    try:
-        published = publish(hotline)
-    except TelephonyError as error:
-        click.echo(f"warning: hosted fallback not republished ({error}); the scheduler retries", err=True)
-        return
-    if published.changed:
-        click.echo(f"hosted fallback of {published.number} republished")

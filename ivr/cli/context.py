@@ -9,8 +9,7 @@ from ivr.hotline import Hotline
 
 
 def command_hotline() -> Hotline:
-    """The running command's hotline: the one handed in as `obj` (tests), else one built now and closed
-    when the command ends."""
+    """The running command's hotline: the one handed in as `obj` (tests), else one built and later closed."""
     root = click.get_current_context().find_root()
     if root.obj is None:
         built = Hotline.build(load_settings())

@@ -77,8 +77,7 @@ def serve(host: str, port: int, scheduler: bool | None, debug: bool) -> None:
 
 
 def scheduler_command() -> list[str]:
-    """The command line this process was started with, running `scheduler` (`run.py scheduler`, `hotline
-    scheduler`); `python -m ivr.cli scheduler` when there is no script to start."""
+    """This process's own script running `scheduler` (`run.py scheduler`, `hotline scheduler`), else -m."""
     entry = os.path.abspath(sys.argv[0])
     if not os.path.isfile(entry) or os.path.basename(entry) == "__main__.py":
         return [sys.executable, "-m", "ivr.cli", "scheduler"]

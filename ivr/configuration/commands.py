@@ -1,4 +1,4 @@
-"""Commands about the configuration documents: publish a menu or routing rules file."""
+"""Commands about the configuration documents: publish a menu or routing rules file (then the fallback)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ivr.cli.context import command_hotline
 from ivr.cli.documents import publish_or_explain
 
 
@@ -18,7 +19,6 @@ from ivr.cli.documents import publish_or_explain
 @click.option("--note", default="", help="Why (kept with the version).")
 def publish(kind: str, path: str, author: str, note: str) -> None:
     """Validate a menu or routing rules file (TOML or JSON) and make it the live version."""
-    from ivr.calls.commands import republish_fallback
     from ivr.configuration.menus.store import publish as publish_menu
     from ivr.configuration.menus.validation import load_menu_file
     from ivr.configuration.rules.store import publish_rules
@@ -31,3 +31,20 @@ def publish(kind: str, path: str, author: str, note: str) -> None:
     click.echo(f"{kind} version {version} is live (calls in progress keep the version they started with)")
     if kind == "menu":
         republish_fallback()
+
+
+def republish_fallback() -> None:
+    """After a menu publish: the hosted fallback speaks the new advice (else the scheduler catches up)."""
+    from ivr.jobs.tasks import publish_fallback as publish
+    from ivr.telephony.base import TelephonyError
+
+    hotline = command_hotline()
+    if hotline.telephony is None:
+        return
+    try:
+        published = publish(hotline)
+    except TelephonyError as error:
+        click.echo(f"warning: hosted fallback not republished ({error}); the scheduler retries", err=True)
+        return
+    if published.changed:
+        click.echo(f"hosted fallback of {published.number} republished")
