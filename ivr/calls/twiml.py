@@ -182,6 +182,50 @@ def gather_rescue(
     return response
 
 
+def hold_then_enqueue(
+    voice: Voice, said: Iterable[Said], pause_seconds: int, queue: str, wait_url: str, action_url: str
+) -> VoiceResponse:
+    """Prompts, a pause on hold, then the caller waits in `queue` (a queue that was full is tried again)."""
+    response = VoiceResponse()
+    voice.add(response, said)
+    response.pause(length=pause_seconds)
+    response.enqueue(queue, wait_url=wait_url, wait_url_method="POST", action=action_url, method="POST")
+    return response
+
+
+def safety_leave(
+    voice: Voice, said: Iterable[Said], pause_seconds: int, leaving: Iterable[Said]
+) -> VoiceResponse:
+    """A safety caller's last wait document: their place, a pause, the farewell, then out of the queue."""
+    response = VoiceResponse()
+    voice.add(response, said)
+    if pause_seconds >= 1:
+        response.pause(length=pause_seconds)
+    voice.add(response, leaving)
+    response.leave()  # the Enqueue action (queue_exit) dials the duty engineer at once
+    return response
+
+
+# How long speech lasts, over-estimated on purpose (too long only makes the caller leave earlier): Mandarin
+# text-to-speech reads about 4-5 characters a second, English about 14; each <Say> takes a moment to start.
+SPOKEN_SECONDS_WIDE_CHAR, SPOKEN_SECONDS_CHAR = 0.3, 0.1  # per character: CJK, others
+SPOKEN_SECONDS_START, AUDIO_PROMPT_SECONDS = 0.5, 10.0  # per <Say>; a recorded prompt (<Play>)
+
+
+def spoken_seconds(voice: Voice, said: Iterable[Said]) -> float:
+    """About how long the prompts take to say, erring long."""
+    total = 0.0
+    for item in said:
+        prompt = voice.catalogues[item.language].render(item.key, dict(item.values))
+        if prompt.audio:
+            total += AUDIO_PROMPT_SECONDS
+            continue
+        wide = sum(1 for char in prompt.text if ord(char) >= 0x2E80)  # CJK characters and punctuation
+        total += SPOKEN_SECONDS_START + wide * SPOKEN_SECONDS_WIDE_CHAR
+        total += (len(prompt.text) - wide) * SPOKEN_SECONDS_CHAR
+    return total
+
+
 def render(response: VoiceResponse) -> str:
     """The XML text of a response."""
     return str(response.to_xml())

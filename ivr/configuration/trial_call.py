@@ -24,6 +24,7 @@ from ivr.calls.menu_actions import ActionContext, run_action
 from ivr.configuration.menus.schema import MenuDocument
 from ivr.configuration.menus.texts import with_document_prompts
 from ivr.configuration.menus.validation import InvalidMenu, Problem, validate_document
+from routing.after_hours import AFTER_HOURS_STEP, VOICEMAIL, closed_now
 from routing.model import Rules
 
 DRAFT_VERSION = 0  # a test call's state names no stored version
@@ -184,30 +185,25 @@ def _answer(menu: MenuDocument, turn: Turn, rules: Rules | None, timezone: str) 
 
 
 def _after_hours(rules: Rules | None, node: Any, language: str, timezone: str) -> str | None:
-    """What the live routing rules do with this queue now: None when it is open (or an emergency)."""
-    if rules is None or node.emergency:
+    """What the live routing rules do with this queue now (routing/after_hours.py, as a live call does):
+    None when it is open (or an emergency)."""
+    if rules is None:
         return None
-    from routing.hours import next_opening
-    from routing.model import WaitingCall
-    from routing.router import place
-
-    now = time.time()
-    call = WaitingCall(
-        id="test", intent=node.intent, language=language, waiting_since=now, priority=node.priority
+    closed = closed_now(
+        rules,
+        intent=node.intent,
+        language=language,
+        priority=node.priority,
+        emergency=node.emergency,
+        now=time.time(),
     )
-    try:
-        placement = place(rules, call, now)
-    except LookupError:
+    if closed is None:
         return None
-    if placement.open:
-        return None
-    if placement.after_hours is None or placement.after_hours.action == "voicemail":
-        steps = next(f.steps for f in rules.filters if f.name == placement.filter)
-        calendar = rules.calendars.get(steps[0].group or "")
-        opening = next_opening(calendar, now) if calendar else None
+    if closed.action == VOICEMAIL:
+        opens = closed.opens_at
         local = ZoneInfo(timezone)
-        when = (
-            f"{datetime.fromtimestamp(opening, UTC).astimezone(local):%Y-%m-%d %H:%M}" if opening else "later"
-        )
+        when = f"{datetime.fromtimestamp(opens, UTC).astimezone(local):%Y-%m-%d %H:%M}" if opens else "later"
         return f"closed now: the caller leaves a message and is called back (opens {when})"
-    return "closed now: routed by the filter's after-hours step"
+    if closed.action == AFTER_HOURS_STEP:
+        return "closed now: routed by the filter's after-hours step"
+    return "closed now: the caller waits in the queue (the filter has no after-hours rule)"

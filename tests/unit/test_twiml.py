@@ -66,6 +66,6 @@ def test_ask_has_no_finish_key_for_menus_and_a_redirect_for_silence() -> None:
 def test_action_urls_are_encoded_exactly_as_urlencode_does(params):
     from urllib.parse import urlencode
 
-    from ivr.calls.views import query_string
+    from ivr.calls.webhook import query_string
 
     assert query_string(params) == urlencode(params)

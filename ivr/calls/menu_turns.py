@@ -1,0 +1,192 @@
+"""Use cases of the menu: a call starts, the caller answers; each returns the turn the caller hears next.
+
+Each runs the actions the turn needs (bounded), writes the turn's events, and takes the explicit steps of
+queueing: the after-hours decision (routing/after_hours.py) and a gas-leak caller's work order
+(ivr/calls/gas_leak_order.py). The view renders the result as TwiML.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.calls import events as call_events
+from ivr.calls import flow as callflow
+from ivr.calls.events import CallRequest
+from ivr.calls.flow import CallerInput, CallState, Enqueue, RunAction, Turn
+from ivr.calls.gas_leak_order import open_order_of_gas_leak_call
+from ivr.calls.menu_actions import ActionContext, run_action
+from ivr.configuration.menus.schema import MenuDocument, QueueNode
+from ivr.db.deadline import bounded
+from ivr.db.session import unit_of_work
+from ivr.events import kinds
+from ivr.events.kinds import EventRecord
+from ivr.events.spool import Spool
+from routing.after_hours import VOICEMAIL, closed_now
+from routing.model import Rules
+
+log = logging.getLogger(__name__)
+
+MAX_CHAINED_ACTIONS = 5  # a validated menu never chains more than a couple of actions
+
+
+@dataclass(frozen=True)
+class NextTurn:
+    """What the caller hears next: the turn, or (after hours) the turn's prompts then a message to leave."""
+
+    turn: Turn
+    voicemail: bool = False  # the group is closed: a message now, a call-back when it opens
+    duty_deadline: int | None = (
+        None  # the gas-leak path was chosen now: a person is dialled by then (POSIX s)
+    )
+
+
+@dataclass(frozen=True)
+class MenuDesk:
+    """What the menu's use cases work with: the database, the spool, the live rules, the clocks."""
+
+    sessions: sessionmaker[Session]
+    spool: Spool
+    live_rules: Callable[[], Rules]
+    clock: Callable[[], float]  # the webhook deadlines' (POSIX seconds; simulated in tests)
+    safety_max_wait: int  # seconds from choosing the gas-leak path to a person being dialled
+    wall_clock: Callable[[], float] = time.time  # the opening hours' (calendars are real days)
+
+
+def start_call(
+    call: CallRequest,
+    *,
+    menu: MenuDocument,
+    version: int,
+    announce: Callable[[MenuDocument, Turn, str], tuple[Turn, list[int]]],
+    desk: MenuDesk,
+) -> NextTurn:
+    """A new call: the greeting and the main menu of the live version, with the caller's announcements."""
+    turn, heard = announce(menu, callflow.start(menu, version), call.caller)
+    language = turn.then.state.language
+    started = call.record(
+        kinds.CallStarted(
+            menu_version=version, language=language, visited=turn.visited, announcements=tuple(heard)
+        )
+    )
+    return _played(call, menu, turn, [started], desk=desk)
+
+
+def take_input(
+    call: CallRequest,
+    *,
+    menu: MenuDocument,
+    state: CallState,
+    given: CallerInput,
+    announce: Callable[[MenuDocument, Turn, str], tuple[Turn, list[int]]],
+    desk: MenuDesk,
+) -> NextTurn:
+    """The caller answered (keys, a phrase, or silence) at `state`: the next turn."""
+    turn, heard = announce(menu, callflow.respond(menu, state, given), call.caller)  # a new language: again
+    events = [call.record(kinds.AnnouncementsPlayed(announcements=tuple(heard)))] if heard else []
+    return _played(call, menu, turn, events, origin=state, given=given, desk=desk)
+
+
+def _played(
+    call: CallRequest,
+    menu: MenuDocument,
+    turn: Turn,
+    events: list[EventRecord],
+    *,
+    desk: MenuDesk,
+    origin: CallState | None = None,
+    given: CallerInput | None = None,
+) -> NextTurn:
+    """Run the turn's actions, write its events, and take the steps of queueing."""
+    turn = _run_actions(call, menu, turn, desk.sessions)
+    state = turn.then.state
+    if origin is not None:
+        kept = callflow.kept_input(menu, origin, given or CallerInput())  # never a second factor
+        played = kinds.MenuTurn(
+            node=origin.node,
+            step=origin.step,
+            digits=kept.digits,
+            speech=kept.speech,
+            reason=turn.reason,
+            visited=turn.visited,
+            language=state.language,
+            intent=_intent(menu, turn.visited),
+            menu_version=state.version,
+        )
+        events.append(call.record(played))
+    if not isinstance(turn.then, Enqueue):
+        call_events.write(desk.sessions, desk.spool, events)
+        return NextTurn(turn)
+    node = turn.then.node
+    callback_after = _voicemail_call_back(node, state.language, desk)
+    queued = call.record(
+        kinds.CallQueued(
+            queue=node.queue,
+            intent=node.intent,
+            priority=node.priority,
+            emergency=node.emergency,
+            complaint_class=node.complaint_class,
+            reply_within_hours=node.reply_within_hours,
+            node=state.node,
+            language=state.language,
+            # after hours: a message now, a call-back when the group opens again
+            callback_after=callback_after.isoformat() if callback_after else None,
+        )
+    )
+    written = call_events.write(desk.sessions, desk.spool, [*events, queued])
+    if not node.emergency:
+        return NextTurn(turn, voicemail=callback_after is not None)
+    # The caller chose the gas-leak path now: the duty-dial deadline starts; then the work order is opened.
+    deadline = int(desk.clock()) + desk.safety_max_wait
+    reported_at = datetime.fromisoformat(queued.at)
+    open_order_of_gas_leak_call(call, sessions=desk.sessions, events_written=written, reported_at=reported_at)
+    return NextTurn(turn, duty_deadline=deadline)
+
+
+def _voicemail_call_back(node: QueueNode, language: str, desk: MenuDesk) -> datetime | None:
+    """When the caller's group is closed and its filter says "voicemail": when to call back (naive UTC)."""
+    if node.emergency:
+        return None  # safety is 24 hours, whatever a calendar says
+    try:
+        rules = desk.live_rules()
+    except Exception:
+        return None  # rules unknown (database away): queue as usual, a person will answer
+    closed = closed_now(
+        rules,
+        intent=node.intent,
+        language=language,
+        priority=node.priority,
+        emergency=node.emergency,
+        now=desk.wall_clock(),
+    )
+    if closed is None or closed.action != VOICEMAIL:
+        return None
+    return datetime.fromtimestamp(closed.call_back_at, UTC).replace(tzinfo=None)
+
+
+def _run_actions(call: CallRequest, menu: MenuDocument, turn: Turn, sessions: sessionmaker[Session]) -> Turn:
+    for _ in range(MAX_CHAINED_ACTIONS):
+        if not isinstance(turn.then, RunAction):
+            return turn
+        pending = turn.then
+        context = ActionContext(call.call_sid, call.caller, pending.state.step, account=pending.state.account)
+        # Bounded like every database call of a webhook: a hung database rescues the call in time.
+        result = bounded(lambda: _run_action(sessions, pending, context))  # noqa: B023 (run before the loop moves on)
+        turn = callflow.continued(turn, callflow.after_action(menu, pending.state, result))
+    return callflow.to_fallback(menu, turn.then.state, turn.said)
+
+
+def _run_action(sessions: sessionmaker[Session], pending: RunAction, context: ActionContext) -> Any:
+    with unit_of_work(sessions) as session:
+        return run_action(session, pending.action, context, pending.digits)
+
+
+def _intent(menu: MenuDocument, visited: tuple[str, ...]) -> str | None:
+    intents = [menu.nodes[node].intent for node in visited if node in menu.nodes and menu.nodes[node].intent]
+    return intents[-1] if intents else None
