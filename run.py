@@ -2,5 +2,7 @@
 
 from ivr.cli.main import cli
 
+__all__ = ["cli"]  # tests invoke it through click's CliRunner
+
 if __name__ == "__main__":
     cli()
