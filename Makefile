@@ -34,9 +34,10 @@ call: $(STAMP)  ## phone the hotline from the terminal through the simulator
 check-config: $(STAMP)
 	$(PY) run.py check-config
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, mypy, and the package layering (import-linter contracts in pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy routing prompts ivr
+	$(VENV)/bin/lint-imports --no-logo
 
 bench: $(STAMP)  ## every benchmark; each prints its figures
 	$(PY) bench/webhooks.py

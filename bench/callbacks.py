@@ -29,8 +29,9 @@ from ivr.db import migrate  # noqa: E402
 from ivr.db.models import CallbackAttempt, CallbackCandidate, CallbackJob, ServiceCompletion  # noqa: E402
 from ivr.db.session import unit_of_work  # noqa: E402
 from ivr.hotline import Hotline  # noqa: E402
+from ivr.jobs.tasks import place_due_callbacks  # noqa: E402
 from ivr.surveys.draws import select_callbacks  # noqa: E402
-from ivr.surveys.jobs import Pacer, calling_rules, create_jobs, place_due_callbacks  # noqa: E402
+from ivr.surveys.jobs import Pacer, calling_rules, create_jobs  # noqa: E402
 
 TYPES = ["paid_repair", "leak_repair", "small_installation", "ignition", "free_repair", "safety_inspection"]
 MONTH_START = datetime(2026, 3, 1, 0, 0)  # UTC; the local (Shanghai) month 2026-03

@@ -96,7 +96,7 @@ def _reset(url: str) -> None:
 
 def _worker(url: str, batch: int, start: float, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     from ivr.db.models import utcnow
-    from ivr.queueing.dispatch import claim_pairings
+    from ivr.jobs.tasks import claim_pairings
 
     hotline = _hotline(url)
     hotline.rules.live()

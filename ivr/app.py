@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from sqlalchemy.exc import StatementError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr.config import Settings, development_token_problems, load_settings
+from ivr.db.deadline import begin_webhook, end_webhook
 from ivr.hotline import Hotline
 from ivr.web.errors import (
     BoundedIntConverter,
@@ -41,11 +42,12 @@ def create_app(settings: Settings | None = None, hotline: Hotline | None = None)
     if settings.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
-    from ivr.calls.routes import voice_blueprint
-    from ivr.surveys import survey_views
+    import ivr.calls.connect  # noqa: F401  (registers the agent-connection webhooks on the voice blueprint)
+    import ivr.surveys.survey_views  # noqa: F401  (registers the satisfaction survey webhooks on the voice blueprint)
+    from ivr.calls.views import bp as voice_bp
     from ivr.web.health import bp as health_bp
 
-    app.register_blueprint(voice_blueprint(survey_views.WEBHOOKS))  # every Twilio webhook, under /voice
+    app.register_blueprint(voice_bp)
     app.register_blueprint(health_bp)
 
     from ivr.web.pages import init_pages
@@ -58,6 +60,8 @@ def create_app(settings: Settings | None = None, hotline: Hotline | None = None)
     app.register_error_handler(OverflowError, number_out_of_range)
     app.register_error_handler(StatementError, number_out_of_range)
     app.before_request(_json_body_guard)
+    app.before_request(_begin_webhook)
+    app.teardown_request(_end_webhook)
 
     @app.errorhandler(500)
     def _server_error(error: Exception) -> tuple[Response, int]:
@@ -79,6 +83,16 @@ def _shedding(wsgi_app: Any, hotline: Hotline) -> ShedOverload:
     waiting = max(0, settings.web_threads - settings.web_max_in_flight) // 2
     limit, admit_wait = settings.web_max_in_flight, settings.web_admit_wait
     return ShedOverload(wsgi_app, documents, limit, settings.web_max_request_age, admit_wait, waiting)
+
+
+def _begin_webhook() -> None:
+    # The voice webhooks' database work shares one budget (ivr/db/deadline.py); pages and the API do not.
+    if request.blueprint == "voice":
+        begin_webhook(current_app.extensions["hotline"].settings.webhook_db_budget)
+
+
+def _end_webhook(_error: BaseException | None) -> None:
+    end_webhook()
 
 
 def _json_body_guard() -> Response | None:

@@ -11,6 +11,12 @@ from routing.model import Agent, Candidate
 Requirement = tuple[str, int, str | None]
 
 
+def meets(agent: Agent, requirement: Requirement) -> bool:
+    """Whether the agent has the skill at the minimum proficiency and speaks the language, if one is asked."""
+    skill, minimum, language = requirement
+    return agent.skills.get(skill, 0) >= minimum and (language is None or language in agent.languages)
+
+
 class Pool:
     """Agents meeting one requirement, best first: proficiency in the skill, then longest idle, then id.
 
@@ -45,15 +51,9 @@ class AgentIndex:
         """The pool for a requirement, built on first use from the skill's ranked list."""
         found = self._pools.get(requirement)
         if found is None:
-            skill, minimum, language = requirement
+            skill = requirement[0]
             agents, taken = self.agents, self.taken
-            members = [
-                i
-                for i in self._ranked(skill)
-                if not taken[i]
-                and agents[i].skills.get(skill, 0) >= minimum
-                and (language is None or language in agents[i].languages)
-            ]
+            members = [i for i in self._ranked(skill) if not taken[i] and meets(agents[i], requirement)]
             found = self._pools[requirement] = Pool(skill, members)
             for i in members:
                 self._member_of[i].append(found)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from twilio.twiml.voice_response import Dial, VoiceResponse
@@ -17,7 +18,6 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 from ivr.calls.flow import Said
 from ivr.calls.twiml import Voice, render
 from ivr.configuration.menus.schema import MenuDocument
-from ivr.hotline import Hotline
 from ivr.telephony.base import Telephony, TelephonyError
 from ivr.telephony.twilio_hosted import echo_url
 
@@ -69,22 +69,22 @@ def _dial(response: VoiceResponse, number: str) -> None:
     response.append(verb)
 
 
-def current_fallback_url(hotline: Hotline) -> str:
-    """The hosted fallback URL for the live menu and the configured duty number."""
-    version, menu = hotline.menus.live()
-    voice = hotline.voice.for_menu(version, menu.prompts)
-    return echo_url(fallback_document(voice, menu, hotline.settings.duty_engineer_number))
+def fallback_url(voice: Voice, menu: MenuDocument, duty_number: str) -> str:
+    """The hosted fallback URL for a menu (spoken in its voice) and the duty number."""
+    return echo_url(fallback_document(voice, menu, duty_number))
 
 
-def publish_fallback(hotline: Hotline, telephony: Telephony | None = None) -> Published:
-    """Set the hotline number's VoiceFallbackUrl to the hosted fallback, unless it is set already.
-
-    Raises TelephonyError when there is no REST client, the account has no such number, or Twilio refuses."""
-    client = telephony or hotline.telephony
+def publish_fallback(
+    current_url: Callable[[], str], *, telephony: Telephony | None, hotline_number: str
+) -> Published:
+    """Set the hotline number's VoiceFallbackUrl to the hosted fallback `current_url()`, unless it is set
+    already. Raises TelephonyError when there is no REST client (then the URL is not even made), the
+    account has no such number, or Twilio refuses."""
+    client = telephony
     if client is None:
         raise TelephonyError("no Twilio REST client: set IVR_TELEPHONY=twilio and TWILIO_ACCOUNT_SID")
-    url = current_fallback_url(hotline)
-    number = client.find_number(hotline.settings.hotline_number)
+    url = current_url()
+    number = client.find_number(hotline_number)
     if number.voice_fallback_url == url and number.voice_fallback_method == FALLBACK_METHOD:
         return Published(number.phone_number, url, changed=False)
     client.set_voice_fallback(number.sid, url, FALLBACK_METHOD)
@@ -102,16 +102,18 @@ class FallbackKeeper:
         self._published: str | None = None
         self._lock = threading.Lock()
 
-    def keep(self, hotline: Hotline) -> bool:
-        """Publish if the content changed since the last publish; True when the number was updated."""
-        if hotline.telephony is None:
+    def keep(
+        self, current_url: Callable[[], str], *, telephony: Telephony | None, hotline_number: str
+    ) -> bool:
+        """Publish `current_url()` if it changed since the last publish; True when the number was updated."""
+        if telephony is None:
             return False  # the built-in simulator, no REST client: nothing to publish to
         with self._lock:
-            url = current_fallback_url(hotline)
+            url = current_url()
             if url == self._published:
                 return False
             try:
-                result = publish_fallback(hotline)
+                result = publish_fallback(lambda: url, telephony=telephony, hotline_number=hotline_number)
             except TelephonyError:
                 log.exception("publishing the hosted fallback failed; trying again on the next run")
                 return False

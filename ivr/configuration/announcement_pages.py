@@ -154,7 +154,9 @@ def storm() -> Response | tuple[str, int]:
 def _size_queues_for_storm() -> None:
     """Twilio's queues grown to the maximum now, not at the scheduler's next run; a failure is shown."""
     try:
-        failed = [change for change in size_queues(hotline(), storm=True) if change.action == "failed"]
+        h = hotline()
+        changes = size_queues(True, sessions=h.sessions, telephony=h.telephony, menu=h.menus.live()[1])
+        failed = [change for change in changes if change.action == "failed"]
     except Exception:  # the switch is set all the same: the scheduler sizes them at its next run
         log.warning("call queues not sized for storm mode", exc_info=True)
         failed = [QueueChange("*", "failed", 0)]

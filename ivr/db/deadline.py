@@ -14,7 +14,8 @@ bounded call fails at once, so callers do not each wait a budget behind it (`HUN
 a new attempt is let through, in case that one statement is stuck for good).
 
 Outside a webhook (jobs, console pages, the CLI) the work runs in the calling thread, unbounded, unless
-a budget is given (`/health`).
+a budget is given (`/health`). The web layer marks a webhook's span with begin_webhook / end_webhook
+(ivr/app.py does, for the voice blueprint's requests).
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
-
-from flask import current_app, g, has_request_context, request
 
 log = logging.getLogger(__name__)
 
@@ -50,21 +50,37 @@ def bounded(work: Callable[[], T], budget: float | None = None) -> T:
     return _runner().run(work, deadline)
 
 
+class _Webhook:
+    """The webhook being served: its budget, and its deadline once its first bounded call set it."""
+
+    __slots__ = ("budget", "deadline")
+
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
+        self.deadline: float | None = None
+
+
+_current_webhook: ContextVar[_Webhook | None] = ContextVar("current_webhook", default=None)
+
+
+def begin_webhook(budget: float | None = None) -> None:
+    """A webhook starts being served: its bounded calls share `budget` seconds (default: the constant)."""
+    _current_webhook.set(_Webhook(float(budget) if budget else WEBHOOK_BUDGET_SECONDS))
+
+
+def end_webhook() -> None:
+    """The webhook is answered: later work in this context is no longer bounded."""
+    _current_webhook.set(None)
+
+
 def _webhook_deadline() -> float | None:
     """The deadline of the webhook being served (set by its first bounded call); None outside one."""
-    if not has_request_context() or request.blueprint != "voice":
+    webhook = _current_webhook.get()
+    if webhook is None:
         return None
-    deadline: float | None = g.get("database_deadline")
-    if deadline is None:
-        deadline = g.database_deadline = time.monotonic() + _budget()
-    return deadline
-
-
-def _budget() -> float:
-    """The app's webhook database budget (Settings.webhook_db_budget), or the default."""
-    hotline = current_app.extensions.get("hotline")
-    budget = getattr(getattr(hotline, "settings", None), "webhook_db_budget", None)
-    return float(budget) if budget else WEBHOOK_BUDGET_SECONDS
+    if webhook.deadline is None:
+        webhook.deadline = time.monotonic() + webhook.budget
+    return webhook.deadline
 
 
 class _Task:

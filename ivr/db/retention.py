@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, text, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.config import Settings
 from ivr.db.models import (
@@ -32,10 +33,7 @@ from ivr.db.models import (
     utcnow,
 )
 from ivr.quality.recordings import RETENTION, audio_path, note_provider_deletion, removal_connection
-from ivr.telephony.base import TelephonyError
-
-if TYPE_CHECKING:
-    from ivr.hotline import Hotline
+from ivr.telephony.base import Telephony, TelephonyError
 
 log = logging.getLogger(__name__)
 
@@ -78,18 +76,25 @@ def retention_cutoff(settings: Settings, now: datetime) -> datetime:
     return now - timedelta(days=max(RETENTION_FLOOR_DAYS, settings.retention_days))
 
 
-def remove_expired(hotline: Hotline, now: datetime | None = None) -> Removed:
+def remove_expired(
+    now: datetime | None = None,
+    *,
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    telephony: Telephony | None,
+) -> Removed:
     """Remove everything holding a phone number or a recording that is older than the cutoff."""
     now = now or utcnow()
-    cutoff = retention_cutoff(hotline.settings, now)
+    cutoff = retention_cutoff(settings, now)
     # A recording in a quality audit stays (audit_items point at it), and so do its call and events:
     # the audit keeps its own records, and a review without its call would make no sense.
     audited = select(AuditItem.recording_id)
     audited_calls = select(Recording.call_sid).where(Recording.id.in_(audited))
     gone_at_twilio: list[str] = []
-    with removal_connection(hotline.engine) as connection:
+    with removal_connection(engine) as connection:
         recordings, files, playbacks_freed, sids = _remove_recordings(
-            connection, hotline.settings, (Recording.started_at < cutoff) & Recording.id.not_in(audited)
+            connection, settings, (Recording.started_at < cutoff) & Recording.id.not_in(audited)
         )
         gone_at_twilio += sids
         # The playback log is the access record: it outlives its recording until it is old itself.
@@ -121,7 +126,9 @@ def remove_expired(hotline: Hotline, now: datetime | None = None) -> Removed:
             .select_from(Recording)
             .where(Recording.started_at < cutoff, Recording.id.in_(audited))
         )
-    twilio = _delete_twilio_copies(hotline, gone_at_twilio, now)
+    twilio = 0
+    if settings.delete_twilio_recordings and telephony is not None:
+        twilio = _delete_twilio_copies(gone_at_twilio, now, sessions=sessions, telephony=telephony)
     removed = Removed(
         cutoff,
         recordings,
@@ -247,11 +254,10 @@ def _remove_callback_cases(connection: Connection, cutoff: datetime) -> tuple[in
         removed += len(ids)
 
 
-def _delete_twilio_copies(hotline: Hotline, recording_sids: list[str], now: datetime) -> int:
+def _delete_twilio_copies(
+    recording_sids: list[str], now: datetime, *, sessions: sessionmaker[Session], telephony: Telephony
+) -> int:
     """IVR_DELETE_TWILIO_RECORDINGS: the removed recordings go at Twilio too (one already gone is fine)."""
-    telephony = hotline.telephony
-    if not hotline.settings.delete_twilio_recordings or telephony is None:
-        return 0
     deleted = 0
     for sid in recording_sids:
         try:
@@ -259,7 +265,7 @@ def _delete_twilio_copies(hotline: Hotline, recording_sids: list[str], now: date
         except TelephonyError as error:
             log.warning("retention: Twilio's copy of %s not deleted: %s", sid, error)
             continue
-        note_provider_deletion(hotline.engine, sid, None, RETENTION, now)
+        note_provider_deletion(sid, None, RETENTION, now, sessions=sessions)
         deleted += 1
     return deleted
 

@@ -12,6 +12,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from ivr.hotline import Hotline
+from ivr.jobs import tasks
 
 log = logging.getLogger(__name__)
 
@@ -26,52 +27,38 @@ def replay_spool(hotline: Hotline) -> int:
 
 def route_waiting_callers(hotline: Hotline) -> int:
     """Pair waiting callers with free agents and connect them."""
-    from ivr.queueing.dispatch import dispatch
-
-    return len(dispatch(hotline))
+    return len(tasks.dispatch(hotline))
 
 
 def tidy_agents(hotline: Hotline) -> int:
     """End finished wrap-ups; release claims a dead worker left behind."""
-    from ivr.queueing.dispatch import end_wrap_ups, release_stale
-
-    return end_wrap_ups(hotline) + release_stale(hotline)
+    return tasks.end_wrap_ups(hotline) + tasks.release_stale(hotline)
 
 
 def draw_audit_samples(hotline: Hotline) -> int:
     """The daily quality-audit sample of yesterday (local), and of any recent day that was missed."""
-    from ivr.quality.audit_sampling import draw_due_samples
-
-    return sum(report.created for report in draw_due_samples(hotline))
+    return sum(report.created for report in tasks.draw_due_samples(hotline))
 
 
 def note_absent_recordings(hotline: Hotline) -> int:
     """Answered agent calls whose recording callback never came get an `absent` recording row."""
-    from ivr.quality.recordings import note_absent_recordings as note
-
-    return note(hotline)
+    return tasks.note_absent_recordings(hotline)
 
 
 def remove_expired_records(hotline: Hotline) -> int:
     """Remove what holds a phone number or a recording, older than retention_days (never under 730)."""
-    from ivr.db.retention import remove_expired
-
-    return remove_expired(hotline).rows
+    return tasks.remove_expired(hotline).rows
 
 
 def release_twilio_recordings(hotline: Hotline) -> int:
     """IVR_DELETE_TWILIO_RECORDINGS: delete Twilio's copies of recordings whose local copy is verified."""
-    from ivr.quality.recordings import release_provider_copies
-
-    return release_provider_copies(hotline)
+    return tasks.release_provider_copies(hotline)
 
 
 def draw_callbacks(hotline: Hotline, now: datetime | None = None) -> int:
     """Completions of answered hotline calls, the call-back draw of what is undecided before today, then
     the jobs (a draw racing another is rolled back whole and logged). Returns how many were decided."""
-    from ivr.surveys.draws import draw_and_schedule
-
-    report = draw_and_schedule(hotline, now)
+    report = tasks.draw_and_schedule(hotline, now)
     return report.decided if report else 0
 
 
@@ -79,7 +66,7 @@ def place_callbacks(hotline: Hotline, pacer: object | None = None) -> int:
     """Make jobs of newly selected call-backs, then place the due ones (paced by the process's pacer)."""
     from sqlalchemy.exc import IntegrityError
 
-    from ivr.surveys.jobs import Pacer, calling_rules, create_jobs, place_due_callbacks
+    from ivr.surveys.jobs import Pacer, calling_rules, create_jobs
 
     try:
         with hotline.sessions() as session, session.begin():
@@ -91,22 +78,19 @@ def place_callbacks(hotline: Hotline, pacer: object | None = None) -> int:
 
     with hotline.sessions() as session, session.begin():
         close_lost_tries(session, calling_rules(hotline.settings), utcnow())
-    report = place_due_callbacks(hotline, pacer if isinstance(pacer, Pacer) else None)
+    report = tasks.place_due_callbacks(hotline, pacer if isinstance(pacer, Pacer) else None)
     return len(report.placed)
 
 
 def size_call_queues(hotline: Hotline) -> int:
     """Create and size Twilio's call queues for the live menu and storm mode (services/queue_sizing.py)."""
-    from ivr.queueing.queue_sizing import size_queues
-
-    return sum(change.action in ("created", "resized") for change in size_queues(hotline))
+    return sum(change.action in ("created", "resized") for change in tasks.size_queues(hotline))
 
 
 def keep_hosted_fallback(hotline: Hotline, keeper: object | None = None) -> int:
     """Republish the number's Twilio-hosted fallback when the live menu's advice or duty number changed."""
-    from ivr.calls.hosted_fallback import FallbackKeeper
-
-    return int((keeper if isinstance(keeper, FallbackKeeper) else FallbackKeeper()).keep(hotline))
+    chosen = keeper if isinstance(keeper, tasks.FallbackKeeper) else tasks.FallbackKeeper()
+    return int(chosen.keep(hotline))
 
 
 def build_scheduler(hotline: Hotline, *, blocking: bool = False) -> BaseScheduler:
@@ -206,14 +190,15 @@ def build_scheduler(hotline: Hotline, *, blocking: bool = False) -> BaseSchedule
             coalesce=True,
         )
     if hotline.telephony is not None:
-        from ivr.calls.hosted_fallback import FallbackKeeper
-
         scheduler.add_job(
             keep_hosted_fallback,
             "interval",
             seconds=60,  # at start, then within a minute of a menu publish (console or CLI) or a restart
             next_run_time=datetime.now(),
-            args=[hotline, FallbackKeeper()],  # remembers what it published: no REST request when unchanged
+            args=[
+                hotline,
+                tasks.FallbackKeeper(),
+            ],  # remembers what it published: no REST request when unchanged
             id="keep_hosted_fallback",
             max_instances=1,
             coalesce=True,

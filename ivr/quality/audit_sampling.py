@@ -18,11 +18,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.config import Settings
 from ivr.db.models import Agent, AuditItem, AuditSample, Call, Recording, utcnow
-from ivr.hotline import Hotline
 from ivr.quality.sample_sizes import (
     OVERSAMPLE_CHOICES,
     AgentKey,
@@ -167,10 +166,11 @@ def load_candidates(session: Session, start: datetime, end: datetime) -> list[Ca
 
 
 def draw_sample(
-    hotline: Hotline,
     day: date,
     options: AuditOptions,
     *,
+    sessions: sessionmaker[Session],
+    timezone: str,
     seed: int | None = None,
     created_by: str = "scheduler",
     now: datetime | None = None,
@@ -180,13 +180,12 @@ def draw_sample(
     The options and seed only matter when the sample is drawn now; an existing sample is never changed.
     A day with no completed recording stores nothing (a later run may still draw it).
     """
-    timezone = hotline.settings.local_timezone
     start, end = local_day_bounds(day, timezone)
     if end > (now or utcnow()):
         raise AuditRefused(f"{day} is not over yet in {timezone}: its sample is drawn after midnight")
     if seed is not None and not 0 <= seed < 2**SEED_BITS:
         raise AuditRefused(f"a seed is between 0 and 2**{SEED_BITS} - 1")
-    with hotline.sessions() as session:
+    with sessions() as session:
         existing = session.scalar(select(AuditSample).where(AuditSample.day == day))
         if existing is not None:
             return _report(session, existing, created=False)
@@ -200,7 +199,7 @@ def draw_sample(
     )
     params = drawn.params() | {"timezone": timezone, "window_utc": [start.isoformat(), end.isoformat()]}
     try:
-        with hotline.sessions() as session, session.begin():
+        with sessions() as session, session.begin():
             sample = AuditSample(
                 day=day,
                 seed=seed,
@@ -222,7 +221,7 @@ def draw_sample(
                 for item in drawn.items
             )
     except IntegrityError:
-        with hotline.sessions() as session:
+        with sessions() as session:
             existing = session.scalar(select(AuditSample).where(AuditSample.day == day))
             if existing is None:
                 raise  # not the race on the day: a real defect
@@ -231,67 +230,65 @@ def draw_sample(
     for note in drawn.notes:
         log.info("audit sample of %s: %s", day, note)
     log.info("audit sample of %s drawn: %d of %d recorded calls", day, len(drawn.items), drawn.recorded)
-    with hotline.sessions() as session:
+    with sessions() as session:
         return _report(session, sample, created=True)
 
 
 def draw_due_samples(
-    hotline: Hotline,
     *,
+    sessions: sessionmaker[Session],
+    timezone: str,
+    options: AuditOptions,
     now: datetime | None = None,
     catch_up_days: int = CATCH_UP_DAYS,
-    options: AuditOptions | None = None,
 ) -> list[SampleReport]:
     """The scheduled job: yesterday's sample, and any recent day with recordings but no sample."""
     now = now or utcnow()
-    options = options or AuditOptions.from_settings(hotline.settings)
-    yesterday = previous_local_day(now, hotline.settings.local_timezone)
+    yesterday = previous_local_day(now, timezone)
     days = [yesterday - timedelta(days=n) for n in range(catch_up_days, -1, -1)]
-    with hotline.sessions() as session:
+    with sessions() as session:
         drawn = set(session.scalars(select(AuditSample.day).where(AuditSample.day.in_(days))))
     reports = []
     for day in days:
         if day in drawn:
             continue
-        report = draw_sample(hotline, day, options, now=now)
+        report = draw_sample(day, options, sessions=sessions, timezone=timezone, now=now)
         if report.created and day != yesterday:
             log.warning("audit sample of %s drawn late (the scheduler missed its day)", day)
         reports.append(report)
     return reports
 
 
-def verify_sample(hotline: Hotline, day: date) -> bool | None:
+def verify_sample(day: date, *, session: Session, timezone: str) -> bool | None:
     """Draw the stored sample again from its seed, options and today's recordings: True if it is the same.
 
-    None when there is no sample for the day.
+    None when there is no sample for the day. `timezone`: the day's, when the sample did not keep it.
     """
-    with hotline.sessions() as session:
-        sample = session.scalar(select(AuditSample).where(AuditSample.day == day))
-        if sample is None:
-            return None
-        start, end = local_day_bounds(day, sample.params.get("timezone", hotline.settings.local_timezone))
-        candidates = load_candidates(session, start, end)
-        stored = set(session.scalars(select(AuditItem.recording_id).where(AuditItem.sample_id == sample.id)))
-        params = sample.params
-        again = draw(
-            candidates,
-            sample.seed,
-            sample.rate,
-            min_duration=int(params.get("min_duration", 0)),
-            oversample=tuple(params.get("oversample", ())),
-        )
+    sample = session.scalar(select(AuditSample).where(AuditSample.day == day))
+    if sample is None:
+        return None
+    start, end = local_day_bounds(day, sample.params.get("timezone", timezone))
+    candidates = load_candidates(session, start, end)
+    stored = set(session.scalars(select(AuditItem.recording_id).where(AuditItem.sample_id == sample.id)))
+    params = sample.params
+    again = draw(
+        candidates,
+        sample.seed,
+        sample.rate,
+        min_duration=int(params.get("min_duration", 0)),
+        oversample=tuple(params.get("oversample", ())),
+    )
     return {item.recording_id for item in again.items} == stored
 
 
 # ---------------------------------------------------------------- progress
 
 
-def audit_status(hotline: Hotline, day: date | None = None, *, last: int = 7) -> list[SampleReport]:
+def audit_status(day: date | None = None, *, session: Session, last: int = 7) -> list[SampleReport]:
     """The sample of `day`, or the `last` samples (newest first), with reviewed and pending per agent."""
     query = select(AuditSample)
     query = query.where(AuditSample.day == day) if day else query.order_by(AuditSample.day.desc()).limit(last)
-    with hotline.sessions() as session:
-        return [_report(session, sample, created=False) for sample in session.scalars(query).all()]
+    return [_report(session, sample, created=False) for sample in session.scalars(query).all()]
 
 
 def _report(session: Session, sample: AuditSample, *, created: bool) -> SampleReport:

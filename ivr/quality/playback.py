@@ -8,6 +8,7 @@ from flask import Blueprint, abort, make_response, render_template, send_file
 from werkzeug.wrappers import Response
 
 from ivr.db.models import Recording
+from ivr.db.session import unit_of_work
 from ivr.hotline import hotline
 from ivr.people.auth import Person, person, role_required
 from ivr.quality.recordings import RecordingUnavailable, local_audio, log_playback
@@ -33,12 +34,13 @@ def audio(recording_id: int) -> Response:
         why = f"{recording.status}: {recording.error}" if recording.error else recording.status
         _refuse(404, f"此通话没有可播放的录音 / This call has no recording to play ({why})")
     try:
-        path = local_audio(h, recording.recording_sid)
+        path = local_audio(recording.recording_sid, settings=h.settings, telephony=h.telephony)
     except RecordingUnavailable as error:
         _refuse(503, f"录音暂时无法获取 / The recording cannot be fetched now: {error}")
     # Logged before a byte is sent: a playback that cannot be logged does not happen. Every request
     # that returns audio counts, so a player that fetches in ranges leaves several rows, never none.
-    log_playback(h, recording, who.id)
+    with unit_of_work(h.sessions) as session:
+        log_playback(recording, who.id, session=session)
     response = send_file(path, mimetype="audio/wav", conditional=True, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"  # call audio stays out of shared caches
     return response

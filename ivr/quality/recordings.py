@@ -21,17 +21,17 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import DateTime, Engine, Integer, Table, bindparam, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.dml import Delete, Update
 
 from ivr.config import Settings
 from ivr.db.models import Agent, Call, CallEvent, PlaybackLog, ProviderRecordingDeletion, Recording, utcnow
 from ivr.db.session import unit_of_work
 from ivr.private_files import open_private, private_dir
-from ivr.telephony.base import TelephonyError
+from ivr.telephony.base import Telephony, TelephonyError
 
 if TYPE_CHECKING:
-    from ivr.events.store import EventRecord
-    from ivr.hotline import Hotline
+    from ivr.events.kinds import EventRecord
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +97,12 @@ def _error(status: str, code: str) -> str:
 # ---------------------------------------------------------------- recordings that never came
 
 
-def note_absent_recordings(hotline: Hotline, now: datetime | None = None) -> int:
-    """An answered agent call with no recording callback after ABSENT_AFTER gets an `absent` row."""
-    if hotline.spool.has_pending():
+def note_absent_recordings(
+    now: datetime | None = None, *, sessions: sessionmaker[Session], events_spooled: bool
+) -> int:
+    """An answered agent call with no recording callback after ABSENT_AFTER gets an `absent` row.
+    `events_spooled`: call events wait in the spool (written while the database was away)."""
+    if events_spooled:
         return 0  # the missing callback may be waiting in the spool: look again once it is replayed
     now = now or utcnow()
     # Candidates come from calls (started_at is indexed), never from a scan of every event.
@@ -115,7 +118,7 @@ def note_absent_recordings(hotline: Hotline, now: datetime | None = None) -> int
         .order_by(CallEvent.id)
     )
     noted: set[str] = set()
-    with unit_of_work(hotline.sessions) as session:
+    with unit_of_work(sessions) as session:
         for call_sid, data, started_at in session.execute(answered).all():
             duration = _int(data.get("duration")) or 0
             if data.get("status") != "completed" or duration <= 0 or call_sid in noted:
@@ -151,18 +154,18 @@ def audio_path(settings: Settings, recording_sid: str) -> Path:
     return settings.recordings_dir / f"{recording_sid}.wav"
 
 
-def local_audio(hotline: Hotline, recording_sid: str) -> Path:
+def local_audio(recording_sid: str, *, settings: Settings, telephony: Telephony | None) -> Path:
     """The local copy of a recording, fetched from the telephony provider (and kept) on first use."""
     try:
-        path = audio_path(hotline.settings, recording_sid)
+        path = audio_path(settings, recording_sid)
     except ValueError as error:
         raise RecordingUnavailable(str(error)) from error
     if path.is_file():
         return path
-    if hotline.telephony is None:
+    if telephony is None:
         raise RecordingUnavailable("no telephony adapter is configured to fetch the recording from")
     try:
-        audio = hotline.telephony.fetch_recording(recording_sid)
+        audio = telephony.fetch_recording(recording_sid)
     except TelephonyError as error:
         raise RecordingUnavailable(f"the telephony provider did not deliver it: {error}") from error
     private_dir(path.parent)
@@ -194,14 +197,20 @@ def verified_size(path: Path, channels: int | None) -> int | None:
     return path.stat().st_size
 
 
-def release_provider_copies(hotline: Hotline, now: datetime | None = None, limit: int = 200) -> int:
+def release_provider_copies(
+    now: datetime | None = None,
+    limit: int = 200,
+    *,
+    sessions: sessionmaker[Session],
+    telephony: Telephony | None,
+    settings: Settings,
+) -> int:
     """IVR_DELETE_TWILIO_RECORDINGS: for completed recordings still at Twilio, fetch the local copy,
     verify it, then delete Twilio's copy and note it (provider_recording_deletions). Returns how many."""
-    telephony = hotline.telephony
-    if not hotline.settings.delete_twilio_recordings or telephony is None:
+    if not settings.delete_twilio_recordings or telephony is None:
         return 0
     done = select(ProviderRecordingDeletion.recording_sid)
-    with hotline.sessions() as session:
+    with sessions() as session:
         rows = session.execute(
             select(Recording.recording_sid, Recording.channels)
             .where(Recording.status == "completed", Recording.recording_sid.is_not(None))
@@ -213,7 +222,7 @@ def release_provider_copies(hotline: Hotline, now: datetime | None = None, limit
     for recording_sid, channels in rows:
         assert recording_sid is not None  # selected so
         try:
-            path = local_audio(hotline, recording_sid)
+            path = local_audio(recording_sid, settings=settings, telephony=telephony)
         except RecordingUnavailable as error:
             log.warning("Twilio's copy of %s kept: no local copy (%s)", recording_sid, error)
             continue
@@ -227,27 +236,26 @@ def release_provider_copies(hotline: Hotline, now: datetime | None = None, limit
         except TelephonyError as error:
             log.warning("Twilio's copy of %s not deleted: %s", recording_sid, error)
             continue
-        note_provider_deletion(hotline.engine, recording_sid, size, LOCAL_COPY_VERIFIED, now or utcnow())
+        note_provider_deletion(recording_sid, size, LOCAL_COPY_VERIFIED, now or utcnow(), sessions=sessions)
         released += 1
     return released
 
 
 def note_provider_deletion(
-    engine: Engine, recording_sid: str, size: int | None, reason: str, now: datetime
+    recording_sid: str, size: int | None, reason: str, now: datetime, *, sessions: sessionmaker[Session]
 ) -> None:
     """Record that Twilio's copy of a recording is gone (once: a second scheduler's note is ignored)."""
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     row = {"recording_sid": recording_sid, "local_bytes": size, "reason": reason, "deleted_at": now}
-    with engine.begin() as connection:
-        connection.execute(dialect.insert(ProviderRecordingDeletion).values(row).on_conflict_do_nothing())
+    with sessions() as session, session.begin():
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        session.execute(dialect.insert(ProviderRecordingDeletion).values(row).on_conflict_do_nothing())
 
 
-def log_playback(hotline: Hotline, recording: Recording, user_id: int) -> None:
-    """Append who is listening to which recording (of which call), and when."""
-    with unit_of_work(hotline.sessions) as session:
-        session.add(
-            PlaybackLog(recording_id=recording.id, user_id=user_id, call_sid=recording.call_sid, at=utcnow())
-        )
+def log_playback(recording: Recording, user_id: int, *, session: Session) -> None:
+    """Append who is listening to which recording (of which call), and when. The caller commits."""
+    session.add(
+        PlaybackLog(recording_id=recording.id, user_id=user_id, call_sid=recording.call_sid, at=utcnow())
+    )
 
 
 # ---------------------------------------------------------------- the append-only guard

@@ -15,11 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.config import Settings
 from ivr.db.models import Agent, AgentStateChange, QueueEntry, RoutingDecision, utcnow
-from ivr.hotline import Hotline
-from ivr.telephony.base import TelephonyError
+from ivr.queueing.placed_calls import CLOCK_SKEW, known_call_sids
+from ivr.telephony.base import Telephony, TelephonyError
 from routing import model
 from routing.router import pair
 
@@ -45,39 +46,51 @@ def epoch(moment: datetime) -> float:
     return moment.replace(tzinfo=UTC).timestamp()
 
 
-def dispatch(hotline: Hotline, now: datetime | None = None) -> list[Offer]:
+def dispatch(
+    now: datetime | None = None,
+    *,
+    sessions: sessionmaker[Session],
+    telephony: Telephony | None,
+    rules: model.Rules,
+    settings: Settings,
+) -> list[Offer]:
     """Pair, claim and connect; returns the offers made. Safe to run from several processes at once."""
-    if hotline.telephony is None:
+    if telephony is None:
         return []  # nothing could connect a caller: claiming would only take agents away
-    offers = claim_pairings(hotline, now or utcnow())
+    offers = claim_pairings(now or utcnow(), sessions=sessions, rules=rules)
     for offer in offers:
-        _connect(hotline, offer)
+        _connect(offer, sessions=sessions, telephony=telephony, settings=settings)
     return offers
 
 
-def claim_pairings(hotline: Hotline, now: datetime, *, limit: int | None = None) -> list[Offer]:
+def claim_pairings(
+    now: datetime, *, sessions: sessionmaker[Session], rules: model.Rules, limit: int | None = None
+) -> list[Offer]:
     """Ask the router for pairings and claim (at most `limit` of) them in one transaction."""
-    if hotline.engine.dialect.name == "sqlite":
+    with sessions() as probe:
+        sqlite = probe.get_bind().dialect.name == "sqlite"  # no connection is opened to ask
+    if sqlite:
         with _sqlite_lock:
-            return _claim(hotline, now, limit)
-    return _claim(hotline, now, limit)
+            return _claim(now, limit, sessions=sessions, rules=rules)
+    return _claim(now, limit, sessions=sessions, rules=rules)
 
 
 WINDOW = 500  # the most urgent waiting callers one pass considers (and locks, on PostgreSQL)
 CALL_NOT_FOUND, CALL_NOT_IN_PROGRESS = 20404, 21220  # Twilio error codes: the caller has gone
 
 
-def _claim(hotline: Hotline, now: datetime, limit: int | None) -> list[Offer]:
-    rules = hotline.rules.live()
-    with hotline.sessions() as session, session.begin():
+def _claim(
+    now: datetime, limit: int | None, *, sessions: sessionmaker[Session], rules: model.Rules
+) -> list[Offer]:
+    with sessions() as session, session.begin():
         entries = _waiting_entries(session, now)
         if not entries:
             return []
         agents = _available_agents(session)
         if not agents:
             return []
-        calls = [_as_call(entry) for entry in entries]
-        pairings = pair(rules, calls, [_as_agent(agent) for agent in agents], epoch(now))
+        calls = [routing_call(entry) for entry in entries]
+        pairings = pair(rules, calls, [routing_agent(agent) for agent in agents], epoch(now))
         by_id = {str(entry.id): entry for entry in entries}
         offers = []
         records: list[RoutingDecision | AgentStateChange] = []
@@ -199,7 +212,8 @@ def _decision(
     )
 
 
-def _as_call(entry: QueueEntry) -> model.WaitingCall:
+def routing_call(entry: QueueEntry) -> model.WaitingCall:
+    """The queue entry as the router sees a waiting call."""
     return model.WaitingCall(
         id=str(entry.id),
         intent=entry.intent,
@@ -212,7 +226,8 @@ def _as_call(entry: QueueEntry) -> model.WaitingCall:
     )
 
 
-def _as_agent(agent: Agent) -> model.Agent:
+def routing_agent(agent: Agent) -> model.Agent:
+    """The agent row as the router sees an agent."""
     return model.Agent(
         id=agent.id,
         skills={str(k): int(v) for k, v in (agent.skills or {}).items()},
@@ -226,10 +241,11 @@ def _as_agent(agent: Agent) -> model.Agent:
 # ---------------------------------------------------------------- connecting
 
 
-def _connect(hotline: Hotline, offer: Offer) -> None:
+def _connect(
+    offer: Offer, *, sessions: sessionmaker[Session], telephony: Telephony | None, settings: Settings
+) -> None:
     """Redirect the caller (or call the customer back) to TwiML that dials the agent."""
-    telephony = hotline.telephony
-    base = hotline.settings.public_base_url or "http://127.0.0.1:5000"
+    base = settings.public_base_url or "http://127.0.0.1:5000"
     query = f"e={offer.entry_id}&a={offer.agent_id}&l={offer.language}"
     try:
         if telephony is None:
@@ -237,11 +253,11 @@ def _connect(hotline: Hotline, offer: Offer) -> None:
         if offer.callback_number:
             sid = telephony.create_call(
                 to=offer.callback_number,
-                from_=hotline.settings.hotline_number,
+                from_=settings.hotline_number,
                 url=f"{base}/voice/callback-connect?{query}",
                 status_callback=f"{base}/voice/callback-status?{query}",
             )
-            with hotline.sessions() as session, session.begin():
+            with sessions() as session, session.begin():
                 session.execute(
                     update(QueueEntry).where(QueueEntry.id == offer.entry_id).values(callback_call_sid=sid)
                 )
@@ -253,7 +269,7 @@ def _connect(hotline: Hotline, offer: Offer) -> None:
         gone = "abandoned" if caller_gone(error) else "waiting"
         status = "callback" if offer.callback_number else gone
         reason = f"connect failed: {error}"
-        release(hotline, offer.entry_id, offer.agent_id, entry_status=status, reason=reason)
+        release(offer.entry_id, offer.agent_id, sessions=sessions, entry_status=status, reason=reason)
 
 
 def caller_gone(error: TelephonyError) -> bool:
@@ -261,10 +277,12 @@ def caller_gone(error: TelephonyError) -> bool:
     return error.status == 404 or error.code in (CALL_NOT_FOUND, CALL_NOT_IN_PROGRESS)
 
 
-def release(hotline: Hotline, entry_id: int, agent_id: int, *, entry_status: str, reason: str) -> None:
+def release(
+    entry_id: int, agent_id: int, *, sessions: sessionmaker[Session], entry_status: str, reason: str
+) -> None:
     """Undo a claim: the agent is free again, the entry goes to `entry_status`."""
     now = utcnow()
-    with hotline.sessions() as session, session.begin():
+    with sessions() as session, session.begin():
         session.execute(
             update(QueueEntry)
             .where(QueueEntry.id == entry_id, QueueEntry.status == "offered")
@@ -277,22 +295,29 @@ def release(hotline: Hotline, entry_id: int, agent_id: int, *, entry_status: str
             set_state(session, agent, "available", reason=reason[:100], now=now)
 
 
-def release_stale(hotline: Hotline, now: datetime | None = None) -> int:
+def release_stale(
+    now: datetime | None = None,
+    *,
+    sessions: sessionmaker[Session],
+    telephony: Telephony | None,
+    stale_claim_seconds: int,
+) -> int:
     """A worker that died mid-pairing leaves nothing stuck: old claims go back to waiting / available."""
     now = now or utcnow()
-    limit = now - timedelta(seconds=hotline.settings.stale_claim_seconds)
+    limit = now - timedelta(seconds=stale_claim_seconds)
     released = 0
-    with hotline.sessions() as session:
+    with sessions() as session:
         stale = session.scalars(
             select(QueueEntry).where(QueueEntry.status == "offered", QueueEntry.claimed_at < limit)
         ).all()
     for entry in stale:
-        if entry.callback_number and _call_back_under_way(hotline, entry, now):
+        if entry.callback_number and _call_back_under_way(entry, now, sessions=sessions, telephony=telephony):
             continue  # still ringing the customer, or placed by a dispatcher that died: never placed twice
         back = "callback" if entry.callback_number else "waiting"
-        release(hotline, entry.id, entry.agent_id or 0, entry_status=back, reason="stale claim released")
+        reason = "stale claim released"
+        release(entry.id, entry.agent_id or 0, sessions=sessions, entry_status=back, reason=reason)
         released += 1
-    with hotline.sessions() as session, session.begin():
+    with sessions() as session, session.begin():
         # An agent an adopted call-back is about to dial stays reserved for it.
         held = select(QueueEntry.agent_id).where(
             QueueEntry.status == "offered", QueueEntry.claimed_at >= limit, QueueEntry.agent_id.is_not(None)
@@ -308,16 +333,15 @@ def release_stale(hotline: Hotline, now: datetime | None = None) -> int:
     return released
 
 
-def _call_back_under_way(hotline: Hotline, entry: QueueEntry, now: datetime) -> bool:
+def _call_back_under_way(
+    entry: QueueEntry, now: datetime, *, sessions: sessionmaker[Session], telephony: Telephony | None
+) -> bool:
     """A stale call-back claim: ask Twilio's Calls list (to its number, since the claim) before releasing it.
 
     Its call still live (the one whose CallSid we kept, or, without one, a call we hold no CallSid for:
     its dispatcher died after Twilio accepted it, adopted now) keeps the claim, renewed: True. So does
     Twilio not answering (asked again at the next tidy-up). False: no such call, or it is over; the claim
     is released as before (docs/callbacks.md, "Restarts")."""
-    from ivr.surveys.jobs import CLOCK_SKEW, known_call_sids
-
-    telephony = hotline.telephony
     number, claimed_at = entry.callback_number, entry.claimed_at
     if telephony is None or number is None or claimed_at is None:
         return False
@@ -326,7 +350,7 @@ def _call_back_under_way(hotline: Hotline, entry: QueueEntry, now: datetime) -> 
     except TelephonyError as error:
         log.warning("call-back of %s: cannot ask Twilio whether it was placed: %s", entry.call_sid, error)
         return True
-    with hotline.sessions() as session, session.begin():
+    with sessions() as session, session.begin():
         if entry.callback_call_sid:
             ours = [call for call in placed if call.sid == entry.callback_call_sid]
         else:
@@ -347,15 +371,12 @@ def _call_back_under_way(hotline: Hotline, entry: QueueEntry, now: datetime) -> 
     return bool(kept) and live
 
 
-def end_wrap_ups(hotline: Hotline, now: datetime | None = None) -> int:
-    """Agents whose wrap-up time is over are available again."""
+def end_wrap_ups(now: datetime | None = None, *, session: Session) -> int:
+    """Agents whose wrap-up time is over are available again. The caller commits."""
     now = now or utcnow()
     from ivr.queueing.agent_states import set_state
 
-    with hotline.sessions() as session, session.begin():
-        done = session.scalars(
-            select(Agent).where(Agent.state == "wrap_up", Agent.wrap_up_until <= now)
-        ).all()
-        for agent in done:
-            set_state(session, agent, "available", reason="wrap-up over", now=now)
-        return len(done)
+    done = session.scalars(select(Agent).where(Agent.state == "wrap_up", Agent.wrap_up_until <= now)).all()
+    for agent in done:
+        set_state(session, agent, "available", reason="wrap-up over", now=now)
+    return len(done)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from ivr.configuration.menus.schema import MenuDocument, QueueNode
-from ivr.hotline import Hotline
 from ivr.telephony.base import QUEUE_DEFAULT_SIZE, QUEUE_MAX_SIZE, Telephony, TelephonyError
 
 log = logging.getLogger(__name__)
@@ -83,17 +84,22 @@ def sync_queues(telephony: Telephony, sizes: dict[str, int]) -> list[QueueChange
     return changes
 
 
-def size_queues(hotline: Hotline, storm: bool | None = None) -> list[QueueChange]:
+def size_queues(
+    storm: bool | None = None,
+    *,
+    sessions: sessionmaker[Session],
+    telephony: Telephony | None,
+    menu: MenuDocument,
+) -> list[QueueChange]:
     """Size the live menu's queues for storm mode as stored (or as given); nothing without a REST client."""
-    if hotline.telephony is None:
+    if telephony is None:
         return []
     if storm is None:
         from ivr.queueing.storm import storm_state
 
-        with hotline.sessions() as session:
+        with sessions() as session:
             storm = storm_state(session).on
-    _, menu = hotline.menus.live()
-    changes = sync_queues(hotline.telephony, planned_sizes(menu, storm))
+    changes = sync_queues(telephony, planned_sizes(menu, storm))
     for change in changes:
         if change.action == "failed":
             log.warning("call queue %s not sized: %s", change.name, change.problem)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, false, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db.models import Agent, CallEvent, QueueEntry, utcnow
 from ivr.events.hot_path import first_row
-from ivr.hotline import Hotline
-from ivr.queueing.dispatch import _as_call, epoch
+from ivr.queueing.dispatch import epoch, routing_agent, routing_call
 from routing.estimate import estimated_wait, mean_handle_seconds
-from routing.router import place, widens
+from routing.model import Rules
+from routing.pools import meets
+from routing.router import place, requirement_of, widens
 
 WORKING = ("available", "ringing", "on_call", "wrap_up")  # agents who will take calls soon
 _handle_cache: dict[str, tuple[float, float]] = {}
@@ -37,18 +39,25 @@ _WAITING = select(QueueEntry.id).where(
 )
 
 
-def standing(hotline: Hotline, call_sid: str, now: datetime | None = None) -> Standing | None:
-    """The caller's standing, or None if they are not in our queue (yet)."""
+def standing(
+    call_sid: str,
+    now: datetime | None = None,
+    *,
+    sessions: sessionmaker[Session],
+    live_rules: Callable[[], Rules],
+    default_handle_seconds: float,
+) -> Standing | None:
+    """The caller's standing, or None if they are not in our queue (yet). `live_rules` is asked only then."""
     now = now or utcnow()
-    if first_row(hotline.sessions, _WAITING, {"sid": call_sid}) is None:
+    if first_row(sessions, _WAITING, {"sid": call_sid}) is None:
         return None
-    with hotline.sessions() as session:
+    with sessions() as session:
         entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call_sid))
         if entry is None or entry.status not in ("waiting", "offered"):
             return None
         ahead = _entries_ahead(session, entry, now)
-        eligible, free = _eligible_agents(hotline, session, entry, now)
-        handle = recent_handle_seconds(hotline, session, now)
+        eligible, free = _eligible_agents(session, entry, now, live_rules())
+        handle = recent_handle_seconds(session, now, default_handle_seconds)
     estimate = estimated_wait(ahead + 1, eligible, handle, free_agents=free) if eligible else None
     return Standing(entry, ahead, (now - entry.waiting_since).total_seconds(), estimate)
 
@@ -80,10 +89,10 @@ def _entries_ahead(session: Session, entry: QueueEntry, now: datetime) -> int:
     return int(session.scalar(query) or 0)
 
 
-def _eligible_agents(hotline: Hotline, session: Session, entry: QueueEntry, now: datetime) -> tuple[int, int]:
-    """Working agents who could take this caller at their current routing step, and how many are free."""
-    rules = hotline.rules.live()
-    placement = place(rules, _as_call(entry), epoch(now))
+def _eligible_agents(session: Session, entry: QueueEntry, now: datetime, rules: Rules) -> tuple[int, int]:
+    """Working agents who could take this caller at their current routing step, and how many are free
+    (matched as the router matches them: routing.pools.meets)."""
+    placement = place(rules, routing_call(entry), epoch(now))
     matching = [f for f in rules.filters if f.name == placement.filter]
     if not matching or not matching[0].steps:
         return 0, 0
@@ -91,23 +100,18 @@ def _eligible_agents(hotline: Hotline, session: Session, entry: QueueEntry, now:
     agents = session.scalars(select(Agent).where(Agent.state.in_(WORKING))).all()
     if entry.emergency and widens(rules, (now - entry.waiting_since).total_seconds()):
         return len(agents), sum(agent.state == "available" for agent in agents)  # any agent takes a leak
+    requirements = [requirement_of(step, entry.language) for step in steps]
     count = free = 0
     for agent in agents:
-        skills = agent.skills or {}
-        for step in steps:
-            language_ok = step.language in (None, "any") or (
-                (entry.language if step.language == "caller" else step.language) in (agent.languages or [])
-            )
-            if int(skills.get(step.skill, 0)) >= step.min_proficiency and language_ok:
-                count += 1
-                free += agent.state == "available"
-                break
+        if any(meets(routing_agent(agent), requirement) for requirement in requirements):
+            count += 1
+            free += agent.state == "available"
     return count, free
 
 
-def recent_handle_seconds(hotline: Hotline, session: Session, now: datetime) -> float:
-    """Mean talk time of the agent calls completed in the last hour (cached for 30 s per process)."""
-    key = str(hotline.engine.url)
+def recent_handle_seconds(session: Session, now: datetime, default_handle_seconds: float) -> float:
+    """Mean talk time of the agent calls completed in the last hour (cached for 30 s per database)."""
+    key = str(session.get_bind().engine.url)
     cached = _handle_cache.get(key)
     if cached and time.monotonic() - cached[0] < 30:
         return cached[1]
@@ -122,6 +126,6 @@ def recent_handle_seconds(hotline: Hotline, session: Session, now: datetime) -> 
         for e in events
         if e.data.get("status") == "completed" and str(e.data.get("duration", "")).isdigit()
     ]
-    value = mean_handle_seconds(talks, float(hotline.settings.default_handle_seconds))
+    value = mean_handle_seconds(talks, float(default_handle_seconds))
     _handle_cache[key] = (time.monotonic(), value)
     return value

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.config import Settings
 from ivr.db.models import (
     CallbackCandidate,
     CallbackDraw,
@@ -27,8 +28,7 @@ from ivr.db.models import (
     utcnow,
 )
 from ivr.db.session import unit_of_work
-from ivr.hotline import Hotline
-from ivr.quality.report import Month
+from ivr.quality.report_month import Month
 from ivr.surveys.completions import record_hotline_completions
 from ivr.surveys.jobs import calling_rules, create_jobs
 from ivr.surveys.phones import normalise_phone
@@ -332,19 +332,20 @@ def month_figures(session: Session, month: str) -> MonthFigures:
     return figures
 
 
-def draw_and_schedule(hotline: Hotline, now: datetime | None = None) -> DrawReport | None:
+def draw_and_schedule(
+    now: datetime | None = None, *, sessions: sessionmaker[Session], settings: Settings
+) -> DrawReport | None:
     """The scheduler's `draw_callbacks` job: completions of answered hotline calls, the draw, then the
     call-back jobs, each its own transaction. A draw that races another (the same completions decided at
     the same moment by a second scheduler) is rolled back whole and logged; None then."""
-    settings = hotline.settings
     try:
-        with unit_of_work(hotline.sessions) as session:
+        with unit_of_work(sessions) as session:
             record_hotline_completions(session)
     except IntegrityError:  # another process made the same hotline completions at the same moment
         log.info("hotline completions were being made by another process")
     report: DrawReport | None = None
     try:
-        with unit_of_work(hotline.sessions) as session:
+        with unit_of_work(sessions) as session:
             report = draw_callbacks(session, timezone=settings.local_timezone, now=now)
     except (IntegrityError, OperationalError) as error:
         # Two draws never both decide a completion: the unique completion_id stops the second.
@@ -358,7 +359,7 @@ def draw_and_schedule(hotline: Hotline, now: datetime | None = None) -> DrawRepo
                 sum(report.selected.values()),
             )
     try:
-        with unit_of_work(hotline.sessions) as session:
+        with unit_of_work(sessions) as session:
             create_jobs(session, calling_rules(settings), now)
     except IntegrityError:
         log.info("call-back jobs were being made by another process")

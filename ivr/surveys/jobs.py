@@ -19,19 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.config import Settings
 from ivr.db.models import (
     CallbackAttempt,
     CallbackCandidate,
     CallbackJob,
-    QueueEntry,
     ServiceCompletion,
     utcnow,
 )
-from ivr.hotline import Hotline
+from ivr.queueing.placed_calls import CLOCK_SKEW, known_call_sids
 from ivr.surveys.due import CallingRules, first_due, is_callable, next_retry, parse_window
 from ivr.surveys.phones import normalise_phone
 from ivr.telephony.base import PlacedCall, Telephony, TelephonyError
@@ -39,12 +38,7 @@ from ivr.telephony.base import PlacedCall, Telephony, TelephonyError
 log = logging.getLogger(__name__)
 
 _warned_no_telephony = threading.Event()
-MAX_ATTEMPTS = 3  # the first try and up to 2 more
 FINAL_STATUSES = ("completed", "partial", "refused", "unreachable", "expired")
-SURVEY_OUTCOMES = ("completed", "partial", "refused")  # a person answered: final
-RETRY_OUTCOMES = ("no-answer", "busy", "failed", "canceled")  # nobody answered: try again
-CLOCK_SKEW = timedelta(minutes=1)  # ours against the provider's, when asking what it placed since a claim
-MACHINES = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
 
 
 def calling_rules(settings: Settings) -> CallingRules:
@@ -199,15 +193,6 @@ def stale_claims(session: Session, now: datetime, minutes: int) -> list[StaleCla
     return [StaleClaim(job_id, phone, claimed_at) for job_id, phone, claimed_at in rows if claimed_at]
 
 
-def known_call_sids(session: Session, phone: str) -> set[str]:
-    """The CallSids already on record for calls we placed to `phone`: survey tries and queue call-backs."""
-    tries = select(CallbackAttempt.call_sid).join(CallbackJob, CallbackJob.id == CallbackAttempt.job_id)
-    queue = select(QueueEntry.callback_call_sid).where(QueueEntry.callback_number == phone)
-    sids = set(session.scalars(tries.where(CallbackJob.phone == phone)))
-    sids.update(session.scalars(queue.where(QueueEntry.callback_call_sid.is_not(None))))
-    return {sid for sid in sids if sid}
-
-
 def reconcile_claim(
     session: Session,
     claim: StaleClaim,
@@ -260,11 +245,17 @@ def reconcile_claim(
 
 
 def settle_stale_claims(
-    hotline: Hotline, telephony: Telephony, rules: CallingRules, now: datetime, report: PlacementReport
+    rules: CallingRules,
+    now: datetime,
+    report: PlacementReport,
+    *,
+    sessions: sessionmaker[Session],
+    telephony: Telephony,
+    stale_minutes: int,
 ) -> None:
     """Ask the provider about each stale claim before anything is placed again (docs/callbacks.md)."""
-    minutes = hotline.settings.callback_stale_minutes
-    with hotline.sessions() as session:
+    minutes = stale_minutes
+    with sessions() as session:
         claims = stale_claims(session, now, minutes)
     for claim in claims:
         try:
@@ -273,7 +264,7 @@ def settle_stale_claims(
             # Unknown whether the call went out: the job stays claimed and is asked about at the next run.
             log.warning("call-back %s: cannot ask the provider about its stale claim: %s", claim.id, error)
             continue
-        with hotline.sessions() as session, session.begin():
+        with sessions() as session, session.begin():
             outcome = reconcile_claim(session, claim, placed, rules, now)
         report.released += outcome == "released"
         report.adopted += outcome == "adopted"
@@ -325,9 +316,11 @@ def claim_next(session: Session, now: datetime, only: int | None = None) -> Clai
 
 
 def place_due_callbacks(
-    hotline: Hotline,
     pacer: Pacer | None = None,
     *,
+    sessions: sessionmaker[Session],
+    telephony: Telephony | None,
+    settings: Settings,
     now: Callable[[], datetime] = utcnow,
     limit: int | None = None,
     only: int | None = None,
@@ -335,15 +328,16 @@ def place_due_callbacks(
     """Release stale claims, expire jobs past their last moment, then place the due calls one by one,
     paced by `pacer`, while the calling window is open (at most `limit`, default a minute's worth;
     `only`: just that job, if it is due)."""
-    settings = hotline.settings
     rules = calling_rules(settings)
     pacer = pacer or Pacer(settings.outbound_cps)
     limit = limit if limit is not None else max(1, int(settings.outbound_cps * 60))
     report = PlacementReport()
-    telephony = hotline.telephony
     if telephony is not None:
-        settle_stale_claims(hotline, telephony, rules, now(), report)
-    with hotline.sessions() as session, session.begin():
+        stale_minutes = settings.callback_stale_minutes
+        settle_stale_claims(
+            rules, now(), report, sessions=sessions, telephony=telephony, stale_minutes=stale_minutes
+        )
+    with sessions() as session, session.begin():
         report.expired = expire_overdue(session, now())
     if telephony is None:
         if not _warned_no_telephony.is_set():  # once per process, not every 30 s
@@ -355,7 +349,7 @@ def place_due_callbacks(
         moment = now()
         if not is_callable(moment, rules):
             break
-        with hotline.sessions() as session, session.begin():
+        with sessions() as session, session.begin():
             job = claim_next(session, moment, only)
         if job is None:
             break
@@ -370,10 +364,10 @@ def place_due_callbacks(
             )
         except TelephonyError as error:
             log.warning("call-back %s not placed: %s", job.id, error)
-            _placement_failed(hotline, job, rules, str(error), now())
+            _placement_failed(job, rules, str(error), now(), sessions=sessions)
             report.failed += 1
             continue
-        with hotline.sessions() as session, session.begin():
+        with sessions() as session, session.begin():
             number = session.scalar(select(CallbackJob.attempts).where(CallbackJob.id == job.id)) or 0
             session.add(CallbackAttempt(job_id=job.id, number=number + 1, call_sid=sid, placed_at=now()))
             session.execute(
@@ -387,10 +381,10 @@ def place_due_callbacks(
 
 
 def _placement_failed(
-    hotline: Hotline, job: Claimed, rules: CallingRules, reason: str, now: datetime
+    job: Claimed, rules: CallingRules, reason: str, now: datetime, *, sessions: sessionmaker[Session]
 ) -> None:
     """The provider refused the call (no try counted): queued again 2 hours on, or expired."""
-    with hotline.sessions() as session, session.begin():
+    with sessions() as session, session.begin():
         latest = session.scalar(select(CallbackJob.latest_at).where(CallbackJob.id == job.id))
         retry = next_retry(now, latest, rules) if latest else None
         values: dict[str, object] = {"claimed_at": None, "last_outcome": f"not placed: {reason}"[:100]}
@@ -404,66 +398,3 @@ def _placement_failed(
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-
-
-# ----- how a try ended ---------------------------------------------------------------------------------
-
-
-def attempt_finished(
-    session: Session,
-    job_id: int,
-    outcome: str,
-    answered_by: str | None,
-    *,
-    rules: CallingRules | None = None,
-    call_sid: str | None = None,
-    now: datetime | None = None,
-) -> CallbackJob | None:
-    """Record how the job's current try ended (the status webhook calls this) and decide what follows.
-
-    outcome: a survey result (completed, partial, refused: final) or a call status (no-answer, busy,
-    failed, canceled); an answering machine (answered_by machine_*/fax) counts as not answered whatever the
-    outcome. Not answered: queued again >= 2 hours later inside the window while fewer than 3 tries were
-    made and time is left, else `unreachable`. Returns the job, or None when there is no open try (a
-    repeated or late webhook: nothing changes). Flushes; the caller commits.
-    """
-    if outcome not in SURVEY_OUTCOMES + RETRY_OUTCOMES:
-        raise ValueError(f"outcome must be one of {', '.join(SURVEY_OUTCOMES + RETRY_OUTCOMES)}")
-    now = now or utcnow()
-    if rules is None:
-        from ivr.config import load_settings
-
-        rules = calling_rules(load_settings())
-    query = select(CallbackAttempt.id).where(
-        CallbackAttempt.job_id == job_id, CallbackAttempt.finished_at.is_(None)
-    )
-    if call_sid is not None:
-        query = query.where(CallbackAttempt.call_sid == call_sid)
-    attempt_id = session.scalar(query.order_by(CallbackAttempt.number.desc()).limit(1))
-    if attempt_id is None:
-        return None
-    # The conditional update decides between two deliveries of the same webhook.
-    taken = session.execute(
-        update(CallbackAttempt)
-        .where(and_(CallbackAttempt.id == attempt_id, CallbackAttempt.finished_at.is_(None)))
-        .values(outcome=outcome, answered_by=answered_by, finished_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    if not taken:
-        return None
-    job = session.get(CallbackJob, job_id, populate_existing=True)
-    if job is None:
-        return None
-    machine = (answered_by or "").startswith(MACHINES)
-    job.last_outcome = f"{outcome} ({answered_by})" if machine else outcome
-    job.claimed_at = None
-    if outcome in SURVEY_OUTCOMES and not machine:
-        job.status, job.finished_at = outcome, now
-    else:
-        retry = next_retry(now, job.latest_at, rules) if job.attempts < MAX_ATTEMPTS else None
-        if retry is None:
-            job.status, job.finished_at = "unreachable", now
-        else:
-            job.status, job.due_at = "queued", retry
-    session.flush()
-    return job

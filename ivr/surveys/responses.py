@@ -21,8 +21,8 @@ from ivr.db.models import (
     SurveyResponse,
     utcnow,
 )
+from ivr.surveys.attempts import MACHINES, attempt_finished
 from ivr.surveys.due import CallingRules
-from ivr.surveys.jobs import MACHINES, attempt_finished
 
 LOW_SCORE = 6  # a score of this or lower opens a follow-up case
 

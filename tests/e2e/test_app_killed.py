@@ -18,8 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from sqlalchemy import update
 
-from ivr.calls.hosted_fallback import publish_fallback
 from ivr.db.models import Agent
+from ivr.jobs.tasks import publish_fallback
 from ivr.telephony import twiml_rules
 from ivr.telephony.callers import ScriptedCaller
 from ivr.telephony.rest_server import create_rest_app, serve_in_thread

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from ivr.db.models import Agent, Call, QueueEntry
 from ivr.db.session import unit_of_work
-from ivr.queueing.queue_sizing import size_queues
+from ivr.jobs.tasks import size_queues
 from ivr.queueing.storm import set_storm
 from ivr.telephony.base import QUEUE_DEFAULT_SIZE, QUEUE_MAX_SIZE
 from ivr.telephony.callers import ScriptedCaller

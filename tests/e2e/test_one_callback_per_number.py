@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from ivr.db.models import Agent, QueueEntry, utcnow
+from ivr.jobs.tasks import dispatch
 from ivr.queueing import queue_entries, storm
-from ivr.queueing.dispatch import dispatch
 from ivr.telephony.sim_telephony import SimulatorTelephony
 from tests.e2e.conftest import Phone
 from tests.e2e.test_routing import datetime_of

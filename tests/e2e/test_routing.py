@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from ivr.db.models import Agent, AgentStateChange, Call, CallEvent, QueueEntry, RoutingDecision, utcnow
-from ivr.queueing.dispatch import dispatch, end_wrap_ups
+from ivr.jobs.tasks import dispatch, end_wrap_ups
 from ivr.telephony.callers import ScriptedCaller
 from ivr.telephony.sim_telephony import SimulatorTelephony
 from tests.e2e.conftest import HOTLINE_NUMBER, Phone

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ivr.db.models import RoutingDecision, utcnow
-from ivr.queueing.dispatch import dispatch
+from ivr.jobs.tasks import dispatch
 from tests.e2e.test_routing import agent, agents_available, floor, waiting_caller
 
 __all__ = ["floor"]  # the fixture, used by name

@@ -12,7 +12,7 @@ from ivr.configuration import announcements as notices
 from ivr.configuration.announcements import AnnouncementInput, cache_of
 from ivr.db.models import Agent, Call, CallEvent, QueueEntry, utcnow
 from ivr.db.session import unit_of_work
-from ivr.queueing.dispatch import dispatch
+from ivr.jobs.tasks import dispatch
 from ivr.queueing.storm import set_storm
 from ivr.telephony.callers import ScriptedCaller
 from ivr.telephony.sim_telephony import SimulatorTelephony

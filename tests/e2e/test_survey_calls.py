@@ -19,7 +19,8 @@ from ivr.db.models import (
     utcnow,
 )
 from ivr.db.session import unit_of_work
-from ivr.surveys.jobs import Pacer, calling_rules, create_jobs, place_due_callbacks
+from ivr.jobs.tasks import place_due_callbacks
+from ivr.surveys.jobs import Pacer, calling_rules, create_jobs
 from ivr.telephony.callers import ScriptedCaller
 from ivr.telephony.sim_telephony import SimulatorTelephony
 from tests.e2e.conftest import Phone

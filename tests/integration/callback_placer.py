@@ -13,8 +13,8 @@ from datetime import timedelta
 from ivr.config import load_settings
 from ivr.db.models import utcnow
 from ivr.hotline import Hotline
-from ivr.queueing.dispatch import dispatch, release_stale
-from ivr.surveys.jobs import Pacer, place_due_callbacks
+from ivr.jobs.tasks import dispatch, place_due_callbacks, release_stale
+from ivr.surveys.jobs import Pacer
 
 
 def main() -> None:

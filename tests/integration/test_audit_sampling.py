@@ -13,17 +13,14 @@ from sqlalchemy import func, select, update
 
 from ivr.db.models import Agent, AuditItem, AuditSample, Call, Recording, utcnow
 from ivr.jobs.scheduler import build_scheduler, draw_audit_samples
+from ivr.jobs.tasks import audit_status, draw_due_samples, draw_sample, verify_sample
 from ivr.quality import audit_sampling
 from ivr.quality.audit_sampling import (
     AuditOptions,
     AuditRefused,
-    audit_status,
-    draw_due_samples,
-    draw_sample,
     load_candidates,
     local_day_bounds,
     previous_local_day,
-    verify_sample,
 )
 from ivr.quality.sample_sizes import draw
 from run import cli

@@ -13,13 +13,13 @@ from sqlalchemy import func, select, update
 
 from ivr.db.models import CallbackAttempt, CallbackCandidate, CallbackJob, ServiceCompletion
 from ivr.db.session import unit_of_work
+from ivr.jobs.tasks import place_due_callbacks
+from ivr.surveys.attempts import attempt_finished
 from ivr.surveys.jobs import (
     Pacer,
-    attempt_finished,
     calling_rules,
     claim_next,
     create_jobs,
-    place_due_callbacks,
     stale_claims,
 )
 from ivr.telephony.base import PlacedCall, TelephonyError

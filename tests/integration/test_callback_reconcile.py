@@ -11,7 +11,7 @@ import requests
 from sqlalchemy import select, update
 
 from ivr.db.models import Agent, QueueEntry, utcnow
-from ivr.queueing.dispatch import claim_pairings, release_stale
+from ivr.jobs.tasks import claim_pairings, release_stale
 from ivr.telephony.base import TelephonyError
 from ivr.telephony.rest_server import create_rest_app, serve_in_thread
 from ivr.telephony.sim_telephony import SimulatorTelephony

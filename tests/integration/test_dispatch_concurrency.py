@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from ivr.db.models import Agent, QueueEntry, RoutingDecision, utcnow
-from ivr.queueing.dispatch import claim_pairings
+from ivr.jobs.tasks import claim_pairings
 
 AGENTS, CALLERS, WORKERS = 12, 30, 4
 
@@ -78,7 +78,7 @@ def test_concurrent_dispatchers_never_pair_anyone_twice(hotline):
 
 
 def test_a_claim_left_behind_by_a_dead_worker_is_released(hotline):
-    from ivr.queueing.dispatch import release_stale
+    from ivr.jobs.tasks import release_stale
 
     _floor(hotline)
     offers = claim_pairings(hotline, utcnow(), limit=1)

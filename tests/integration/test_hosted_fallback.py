@@ -13,10 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ivr.calls.hosted_fallback import FallbackKeeper, publish_fallback
 from ivr.configuration.menus.store import live_version
 from ivr.configuration.menus.store import publish as publish_menu
 from ivr.db.session import unit_of_work
+from ivr.jobs.tasks import FallbackKeeper, publish_fallback
 from ivr.telephony import twiml_rules
 from ivr.telephony.callers import ScriptedCaller
 from ivr.telephony.rest_server import create_rest_app, serve_in_thread

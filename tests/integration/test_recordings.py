@@ -22,16 +22,16 @@ from ivr.db.models import (
     User,
     utcnow,
 )
-from ivr.db.retention import remove_expired, retention_cutoff
+from ivr.db.retention import retention_cutoff
 from ivr.db.session import unit_of_work
 from ivr.events.store import new_event
 from ivr.jobs.scheduler import build_scheduler
+from ivr.jobs.tasks import note_absent_recordings, remove_expired
 from ivr.people.users import create_user
 from ivr.quality.recordings import (
     ABSENT_AFTER,
     AppendOnlyError,
     audio_path,
-    note_absent_recordings,
     removal_connection,
 )
 from ivr.telephony.base import TelephonyError

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from ivr.db.models import Agent, QueueEntry, utcnow
-from ivr.queueing.dispatch import dispatch
+from ivr.jobs.tasks import dispatch
 from ivr.telephony.sim_telephony import SimulatorTelephony
 from ivr.telephony.simulator import Simulator
 from ivr.telephony.transport import FlaskTransport

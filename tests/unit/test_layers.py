@@ -1,0 +1,45 @@
+"""The package layering of pyproject.toml's [tool.importlinter] holds: import-linter's own CLI checks it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")  # installed with the dev extras
+
+
+def lint_imports(*config: Path) -> subprocess.CompletedProcess[str]:
+    """`lint-imports` on the given config files (default: pyproject.toml), from the project's root."""
+    command = [str(LINT_IMPORTS), "--no-cache", "--no-logo", *map(str, config)]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_every_contract_of_pyproject_holds() -> None:
+    result = lint_imports()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_the_contracts_cover_the_layering() -> None:
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    kinds = {contract["type"] for contract in contracts}
+    assert {"forbidden", "layers", "acyclic_siblings"} <= kinds
+    forbidden = [set(contract["source_modules"]) for contract in contracts if contract["type"] == "forbidden"]
+    assert any({"routing", "prompts"} <= sources for sources in forbidden), "routing and prompts: stdlib only"
+
+
+def test_a_broken_contract_fails_the_check(tmp_path: Path) -> None:
+    # The simulator's factory reads the settings: a contract forbidding that must be reported broken.
+    config = tmp_path / "broken.toml"
+    config.write_text(
+        '[tool.importlinter]\nroot_packages = ["ivr"]\n\n'
+        "[[tool.importlinter.contracts]]\n"
+        'name = "telephony without settings"\ntype = "forbidden"\n'
+        'source_modules = ["ivr.telephony.factory"]\nforbidden_modules = ["ivr.config"]\n'
+    )
+    result = lint_imports(config)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "telephony without settings BROKEN" in result.stdout
