@@ -42,12 +42,11 @@ def create_app(settings: Settings | None = None, hotline: Hotline | None = None)
     if settings.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
 
-    import ivr.calls.connect  # noqa: F401  (registers the agent-connection webhooks on the voice blueprint)
-    import ivr.surveys.survey_views  # noqa: F401  (registers the satisfaction survey webhooks on the voice blueprint)
-    from ivr.calls.views import bp as voice_bp
+    from ivr.calls.routes import voice_blueprint
+    from ivr.surveys import survey_views
     from ivr.web.health import bp as health_bp
 
-    app.register_blueprint(voice_bp)
+    app.register_blueprint(voice_blueprint(survey_views.WEBHOOKS))  # every Twilio webhook, under /voice
     app.register_blueprint(health_bp)
 
     from ivr.web.pages import init_pages

@@ -1,6 +1,6 @@
 """Webhooks that connect a routed caller to an agent, and what follows: answered, missed, recorded, call-back.
 
-They share the `voice` blueprint, so the same signature check and the same rescue handler apply.
+They are on the `voice` blueprint (ivr/calls/routes.py), so the same signature check and rescue handler apply.
 """
 
 from __future__ import annotations
@@ -11,16 +11,20 @@ from flask import Response, request
 from sqlalchemy import update
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
+from ivr.calls import events as call_events
 from ivr.calls import twiml
+from ivr.calls.callbacks import confirm_callback
 from ivr.calls.flow import Said
+from ivr.calls.inputs import whole_number as _int
 from ivr.calls.menu_actions import spell
-from ivr.calls.views import _event, _int, _language, _url, _xml, bp
+from ivr.calls.webhook import Webhooks, call_request, xml
+from ivr.calls.webhook import action_url as _url
+from ivr.calls.webhook import language_arg as _language
 from ivr.db.deadline import bounded
 from ivr.db.models import Agent, Call, QueueEntry, utcnow
-from ivr.events.recorder import record_events
+from ivr.events import kinds
 from ivr.hotline import Hotline, hotline
 from ivr.queueing.agent_states import set_state
-from ivr.queueing.queue_entries import book_callback
 from routing.model import Rules
 
 
@@ -66,19 +70,18 @@ def _back_in_queue(h: Hotline, entry: QueueEntry | None, language: str, said: li
     return twiml.enqueue(h.voice, said, queue, _url("voice.wait", **flags), _url("voice.queue_exit", **flags))
 
 
-@bp.post("/connect")
 def connect() -> Response:
     """The dispatcher redirected a waiting caller here: dial the agent it chose."""
     h = hotline()
     language = _language(h, request.args.get("l"))
     entry, agent = _entry_and_agent(h)
-    record_events(h.sessions, h.spool, [_event("agent.offered", {"agent_id": agent.id if agent else None})])
+    offered = call_request().record(kinds.AgentOffered(agent_id=agent.id if agent else None))
+    call_events.write(h.sessions, h.spool, [offered])
     if entry is None or agent is None or entry.agent_id != agent.id:
-        return _xml(_back_in_queue(h, entry, language, []))  # a stale redirect: keep waiting
-    return _xml(_dial_agent(h, agent, [], language))
+        return xml(_back_in_queue(h, entry, language, []))  # a stale redirect: keep waiting
+    return xml(_dial_agent(h, agent, [], language))
 
 
-@bp.post("/agent-leg")
 def agent_leg() -> Response:
     """Status of the agent's leg: answered means the agent is on the call."""
     h = hotline()
@@ -90,10 +93,9 @@ def agent_leg() -> Response:
                 entry.status = "connected"
                 agent.misses = 0
                 set_state(session, agent, "on_call", call_sid=entry.call_sid)
-    return _xml(VoiceResponse())
+    return xml(VoiceResponse())
 
 
-@bp.post("/agent-result")
 def agent_result() -> Response:
     """The Dial to the agent ended: a completed call goes to wrap-up; anything else puts the caller back."""
     h = hotline()
@@ -113,17 +115,15 @@ def agent_result() -> Response:
             return entry, agent
 
     entry, agent = bounded(settle)  # a hung database: the rescue within the webhook's budget
-    data = {
-        "status": status,
-        "agent_id": agent.id if agent else None,
-        "duration": request.form.get("DialCallDuration", ""),
-    }
-    record_events(h.sessions, h.spool, [_event("agent.result", data)])
+    duration = request.form.get("DialCallDuration", "")
+    ended = kinds.AgentResult(status=status, agent_id=agent.id if agent else None, duration=duration)
+    result = call_request().record(ended)
+    call_events.write(h.sessions, h.spool, [result])
     if status == "completed":
-        return _xml(twiml.speak_and_hang_up(h.voice, []))
+        return xml(twiml.speak_and_hang_up(h.voice, []))
     if entry is not None and entry.status == "callback":
-        return _xml(twiml.speak_and_hang_up(h.voice, [Said("call_back_later_noted", language)]))
-    return _xml(_back_in_queue(h, entry, language, [Said("agent_missed_requeue", language)]))
+        return xml(twiml.speak_and_hang_up(h.voice, [Said("call_back_later_noted", language)]))
+    return xml(_back_in_queue(h, entry, language, [Said("agent_missed_requeue", language)]))
 
 
 def _completed(h: Hotline, session, entry, agent, now) -> None:  # type: ignore[no-untyped-def]
@@ -169,22 +169,26 @@ def _missed(h: Hotline, session, entry, agent, status, now) -> None:  # type: ig
             set_state(session, agent, "available", reason=f"missed a call ({status or 'no status'})", now=now)
 
 
-@bp.post("/recording")
 def recording() -> Response:
     """The Dial's recordingStatusCallback: an event whose projection stores the `recordings` row."""
     h = hotline()
     form = request.form
-    keys = ("RecordingSid", "RecordingUrl", "RecordingDuration", "RecordingStatus", "RecordingChannels")
-    data = {k: form.get(k, "") for k in (*keys, "ErrorCode")}  # ErrorCode: why a recording failed
-    data["agent_id"] = request.args.get("a", "")
-    record_events(h.sessions, h.spool, [_event("recording", data)])
-    return _xml(VoiceResponse())
+    reported = kinds.RecordingReported(
+        recording_sid=form.get("RecordingSid", ""),
+        recording_url=form.get("RecordingUrl", ""),
+        recording_duration=form.get("RecordingDuration", ""),
+        recording_status=form.get("RecordingStatus", ""),
+        recording_channels=form.get("RecordingChannels", ""),
+        error_code=form.get("ErrorCode", ""),  # why a recording failed
+        agent_id=request.args.get("a", ""),
+    )
+    call_events.write(h.sessions, h.spool, [call_request().record(reported)])
+    return xml(VoiceResponse())
 
 
 # ---------------------------------------------------------------- call-backs
 
 
-@bp.post("/callback-offer")
 def callback_offer() -> Response:
     """A waiting caller pressed a key at the call-back offer: confirm the number, or keep waiting."""
     # The caller is still in the queue while these answers play (Twilio fetches the waitUrl again after),
@@ -193,47 +197,36 @@ def callback_offer() -> Response:
     language = _language(h, request.args.get("l"))
     entry, _ = _entry_and_agent(h)
     if request.form.get("Digits") != "1" or entry is None:
-        return _xml(VoiceResponse())
+        return xml(VoiceResponse())
     number = request.form.get("From", "")
     said = [Said("callback_confirm", language, (("number", spell(number.lstrip("+"))),))]
     action = _url("voice.callback_confirm", e=entry.id, l=language)
-    return _xml(twiml.gather_in_wait(h.voice, said, action, 1))
+    return xml(twiml.gather_in_wait(h.voice, said, action, 1))
 
 
-@bp.post("/callback-confirm")
 def callback_confirm() -> Response:
     """1 books the call-back (the place is kept) and ends the call; anything else keeps waiting."""
     h = hotline()
     language = _language(h, request.args.get("l"))
     entry, _ = _entry_and_agent(h)
     if request.form.get("Digits") != "1" or entry is None:
-        return _xml(VoiceResponse())  # keep waiting: the waitUrl takes over again
-    entry_id, caller = entry.id, request.form.get("From", "")
-
-    def book() -> str:
-        # A number already owed a call-back is owed one: this request joins it (the earlier place is kept).
-        with h.sessions() as session, session.begin():
-            return book_callback(session, entry_id, caller)
-
-    booked = bounded(book)
-    record_events(h.sessions, h.spool, [_event("callback.booked", {"entry": entry.id, "as": booked})])
-    return _xml(twiml.speak_and_hang_up(h.voice, [Said("callback_booked", language)]))
+        return xml(VoiceResponse())  # keep waiting: the waitUrl takes over again
+    confirm_callback(call_request(), entry_id=entry.id, sessions=h.sessions, spool=h.spool)
+    return xml(twiml.speak_and_hang_up(h.voice, [Said("callback_booked", language)]))
 
 
-@bp.post("/callback-connect")
 def callback_connect() -> Response:
     """The customer we called back answered: say who we are, then dial the reserved agent."""
     h = hotline()
     language = _language(h, request.args.get("l"))
     entry, agent = _entry_and_agent(h)
     if request.form.get("AnsweredBy", "human").startswith("machine"):
-        return _xml(twiml.speak_and_hang_up(h.voice, [Said("call_back_later_noted", language)]))
+        return xml(twiml.speak_and_hang_up(h.voice, [Said("call_back_later_noted", language)]))
     if entry is None or agent is None:
-        return _xml(twiml.speak_and_hang_up(h.voice, [Said("call_back_later_noted", language)]))
-    return _xml(_dial_agent(h, agent, [Said("callback_intro", language)], language))
+        return xml(twiml.speak_and_hang_up(h.voice, [Said("call_back_later_noted", language)]))
+    return xml(_dial_agent(h, agent, [Said("callback_intro", language)], language))
 
 
-@bp.post("/callback-status")
 def callback_status() -> Response:
     """The outbound call-back ended: if nobody answered, free the agent; the reply is still owed."""
     h = hotline()
@@ -246,4 +239,16 @@ def callback_status() -> Response:
                 entry.status, entry.ended_at = "callback-failed", utcnow()
             if agent is not None and agent.state == "ringing":
                 set_state(session, agent, "available", reason=f"call-back {status}")
-    return _xml(VoiceResponse())
+    return xml(VoiceResponse())
+
+
+WEBHOOKS: Webhooks = (
+    ("/connect", connect),
+    ("/agent-leg", agent_leg),
+    ("/agent-result", agent_result),
+    ("/recording", recording),
+    ("/callback-offer", callback_offer),
+    ("/callback-confirm", callback_confirm),
+    ("/callback-connect", callback_connect),
+    ("/callback-status", callback_status),
+)

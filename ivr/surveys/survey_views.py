@@ -22,7 +22,11 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from ivr.calls import twiml
 from ivr.calls.flow import Said
-from ivr.calls.views import _clean_digits, _int, _language, _xml, bp
+from ivr.calls.inputs import clean_digits as _clean_digits
+from ivr.calls.inputs import whole_number as _int
+from ivr.calls.webhook import Webhooks
+from ivr.calls.webhook import language_arg as _language
+from ivr.calls.webhook import xml as _xml
 from ivr.db.deadline import bounded
 from ivr.db.session import unit_of_work
 from ivr.hotline import Hotline, hotline
@@ -70,7 +74,6 @@ def _call_sid() -> str:
     return request.form.get("CallSid", "")[:64]
 
 
-@bp.post("/survey/start")
 @_survey_safe
 def survey_start() -> Response:
     """The call-back was answered: hang up on a machine; greet a person and ask if they will take part."""
@@ -106,7 +109,6 @@ def survey_start() -> Response:
     return _xml(_ask(h, [intro], CONSENT, 0, language))
 
 
-@bp.post("/survey/answer")
 @_survey_safe
 def survey_answer() -> Response:
     """One answer (or silence): keep it and ask the next question; an invalid one is asked again once."""
@@ -139,7 +141,6 @@ def survey_answer() -> Response:
     return _xml(_comment(h, language))
 
 
-@bp.post("/survey/comment")
 @_survey_safe
 def survey_comment() -> Response:
     """The Record's action: keep the comment's recording, thank the customer, goodbye."""
@@ -149,7 +150,6 @@ def survey_comment() -> Response:
     return _xml(twiml.speak_and_hang_up(h.voice, [Said("survey_thanks", language)]))
 
 
-@bp.post("/survey/comment-recorded")
 @_survey_safe
 def survey_comment_recorded() -> Response:
     """The Record's recordingStatusCallback: the comment is kept even if the customer hung up speaking."""
@@ -158,7 +158,6 @@ def survey_comment_recorded() -> Response:
     return _xml(VoiceResponse())
 
 
-@bp.post("/survey/status")
 @_survey_safe
 def survey_status() -> Response:
     """The call-back call's status callback: settle the try (final outcome, or another try later)."""
@@ -249,3 +248,12 @@ def _spoken_date(moment: datetime, language: str, h: Hotline) -> str:
     if language.startswith("zh"):
         return f"{local.month}月{local.day}日"
     return f"{local.day} {local.strftime('%B')}"
+
+
+WEBHOOKS: Webhooks = (  # on the voice blueprint (ivr/calls/routes.py): the same signature check applies
+    ("/survey/start", survey_start),
+    ("/survey/answer", survey_answer),
+    ("/survey/comment", survey_comment),
+    ("/survey/comment-recorded", survey_comment_recorded),
+    ("/survey/status", survey_status),
+)

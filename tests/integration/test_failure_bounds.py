@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select, update
 
 from ivr.app import create_app
-from ivr.calls.views import LAST_RESORT_KEY
+from ivr.calls.rescue_views import LAST_RESORT_KEY
 from ivr.db.deadline import WEBHOOK_BUDGET_SECONDS, database_hung
 from ivr.db.models import Agent, Call, CallEvent, QueueEntry, utcnow
 from ivr.jobs.tasks import claim_pairings
