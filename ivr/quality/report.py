@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 from ivr.db.models import Agent, AuditItem, Call, Recording, Review, utcnow
 from ivr.quality.answering import Answer, CallFacts, QueueFigures, call_facts, queue_figures
 from ivr.quality.report_findings import FailedQuestion, Finding, failed_questions, top_findings
-from ivr.quality.report_month import Month as Month  # (draws.py and the commands import it from here)
-from ivr.quality.report_month import MonthError as MonthError  # (the `report quality` command's import)
+from ivr.quality.report_month import Month
 
 AUDIT_COVERAGE_TARGET = 0.10  # DOMAIN: at least 10 % of the recorded calls are listened to
 COMPLAINT_CLOSURE_TARGET = 1.0  # DOMAIN: complaint closure 100 %

@@ -5,13 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, request
 
 from ivr.db.models import utcnow
-from ivr.hotline import hotline
 from ivr.people.auth import role_required
 from ivr.quality.report import QualityReport, build_quality_report
 from ivr.quality.report_context import page_context
 from ivr.quality.report_csv import report_csv
-from ivr.quality.report_file import write_report_files  # noqa: F401  (the `report quality` command's import)
 from ivr.quality.report_month import month_asked
+from ivr.web.current_hotline import hotline
 from ivr.web.downloads import csv_download
 
 bp = Blueprint("reports", __name__, template_folder="templates")

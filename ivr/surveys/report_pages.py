@@ -4,7 +4,6 @@ follow-up cases supervisors close."""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import NoReturn
 
 from flask import (
@@ -23,7 +22,6 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.db.models import utcnow
 from ivr.db.session import unit_of_work
-from ivr.hotline import hotline
 from ivr.people.auth import person, role_required
 from ivr.quality.recordings import RecordingUnavailable, local_audio
 from ivr.quality.report_month import month_asked
@@ -32,7 +30,7 @@ from ivr.surveys.follow_ups import NOTE_MAX, FollowUpRefused, close_follow_up, f
 from ivr.surveys.report import SatisfactionReport, build_satisfaction_report, comment_recording_sid
 from ivr.surveys.report_context import page_context
 from ivr.surveys.report_csv import report_csv
-from ivr.surveys.report_file import write_report_files as write_files
+from ivr.web.current_hotline import hotline
 from ivr.web.downloads import csv_download
 
 log = logging.getLogger(__name__)
@@ -151,10 +149,3 @@ def _cases_page(*, error: tuple[int, str] | None = None, entered: str = "") -> s
 
 def _refuse(code: int, message: str) -> NoReturn:
     abort(make_response(render_template("admin/error.html", title=str(code), message=message), code))
-
-
-def write_report_files(
-    hotline: object, built: SatisfactionReport, *, csv_path: Path | None, html_path: Path | None
-) -> list[Path]:
-    """The `report satisfaction` command's former entry (ivr/surveys/report_file.py writes the files)."""
-    return write_files(built, csv_path=csv_path, html_path=html_path)
