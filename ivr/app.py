@@ -19,7 +19,6 @@ from ivr.web.errors import (
     refuse_json_that_is_not_an_object,
 )
 from ivr.web.overload import ShedDocuments, ShedOverload
-from ivr.web.request import WebhookRequest
 
 
 def create_app(settings: Settings | None = None, hotline: Hotline | None = None) -> Flask:
@@ -31,7 +30,6 @@ def create_app(settings: Settings | None = None, hotline: Hotline | None = None)
     app = Flask(__name__)
     # Before any route is added: every <int:> of every blueprint is bounded (a huge id is a 404).
     app.url_map.converters["int"] = BoundedIntConverter
-    app.request_class = WebhookRequest
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.config["MAX_FORM_MEMORY_SIZE"] = settings.max_request_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
