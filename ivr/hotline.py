@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,8 +48,3 @@ class Hotline:
             rules=RulesCache(sessions),
             telephony=build_telephony(settings),
         )
-
-
-def hotline() -> Hotline:
-    """The hotline of the current Flask app."""
-    return current_app.extensions["hotline"]  # type: ignore[no-any-return]

@@ -23,8 +23,9 @@ from ivr.calls.webhook import language_arg as _language
 from ivr.db.deadline import bounded
 from ivr.db.models import Agent, Call, QueueEntry, utcnow
 from ivr.events import kinds
-from ivr.hotline import Hotline, hotline
+from ivr.hotline import Hotline
 from ivr.queueing.agent_states import set_state
+from ivr.web.current_hotline import hotline
 from routing.model import Rules
 
 

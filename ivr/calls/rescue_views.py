@@ -21,7 +21,8 @@ from ivr.calls.flow import Said
 from ivr.calls.webhook import Webhooks, action_url, call_request, language_arg, xml
 from ivr.events import kinds
 from ivr.events.kinds import EventRecord
-from ivr.hotline import Hotline, hotline
+from ivr.hotline import Hotline
+from ivr.web.current_hotline import hotline
 from ivr.web.errors import plain_http_error
 
 log = logging.getLogger(__name__)

@@ -32,8 +32,9 @@ from ivr.calls.webhook import Webhooks, action_url, call_request, language_arg, 
 from ivr.configuration.menus.schema import MenuDocument, QueueNode
 from ivr.db.deadline import bounded
 from ivr.events import kinds
-from ivr.hotline import Hotline, hotline
+from ivr.hotline import Hotline
 from ivr.queueing.waiting import Standing
+from ivr.web.current_hotline import hotline
 
 log = logging.getLogger(__name__)
 

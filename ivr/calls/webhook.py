@@ -14,7 +14,8 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.calls import twiml
 from ivr.calls.events import CallRequest
 from ivr.calls.signature import is_signed_by_twilio
-from ivr.hotline import Hotline, hotline
+from ivr.hotline import Hotline
+from ivr.web.current_hotline import hotline
 
 Webhooks = tuple[tuple[str, Callable[[], Response]], ...]  # (path under /voice, view): POST routes
 

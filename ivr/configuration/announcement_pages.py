@@ -24,11 +24,11 @@ from ivr.configuration.announcements import (
 from ivr.configuration.change_log import recent_changes
 from ivr.db.models import Announcement, utcnow
 from ivr.db.session import unit_of_work
-from ivr.hotline import hotline
 from ivr.people.auth import person, role_required
 from ivr.queueing.queue_sizing import QueueChange, size_queues
 from ivr.queueing.storm import set_storm, storm_state
 from ivr.queueing.storm_outcomes import storm_outcomes
+from ivr.web.current_hotline import hotline
 
 log = logging.getLogger(__name__)
 bp = Blueprint("announcements", __name__, template_folder="templates", url_prefix="/console/announcements")

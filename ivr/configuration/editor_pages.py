@@ -24,8 +24,8 @@ from ivr.configuration.rules_view import rules_view
 from ivr.configuration.trial_call import TestCallInput, TestCallRefused, walk_test_call
 from ivr.db.models import ChangeLog
 from ivr.db.session import unit_of_work
-from ivr.hotline import hotline
 from ivr.people.auth import person, role_required
+from ivr.web.current_hotline import hotline
 
 bp = Blueprint("editor", __name__, template_folder="templates", url_prefix="/console")
 

@@ -12,8 +12,8 @@ from flask_login import LoginManager, UserMixin, current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.db.models import User
-from ivr.hotline import hotline
 from ivr.people.users import TokenRefused, user_by_token
+from ivr.web.current_hotline import hotline
 from ivr.web.labels import ROLE_LABELS, label
 
 View = TypeVar("View", bound=Callable[..., Any])

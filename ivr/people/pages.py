@@ -13,11 +13,11 @@ from werkzeug.wrappers import Response
 
 from ivr.db.models import Agent, User, utcnow
 from ivr.db.session import unit_of_work
-from ivr.hotline import hotline
 from ivr.people.auth import Person, person, role_required
 from ivr.people.forms import LoginForm
 from ivr.people.login_limits import login_limits
 from ivr.people.users import ROLES, authenticate, end_sessions
+from ivr.web.current_hotline import hotline
 
 bp = Blueprint("admin", __name__, template_folder="templates")
 

@@ -16,10 +16,10 @@ from ivr.configuration.menus.validation import Problem
 from ivr.db.models import Agent, ScorecardVersion
 from ivr.db.session import unit_of_work
 from ivr.events.store import call_inputs
-from ivr.hotline import hotline
 from ivr.people.auth import person, role_required
 from ivr.quality import reviews, scorecards
 from ivr.quality.scorecards import NA, InvalidScorecard, ScorecardConflict
+from ivr.web.current_hotline import hotline
 
 bp = Blueprint("quality", __name__, template_folder="templates", url_prefix="/quality")
 

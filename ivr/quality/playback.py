@@ -9,9 +9,9 @@ from werkzeug.wrappers import Response
 
 from ivr.db.models import Recording
 from ivr.db.session import unit_of_work
-from ivr.hotline import hotline
 from ivr.people.auth import Person, person, role_required
 from ivr.quality.recordings import RecordingUnavailable, local_audio, log_playback
+from ivr.web.current_hotline import hotline
 
 bp = Blueprint("recordings", __name__, url_prefix="/recordings")
 

@@ -8,11 +8,11 @@ from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ivr.db.models import Agent
-from ivr.hotline import hotline
 from ivr.people.auth import person, role_required
 from ivr.queueing.agent_panel import agent_status, connected_caller
 from ivr.queueing.agent_states import REQUESTABLE, StateChangeRefused
 from ivr.queueing.state_change import change_state
+from ivr.web.current_hotline import hotline
 
 bp = Blueprint("agent_api", __name__, url_prefix="/api")
 

@@ -9,12 +9,12 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ivr.db.models import Agent
-from ivr.hotline import hotline
 from ivr.people.auth import Person, person, role_required
 from ivr.people.forms import StateForm
 from ivr.queueing.agent_panel import agent_status, connected_caller
 from ivr.queueing.agent_states import StateChangeRefused
 from ivr.queueing.state_change import change_state
+from ivr.web.current_hotline import hotline
 from ivr.web.labels import STATE_LABELS, label
 
 bp = Blueprint("agent_page", __name__, template_folder="templates")

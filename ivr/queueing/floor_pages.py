@@ -12,7 +12,6 @@ from wtforms import StringField
 
 from ivr.db.models import utcnow
 from ivr.db.session import unit_of_work
-from ivr.hotline import hotline
 from ivr.people.auth import person, role_required
 from ivr.people.forms import PostedForm
 from ivr.quality.answering import SERVICE_LEVEL_SECONDS, SERVICE_LEVEL_TARGET
@@ -30,6 +29,7 @@ from ivr.queueing.shift_moves import (
 )
 from ivr.queueing.staffing import HALF_HOUR, expected_calls, half_hour_labels, scheduled_agents
 from ivr.queueing.staffing_form import StaffingInput
+from ivr.web.current_hotline import hotline
 from ivr.web.downloads import csv_download
 from ivr.web.figures import number, percent
 from ivr.web.labels import STATE_LABELS, label

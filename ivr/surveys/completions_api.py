@@ -10,10 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from ivr.db.models import utcnow
-from ivr.hotline import hotline
 from ivr.people.auth import role_required
 from ivr.surveys.completions import InvalidCompletion, NewCompletion, parse_completion, store_completions
 from ivr.surveys.draws import live_policy
+from ivr.web.current_hotline import hotline
 
 bp = Blueprint("completions_api", __name__, url_prefix="/api")
 MAX_ITEMS = 1000  # per request

@@ -14,11 +14,11 @@ from werkzeug.wrappers import Response
 from ivr.configuration.change_log import log_change
 from ivr.db.models import DoNotCall, SamplingPolicyVersion
 from ivr.db.session import unit_of_work
-from ivr.hotline import hotline
 from ivr.people.auth import person, role_required
 from ivr.surveys.draws import publish_policy
 from ivr.surveys.phones import normalise_phone
 from ivr.surveys.policy import DEFAULT_POLICY_FILE, InvalidPolicy, load_policy_file
+from ivr.web.current_hotline import hotline
 
 bp = Blueprint("callback_settings", __name__, template_folder="templates")
 EDITORS = ("supervisor", "admin")

@@ -29,10 +29,11 @@ from ivr.calls.webhook import language_arg as _language
 from ivr.calls.webhook import xml as _xml
 from ivr.db.deadline import bounded
 from ivr.db.session import unit_of_work
-from ivr.hotline import Hotline, hotline
+from ivr.hotline import Hotline
 from ivr.surveys import responses as survey
 from ivr.surveys.attempts import MACHINES
 from ivr.surveys.jobs import calling_rules
+from ivr.web.current_hotline import hotline
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
 from ivr.db.deadline import bounded
-from ivr.hotline import hotline
+from ivr.web.current_hotline import hotline
 
 bp = Blueprint("health", __name__)
 
