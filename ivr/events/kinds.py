@@ -105,7 +105,7 @@ def _field_of(cls: type, name: str, hint: Any, default: Any, metadata: dict[str,
         else:
             raise TypeError(f"{cls.__name__}.{name}: no check for {option!r}")
     key = metadata.get("key", name.rstrip("_"))  # from_ is stored as "from", as_ as "as"
-    expected = str(hint).replace("NoneType", "None").replace("typing.", "")
+    expected = hint.__name__ if isinstance(hint, type) else str(hint).replace("NoneType", "None")
     return _Field(name, key, default, bool(metadata.get("left_out")), tuple(accepted), items, expected)
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.events.store import EventRecord, apply_event
+from ivr.events.kinds import EventRecord
+from ivr.events.store import apply_event
 from ivr.private_files import open_private, private_dir
 
 log = logging.getLogger(__name__)

@@ -77,9 +77,10 @@ def apply_ready(connection: Connection, ready: ReadyEvent) -> bool:
     """apply_event for an event made ready beforehand."""
     if ready.insert.run(connection).fetchone() is None:  # the unique key was there: a retry
         return False
-    project = _PROJECTIONS.get(ready.event.kind)
+    record = ready.event
+    project = _PROJECTIONS.get(record.kind)
     if project is not None:
-        project(connection, ready.event, ready.at)
+        project(connection, record.call_sid, kinds.parse(record), ready.at)
     return True
 
 
@@ -91,11 +92,17 @@ def call_inputs(session: Session, call_sid: str) -> list[dict[str, Any]]:
         .order_by(CallEvent.at, CallEvent.id)
     )
     inputs = []
-    for event in events:
-        data = event.data
-        reason = data.get("reason") if event.kind == "menu.turn" else "rescued"
-        given = {k: data[k] for k in ("digits", "speech", "choice") if data.get(k)}
-        inputs.append({"node": data.get("node"), "reason": reason, **given})
+    for row in events:
+        event = kinds.parse_data(row.kind, row.data)
+        said: tuple[str | None, ...]  # digits, speech, the rescue's choice
+        if isinstance(event, kinds.MenuTurn):
+            said, reason = (event.digits, event.speech, None), event.reason
+        elif isinstance(event, kinds.CallRescued):
+            said, reason = (event.digits, event.speech, event.choice), "rescued"
+        else:
+            continue
+        given = {k: v for k, v in zip(("digits", "speech", "choice"), said, strict=True) if v}
+        inputs.append({"node": event.node, "reason": reason, **given})
     return inputs
 
 
@@ -106,7 +113,12 @@ def call_path(session: Session, call_sid: str) -> list[str]:
         .where(CallEvent.call_sid == call_sid, CallEvent.kind.in_(("call.started", "menu.turn")))
         .order_by(CallEvent.at, CallEvent.id)
     )
-    return [node for event in events for node in event.data.get("visited", [])]
+    path: list[str] = []
+    for row in events:
+        turn = kinds.parse_data(row.kind, row.data)
+        if isinstance(turn, kinds.CallStarted | kinds.MenuTurn):
+            path += turn.visited
+    return path
 
 
 # ---------------------------------------------------------------- writing
@@ -182,29 +194,30 @@ def _event_insert(dialect: Dialect) -> FastStatement:
     return statement
 
 
-def _update_call(connection: Connection, event: EventRecord, at: datetime, values: dict[str, Any]) -> None:
+def _update_call(
+    connection: Connection, call_sid: str, event: kinds.Event, at: datetime, values: dict[str, Any]
+) -> None:
     """Update the call's record, creating it first if this is the first event seen for the call."""
     statement = _FAST_UPDATES[event.kind]
-    params = {"sid": event.call_sid, "now": utcnow(), "at": at, **values}
+    params = {"sid": call_sid, "now": utcnow(), "at": at, **values}
     if statement.execute(connection, params).rowcount:
         return
-    _create_call(connection, event, at)
+    _create_call(connection, call_sid, event, at)
     statement.execute(connection, params)
 
 
-def _create_call(connection: Connection, event: EventRecord, at: datetime) -> bool:
+def _create_call(connection: Connection, call_sid: str, event: kinds.Event, at: datetime) -> bool:
     # Whichever event comes first creates the record: an unknown CallSid, or a spool replayed
     # from the middle of a call, still gives a complete record.
-    data = event.data
-    caller = str(data.get("from", ""))
+    language, menu_version = _menu_facts(event)
     row = {
-        "call_sid": event.call_sid,
-        "from_number": caller,
-        "caller": caller,
-        "to_number": str(data.get("to", "")),
+        "call_sid": call_sid,
+        "from_number": event.from_,
+        "caller": event.from_,
+        "to_number": event.to,
         "started_at": at,
-        "language": str(data.get("language") or "zh-CN"),
-        "menu_version": data.get("menu_version"),
+        "language": language or "zh-CN",
+        "menu_version": menu_version,
         "emergency": False,
         "updated_at": utcnow(),
     }
@@ -219,37 +232,40 @@ def _create_call(connection: Connection, event: EventRecord, at: datetime) -> bo
     return statement.execute(connection, row).fetchone() is not None
 
 
+def _menu_facts(event: kinds.Event) -> tuple[str | None, int | None]:
+    """The caller's language and the menu version, for the kinds of event that know them."""
+    if isinstance(event, kinds.CallStarted | kinds.MenuTurn):
+        return event.language, event.menu_version
+    if isinstance(event, kinds.CallQueued | kinds.CallRescued):
+        return event.language, None
+    return None, None
+
+
 # ---------------------------------------------------------------- projections, one per kind
 
 
-def _started(connection: Connection, event: EventRecord, at: datetime) -> None:
-    if not _create_call(connection, event, at):  # another event of the call came first
-        _update_call(connection, event, at, {"menu_version": event.data.get("menu_version")})
+def _started(connection: Connection, call_sid: str, event: kinds.CallStarted, at: datetime) -> None:
+    if not _create_call(connection, call_sid, event, at):  # another event of the call came first
+        _update_call(connection, call_sid, event, at, {"menu_version": event.menu_version})
 
 
-def _turn(connection: Connection, event: EventRecord, at: datetime) -> None:
-    data = event.data
+def _turn(connection: Connection, call_sid: str, event: kinds.MenuTurn, at: datetime) -> None:
+    values = {"language": event.language, "intent": event.intent, "menu_version": event.menu_version}
+    _update_call(connection, call_sid, event, at, values)
+
+
+def _queued(connection: Connection, call_sid: str, event: kinds.CallQueued, at: datetime) -> None:
+    hours = event.reply_within_hours
     values = {
-        "language": data.get("language"),
-        "intent": data.get("intent"),
-        "menu_version": data.get("menu_version"),
+        "queue": event.queue,
+        "priority": event.priority,
+        "intent": event.intent,
+        "complaint_class": event.complaint_class,
+        "reply_due_at": at + timedelta(hours=hours) if hours else None,
+        "emergency": event.emergency,
     }
-    _update_call(connection, event, at, values)
-
-
-def _queued(connection: Connection, event: EventRecord, at: datetime) -> None:
-    data = event.data
-    hours = data.get("reply_within_hours")
-    values = {
-        "queue": data.get("queue"),
-        "priority": data.get("priority"),
-        "intent": data.get("intent"),
-        "complaint_class": data.get("complaint_class"),
-        "reply_due_at": at + timedelta(hours=int(hours)) if hours else None,
-        "emergency": bool(data.get("emergency")),
-    }
-    _update_call(connection, event, at, values)
-    queue_entries.enqueue(connection, event.call_sid, data, at)
+    _update_call(connection, call_sid, event, at, values)
+    queue_entries.enqueue(connection, call_sid, event, at)
 
 
 def _owed_gas_leak_order(connection: Connection, record: EventRecord, at: datetime) -> None:
@@ -272,40 +288,39 @@ _QUEUE_OUTCOMES = {
 }
 
 
-def _queue_left(connection: Connection, event: EventRecord, at: datetime) -> None:
-    result = str(event.data.get("result", ""))
+def _queue_left(connection: Connection, call_sid: str, event: kinds.QueueLeft, at: datetime) -> None:
+    result = event.result
     outcome = _QUEUE_OUTCOMES.get(result, f"queue-{result or 'error'}")
     if result == "hangup":
-        queue_entries.left(connection, event.call_sid, "abandoned", at)
-    elif result == "leave" and event.data.get("emergency"):
-        queue_entries.left(connection, event.call_sid, "duty", at)
-    _update_call(
-        connection, event, at, {"queue_seconds": _int(event.data.get("queue_time")), "outcome": outcome}
-    )
+        queue_entries.left(connection, call_sid, "abandoned", at)
+    elif result == "leave" and event.emergency:
+        queue_entries.left(connection, call_sid, "duty", at)
+    values = {"queue_seconds": _int(event.queue_time), "outcome": outcome}
+    _update_call(connection, call_sid, event, at, values)
 
 
-def _dialled(connection: Connection, event: EventRecord, at: datetime) -> None:
-    status = event.data.get("status", "")
+def _dialled(connection: Connection, call_sid: str, event: kinds.DialResult, at: datetime) -> None:
+    status = event.status
     outcome = "duty-engineer-answered" if status == "completed" else f"dial-{status or 'failed'}"
-    _update_call(connection, event, at, {"outcome": outcome})
+    _update_call(connection, call_sid, event, at, {"outcome": outcome})
 
 
-def _callback_noted(connection: Connection, event: EventRecord, at: datetime) -> None:
-    _update_call(connection, event, at, {"reply_due_at": at + CALLBACK_REPLY})
+def _callback_noted(connection: Connection, call_sid: str, event: kinds.CallbackNoted, at: datetime) -> None:
+    _update_call(connection, call_sid, event, at, {"reply_due_at": at + CALLBACK_REPLY})
 
 
-def _status(connection: Connection, event: EventRecord, at: datetime) -> None:
-    status = event.data.get("status", "")
+def _status(connection: Connection, call_sid: str, event: kinds.CallStatus, at: datetime) -> None:
+    status = event.status
     if status not in ("completed", "busy", "failed", "no-answer", "canceled"):
         return  # ringing / in-progress updates do not close the record
-    _update_call(connection, event, at, {"status": status, "duration": _int(event.data.get("duration"))})
-    queue_entries.left(connection, event.call_sid, "abandoned", at)  # the call is over: nobody to route
+    _update_call(connection, call_sid, event, at, {"status": status, "duration": _int(event.duration)})
+    queue_entries.left(connection, call_sid, "abandoned", at)  # the call is over: nobody to route
 
 
-def _rescued(connection: Connection, event: EventRecord, at: datetime) -> None:
-    _update_call(connection, event, at, {})
-    if event.data.get("choice") == "2":  # a gas leak, on the duty line now: not for an agent's offer
-        queue_entries.left(connection, event.call_sid, "duty", at)
+def _rescued(connection: Connection, call_sid: str, event: kinds.CallRescued, at: datetime) -> None:
+    _update_call(connection, call_sid, event, at, {})
+    if event.choice == "2":  # a gas leak, on the duty line now: not for an agent's offer
+        queue_entries.left(connection, call_sid, "duty", at)
 
 
 def _int(value: Any) -> int | None:
@@ -315,7 +330,7 @@ def _int(value: Any) -> int | None:
         return None
 
 
-_PROJECTIONS = {
+_PROJECTIONS: dict[str, Callable[[Connection, str, Any, datetime], None]] = {
     "call.started": _started,
     "menu.turn": _turn,
     "call.queued": _queued,

@@ -31,7 +31,7 @@ from ivr.private_files import open_private, private_dir
 from ivr.telephony.base import Telephony, TelephonyError
 
 if TYPE_CHECKING:
-    from ivr.events.kinds import EventRecord
+    from ivr.events.kinds import RecordingReported
 
 log = logging.getLogger(__name__)
 
@@ -48,22 +48,21 @@ _recordings: Table = Recording.__table__  # type: ignore[assignment]
 _INSERTS: dict[str, Any] = {}
 
 
-def project_recording(connection: Connection, event: EventRecord, at: datetime) -> None:
+def project_recording(connection: Connection, call_sid: str, event: RecordingReported, at: datetime) -> None:
     """Store a final recording callback; a repeated or replayed one finds its row (unique RecordingSid)."""
-    data = event.data
-    status = str(data.get("RecordingStatus", "")).strip().lower()
+    status = event.recording_status.strip().lower()
     if status not in FINAL_STATUSES:
         return  # an in-progress notice: the event is kept, the row waits for the final callback
     row = {
-        "recording_sid": str(data.get("RecordingSid", ""))[:64] or None,
-        "call_sid": event.call_sid,
-        "sid": event.call_sid,
-        "agent": _int(data.get("agent_id")),
-        "url": str(data.get("RecordingUrl", ""))[:500],
-        "duration_seconds": _int(data.get("RecordingDuration")),
-        "channels": _int(data.get("RecordingChannels")),
+        "recording_sid": event.recording_sid[:64] or None,
+        "call_sid": call_sid,
+        "sid": call_sid,
+        "agent": _int(event.agent_id),
+        "url": event.recording_url[:500],
+        "duration_seconds": _int(event.recording_duration),
+        "channels": _int(event.recording_channels),
         "status": status,
-        "error": _error(status, str(data.get("ErrorCode", "")).strip()),
+        "error": _error(status, event.error_code.strip()),
         "at": at,
         "created_at": utcnow(),
     }

@@ -6,7 +6,7 @@ Plain statements on the event's connection, like the rest of the projection (thi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, bindparam, case, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,6 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr.db.models import Customer, QueueEntry, utcnow
+
+if TYPE_CHECKING:
+    from ivr.events.kinds import CallQueued
 
 _entries: Table = QueueEntry.__table__  # type: ignore[assignment]
 _e = _entries.c
@@ -41,7 +44,7 @@ _HAS_ENTRY = select(_e.id).where(_e.call_sid == bindparam("sid"))
 _INSERTS: dict[str, Any] = {}
 
 
-def enqueue(connection: Connection, call_sid: str, data: dict[str, Any], at: datetime) -> None:
+def enqueue(connection: Connection, call_sid: str, queued: CallQueued, at: datetime) -> None:
     """A caller entered a queue: a new entry, or the same entry waiting again (their place kept)."""
     name = connection.dialect.name
     statement = _INSERTS.get(name)
@@ -59,20 +62,19 @@ def enqueue(connection: Connection, call_sid: str, data: dict[str, Any], at: dat
             .on_conflict_do_nothing()
             .returning(_e.id)
         )
+    callback_after = queued.callback_after  # after hours: a call-back owed when the group opens again
     row = {
         "call_sid": call_sid,
-        "queue": data.get("queue") or "general",
-        "intent": data.get("intent") or "agent",
-        "language": data.get("language") or "zh-CN",
-        "priority": int(data.get("priority") or 5),
-        "emergency": bool(data.get("emergency")),
-        "caller": str(data.get("from", "")),
-        "caller_phone": str(data.get("from", "")),
-        "status": "callback" if data.get("callback_after") else "waiting",
-        "callback_number": str(data.get("from", "")) if data.get("callback_after") else None,
-        "callback_after": datetime.fromisoformat(data["callback_after"])
-        if data.get("callback_after")
-        else None,
+        "queue": queued.queue or "general",
+        "intent": queued.intent or "agent",
+        "language": queued.language or "zh-CN",
+        "priority": queued.priority or 5,
+        "emergency": queued.emergency,
+        "caller": queued.from_,
+        "caller_phone": queued.from_,
+        "status": "callback" if callback_after else "waiting",
+        "callback_number": queued.from_ if callback_after else None,
+        "callback_after": datetime.fromisoformat(callback_after) if callback_after else None,
         "waiting_since": at,
         "attempts": 0,
         "callback_offered": False,

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from ivr.db.models import Agent, QueueEntry, utcnow
+from ivr.events.kinds import CallQueued
 from ivr.jobs.tasks import dispatch
 from ivr.queueing import queue_entries, storm
 from ivr.telephony.sim_telephony import SimulatorTelephony
@@ -156,7 +157,7 @@ def test_two_confirmations_of_one_number_racing_give_one_owed_call_back(hotline)
 
 def test_two_after_hours_requests_of_one_number_racing_give_one_owed_call_back(hotline):
     now = utcnow()
-    request = {"queue": "billing", "from": NUMBER, "callback_after": (now + timedelta(hours=9)).isoformat()}
+    request = CallQueued(queue="billing", from_=NUMBER, callback_after=(now + timedelta(hours=9)).isoformat())
 
     def enqueue_and_hold(wrote: threading.Event, hold: threading.Event) -> None:
         with hotline.engine.begin() as connection:
