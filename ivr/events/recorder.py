@@ -45,7 +45,7 @@ def append(factory: sessionmaker[Session], spool: Spool, events: list[EventRecor
         return keep(spool, events)
 
 
-record_events = append  # the name the call views still use
+record_events = append  # the older name, which a test of the floor still uses
 
 
 def keep(spool: Spool, events: list[EventRecord]) -> str:

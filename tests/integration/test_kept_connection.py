@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 from ivr.db.models import CallEvent
 from ivr.db.session import make_engine
 from ivr.events.connection import webhook_connection as kept_connection
-from ivr.events.recorder import record_events
+from ivr.events.recorder import append as record_events
 from ivr.events.store import new_event
 from tests.helpers import count
 
