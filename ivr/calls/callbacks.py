@@ -23,5 +23,7 @@ def confirm_callback(
             return book_callback(session, entry_id, call.caller)
 
     booked = bounded(book)
-    call_events.write(sessions, spool, [call.record(kinds.CallbackBooked(entry=entry_id, as_=booked))])
+    call_events.write(
+        sessions, spool, [call.record(kinds.CallbackBooked(**call.numbers(), entry=entry_id, as_=booked))]
+    )
     return booked

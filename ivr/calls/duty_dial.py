@@ -37,7 +37,9 @@ def duty_dial_ended(
 ) -> DutyDialEnded:
     """A completed dial ends the call; anything else puts the caller back in the safety queue, where any free
     agent takes them at once, and the duty engineer is dialled again no later than safety_max_wait."""
-    dialled = call.record(kinds.DialResult(status=status, attempt=attempt, duration=duration))
+    dialled = call.record(
+        kinds.DialResult(**call.numbers(), status=status, attempt=attempt, duration=duration)
+    )
     if status == "completed":
         call_events.write(sessions, spool, [dialled])
         return DutyDialEnded(answered=True)

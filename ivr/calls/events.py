@@ -1,12 +1,14 @@
 """The calls' side of the event store: the call a webhook is about, its typed event records, their writing.
 
-Use cases build their events as the dataclasses of ivr/events/kinds.py (`call.record(kinds.QueueLeft(...))`
-adds the call's numbers and key) and write them with `write`, the event store's `append`.
+Use cases build their events as the dataclasses of ivr/events/kinds.py, with the call's numbers
+(`call.record(kinds.QueueLeft(**call.numbers(), queue=...))` gives the record, keyed by the request) and
+write them with `write`, the event store's `append`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,11 +35,14 @@ class CallRequest:
         """The CallSid its events are written under."""
         return self.call_sid[:64] or "unknown"
 
+    def numbers(self) -> dict[str, Any]:
+        """The caller's and the called number, which every event of the call keeps: `kinds.X(**call.numbers(),
+        ...)`."""
+        return {"from_": self.caller[:40], "to": self.to[:40]}
+
     def record(self, event: kinds.Event) -> EventRecord:
-        """The event's record for this request, with the caller's and the called number every event keeps;
-        a retried request gives the same key, so it writes nothing twice."""
-        numbered = replace(event, from_=self.caller[:40], to=self.to[:40])
-        return numbered.record(call_sid=self.event_sid, request_id=self.request_id)
+        """The event's record for this request: a retried request gives the same key, so it writes nothing."""
+        return event.record(call_sid=self.event_sid, request_id=self.request_id)
 
 
 def write(sessions: sessionmaker[Session], spool: Spool, events: list[EventRecord]) -> str:
@@ -54,7 +59,7 @@ def keep_only(spool: Spool, events: list[EventRecord]) -> str:
 def safety_requeued(call: CallRequest, language: str) -> EventRecord:
     """A safety caller waiting again (the duty engineer did not answer): our queue must know."""
     queued = kinds.CallQueued(
-        queue=SAFETY_QUEUE, intent="safety", priority=10, emergency=True, language=language
+        **call.numbers(), queue=SAFETY_QUEUE, intent="safety", priority=10, emergency=True, language=language
     )
     return call.record(queued)
 
@@ -62,6 +67,7 @@ def safety_requeued(call: CallRequest, language: str) -> EventRecord:
 def rescued_into_queue(call: CallRequest, language: str) -> EventRecord:
     """The rescued caller's place in our general queue (as key 0 at the root would give, one step ahead)."""
     queued = kinds.CallQueued(
+        **call.numbers(),
         queue=GENERAL_QUEUE,
         intent="agent",
         priority=5,

@@ -72,7 +72,11 @@ def start_call(
     language = turn.then.state.language
     started = call.record(
         kinds.CallStarted(
-            menu_version=version, language=language, visited=turn.visited, announcements=tuple(heard)
+            **call.numbers(),
+            menu_version=version,
+            language=language,
+            visited=turn.visited,
+            announcements=tuple(heard),
         )
     )
     return _played(call, menu, turn, [started], desk=desk)
@@ -89,7 +93,11 @@ def take_input(
 ) -> NextTurn:
     """The caller answered (keys, a phrase, or silence) at `state`: the next turn."""
     turn, heard = announce(menu, callflow.respond(menu, state, given), call.caller)  # a new language: again
-    events = [call.record(kinds.AnnouncementsPlayed(announcements=tuple(heard)))] if heard else []
+    events = (
+        [call.record(kinds.AnnouncementsPlayed(**call.numbers(), announcements=tuple(heard)))]
+        if heard
+        else []
+    )
     return _played(call, menu, turn, events, origin=state, given=given, desk=desk)
 
 
@@ -109,6 +117,7 @@ def _played(
     if origin is not None:
         kept = callflow.kept_input(menu, origin, given or CallerInput())  # never a second factor
         played = kinds.MenuTurn(
+            **call.numbers(),
             node=origin.node,
             step=origin.step,
             digits=kept.digits,
@@ -127,6 +136,7 @@ def _played(
     callback_after = _voicemail_call_back(node, state.language, desk)
     queued = call.record(
         kinds.CallQueued(
+            **call.numbers(),
             queue=node.queue,
             intent=node.intent,
             priority=node.priority,

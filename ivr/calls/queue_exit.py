@@ -51,7 +51,11 @@ def leave_queue(
 ) -> QueueExit:
     """Twilio's QueueResult decides: bridged, hung up, left, refused by a full queue, or an error."""
     events = [
-        call.record(kinds.QueueLeft(queue=queue, result=result, queue_time=queue_time, emergency=emergency))
+        call.record(
+            kinds.QueueLeft(
+                **call.numbers(), queue=queue, result=result, queue_time=queue_time, emergency=emergency
+            )
+        )
     ]
     if result == "bridged":
         answer = QueueExit(GOODBYE)
@@ -71,10 +75,12 @@ def leave_queue(
         # Both queues full, or an error: never a hang-up without a call-back booked (the place is kept).
         booked = book_full_queue_callback(call, sessions=sessions)
         if booked:
-            events.append(call.record(kinds.CallbackNoted(queue=queue, result=result, booked=booked)))
+            events.append(
+                call.record(kinds.CallbackNoted(**call.numbers(), queue=queue, result=result, booked=booked))
+            )
             answer = QueueExit(CALLBACK_BOOKED)
         else:  # nothing booked (the database is away, or the entry not written yet): hold, then try again
-            events.append(call.record(kinds.QueueFullHold(queue=queue, result=result)))
+            events.append(call.record(kinds.QueueFullHold(**call.numbers(), queue=queue, result=result)))
             answer = QueueExit(ENQUEUE, queue, hold=FULL_HOLD)
     call_events.write(sessions, spool, events)
     return answer

@@ -1,5 +1,6 @@
-"""Use case of a waiting caller (the Enqueue's waitUrl): their place and wait, an offer when it is long, and a
-safety caller out of the queue in time for the duty engineer's dial."""
+"""Use case of a waiting caller (the Enqueue's waitUrl): their place and wait, and an offer when it is long.
+
+A safety caller is never left waiting long: out of the queue in time for the duty engineer's dial."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ def wait_status(
     desk: WaitDesk,
 ) -> WaitStatus:
     """The caller's place in line (ours when known, else Twilio's) and what they hear with it."""
-    waiting = kinds.QueueWait(queue=queue, position=position, queue_time=waited)
+    waiting = kinds.QueueWait(**call.numbers(), queue=queue, position=position, queue_time=waited)
     call_events.write(desk.sessions, desk.spool, [call.record(waiting)])
     here = _standing(call, desk)
     if here is not None:

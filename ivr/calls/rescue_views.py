@@ -37,7 +37,9 @@ def fallback() -> Response:
     query = parse_qs(urlparse(error_url).query)
     language = language_arg(h, (query.get("l") or [""])[0])
     on_safety_path = _on_safety_path(urlparse(error_url).path, (query.get("e") or [""])[0])
-    rescued = call.record(kinds.CallRescued(error=request.form.get("ErrorCode", ""), url=error_url[:300]))
+    rescued = call.record(
+        kinds.CallRescued(**call.numbers(), error=request.form.get("ErrorCode", ""), url=error_url[:300])
+    )
     document, events = _rescue(h, call, language, on_safety_path, known_language=bool(query.get("l")))
     call_events.keep_only(h.spool, [rescued, *events])
     return xml(document)
@@ -51,7 +53,7 @@ def rescue_choice() -> Response:
     language = language_arg(h, request.args.get("l"))
     digits = inputs.clean_digits(request.form.get("Digits", ""))
     # choice 2 also takes the caller out of the general queue the rescue put them in (events.py)
-    events = [call.record(kinds.CallRescued(choice=digits))]
+    events = [call.record(kinds.CallRescued(**call.numbers(), choice=digits))]
     if digits == "2":
         call_events.write(h.sessions, h.spool, events)
         return xml(_safety_rescue(h, language))
@@ -133,6 +135,7 @@ def any_failure(error: Exception) -> Response:
         # A step URL with an account `a` asked for a second factor (ivr/calls/flow.py): it is never kept.
         form = {} if "a" in request.args else request.form
         failed = kinds.CallRescued(
+            **call.numbers(),
             node=request.args.get("n", ""),
             error=type(error).__name__,
             language=language,

@@ -2,7 +2,8 @@
 
 The call's place in the menu travels in the (signed) action URLs, so navigating needs no database
 read; events are written once per webhook, or spooled when the database is away. The use cases are
-ivr/calls/menu_turns.py, queue_wait.py, queue_exit.py and duty_dial.py; TwiML is built in twiml.py.
+ivr/calls/menu_turns.py, queue_wait.py, queue_exit.py, storm_choices.py and duty_dial.py; TwiML is built
+in twiml.py.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.calls import events as call_events
 from ivr.calls import inputs, twiml
+from ivr.calls.connect import callback_offer
 from ivr.calls.duty_dial import duty_dial_ended
-from ivr.calls.events import SAFETY_QUEUE
+from ivr.calls.events import SAFETY_QUEUE, CallRequest
 from ivr.calls.flow import Ask, CallerInput, CallState, Dial, Enqueue, Said, Turn
 from ivr.calls.menu_turns import MenuDesk, NextTurn, start_call, take_input
 from ivr.calls.queue_exit import (
@@ -28,9 +30,9 @@ from ivr.calls.queue_exit import (
     leave_queue,
 )
 from ivr.calls.queue_wait import STORM_OFFER, WaitDesk, WaitStatus, wait_status
+from ivr.calls.storm_choices import CALL_BACK, MESSAGE, answer_storm_offer, storm_message_left
 from ivr.calls.webhook import Webhooks, action_url, call_request, language_arg, xml
 from ivr.configuration.menus.schema import MenuDocument, QueueNode
-from ivr.db.deadline import bounded
 from ivr.events import kinds
 from ivr.hotline import Hotline
 from ivr.queueing.waiting import Standing
@@ -136,9 +138,10 @@ def _enqueue(
     )
 
 
-def _voicemail(form: Mapping[str, str], storm: bool = False) -> kinds.Voicemail:
+def _voicemail(call: CallRequest, form: Mapping[str, str], storm: bool = False) -> kinds.Voicemail:
     """A message as Twilio's <Record> reported it."""
     return kinds.Voicemail(
+        **call.numbers(),
         recording_url=form.get("RecordingUrl", ""),
         recording_sid=form.get("RecordingSid", ""),
         recording_duration=form.get("RecordingDuration", ""),
@@ -150,7 +153,8 @@ def voicemail() -> Response:
     """After-hours message recorded (or not): keep it, thank the caller, goodbye. The call-back is booked."""
     h = hotline()
     language = language_arg(h, request.args.get("l"))
-    call_events.write(h.sessions, h.spool, [call_request().record(_voicemail(request.form))])
+    call = call_request()
+    call_events.write(h.sessions, h.spool, [call.record(_voicemail(call, request.form))])
     return xml(twiml.speak_and_hang_up(h.voice, [Said("voicemail_thanks", language)]))
 
 
@@ -272,30 +276,19 @@ def storm_offer() -> Response:
     """The storm offer's answer: 1 a call-back (confirmed as usual), 2 a voice message, else keep waiting."""
     # Still in the queue: wait-document verbs only. A message needs <Record>, so the caller <Leave>s first
     # and the Enqueue action (queue_exit) sees the booked message.
-    from ivr.calls.connect import callback_offer
-    from ivr.queueing import storm
-
     h = hotline()
-    call = call_request()
-    digits = inputs.clean_digits(request.form.get("Digits", ""))
-    call_events.write(h.sessions, h.spool, [call.record(kinds.StormChoice(digits=digits))])
-    if digits == "1":
+    chosen = answer_storm_offer(
+        call_request(),
+        digits=inputs.clean_digits(request.form.get("Digits", "")),
+        entry_id=inputs.whole_number(request.args.get("e"), 0),
+        sessions=h.sessions,
+        spool=h.spool,
+    )
+    if chosen == CALL_BACK:
         return callback_offer()
     response = VoiceResponse()
-    if digits == "2":
-        entry_id = inputs.whole_number(request.args.get("e"), 0)
-
-        def book() -> bool:
-            with h.sessions() as session, session.begin():
-                return storm.book_message(session, entry_id, call.call_sid, call.caller)
-
-        try:
-            booked = bounded(book)
-        except Exception:  # nothing booked: the caller keeps their place and waits
-            log.warning("could not book a storm message; the caller keeps waiting", exc_info=True)
-            booked = False
-        if booked:
-            response.leave()
+    if chosen == MESSAGE:
+        response.leave()
     return xml(response)
 
 
@@ -314,26 +307,11 @@ def _record_storm_message(h: Hotline, language: str) -> VoiceResponse:
 
 def storm_message() -> Response:
     """The storm message is recorded (or not): keep it, free the booked call-back, thank, goodbye."""
-    from ivr.queueing import storm
-
     h = hotline()
     language = language_arg(h, request.args.get("l"))
     call = call_request()
-    queue = None
-
-    def release() -> str | None:
-        with h.sessions() as session, session.begin():
-            return storm.message_left(session, call.call_sid)
-
-    try:
-        queue = bounded(release)
-    except Exception:  # the call-back is booked already; it waits out its grace period instead
-        log.warning("could not release the call-back after a storm message", exc_info=True)
-    events = [
-        call.record(_voicemail(request.form, storm=True)),
-        call.record(kinds.CallbackNoted(queue=queue or "", result="storm-message")),
-    ]
-    call_events.write(h.sessions, h.spool, events)
+    message = _voicemail(call, request.form, storm=True)
+    storm_message_left(call, message=message, sessions=h.sessions, spool=h.spool)
     return xml(twiml.speak_and_hang_up(h.voice, [Said("storm_message_thanks", language)]))
 
 
@@ -383,8 +361,11 @@ def status() -> Response:
     """The status callback: closes the call record."""
     h = hotline()
     form = request.form
-    event = call_request().record(
-        kinds.CallStatus(status=form.get("CallStatus", ""), duration=form.get("CallDuration", ""))
+    call = call_request()
+    event = call.record(
+        kinds.CallStatus(
+            **call.numbers(), status=form.get("CallStatus", ""), duration=form.get("CallDuration", "")
+        )
     )
     call_events.write(h.sessions, h.spool, [event])
     return xml(VoiceResponse())

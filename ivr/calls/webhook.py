@@ -1,5 +1,6 @@
-"""The request side of the `voice` webhooks: the signature check, the call a request is about, the action
-URLs its TwiML points to, and the TwiML response."""
+"""The request side of the voice webhooks: the signature check, the call a request is about, URLs, TwiML.
+
+The action URLs are the ones a document's verbs point to; the response carries TwiML's content type."""
 
 from __future__ import annotations
 
