@@ -123,13 +123,21 @@ class User(Base):
 
 
 class WorkOrder(Base):
-    """A field job: fault repair, meter check, or a gas-leak emergency."""
+    """A case: a request that needs work after the call, from opening to the customer's answer."""
 
     __tablename__ = "work_orders"
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     kind: Mapped[str] = mapped_column(String(30))  # gas_leak, fault, meter_fault, installation
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open, dispatched, completed
+    # open, dispatched, completed: the menu's coarse reading, kept in step with `stage` (cases.py)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    work_class: Mapped[str] = mapped_column(String(30), default="enquiry", server_default="enquiry")
+    stage: Mapped[str] = mapped_column(String(20), default="opened", server_default="opened")
+    owner_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", name="fk_work_orders_owner_user_id")
+    )
+    desk: Mapped[str | None] = mapped_column(String(30))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow)
     emergency: Mapped[bool] = mapped_column(Boolean, default=False)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     caller_number: Mapped[str] = mapped_column(String(40), default="")
@@ -140,6 +148,27 @@ class WorkOrder(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     promised_by: Mapped[datetime | None] = mapped_column(DateTime)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    __table_args__ = (
+        Index("ix_work_orders_caller_number", "caller_number"),
+        Index("ix_work_orders_customer_id", "customer_id"),
+    )
+
+
+class WorkOrderEvent(Base):
+    """One change of a work order (who, when, from what stage to what, why): appended, never updated."""
+
+    __tablename__ = "work_order_events"
+    __table_args__ = (Index("ix_work_order_events_work_order_id", "work_order_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(100))  # the user's name, or "system", "menu", "api:<user>"
+    kind: Mapped[str] = mapped_column(String(30))  # opened, moved, handed_over, note, field_result, ...
+    from_stage: Mapped[str | None] = mapped_column(String(20))
+    to_stage: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Call(Base):
@@ -545,3 +574,24 @@ class Switch(Base):
     on: Mapped[bool] = mapped_column(Boolean, default=False)
     set_by: Mapped[str] = mapped_column(String(100), default="system")
     set_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class WorkOrderOutbox(Base):
+    """One work-order event owed to the utility's webhook receiver (ivr/work_orders/outbox.py).
+
+    Written in the transaction of the change it tells of; sent at least once, in order per work order.
+    """
+
+    __tablename__ = "work_order_outbox"
+    __table_args__ = (Index("ix_work_order_outbox_undelivered", "delivered_at", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(100), unique=True)  # the receiver deduplicates on it
+    work_order_number: Mapped[str] = mapped_column(String(20), index=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    body: Mapped[str] = mapped_column(Text)  # the exact JSON bytes sent and signed, the same on every retry
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)  # a sender holds it until then
