@@ -1,8 +1,8 @@
 """Work orders get a lifecycle (issue 16): a class, a stage, an owner, a desk, and an append-only history.
 
 - work_orders: work_class (enquiry, fault_repair, meter_fault, gas_leak, service_complaint,
-  quality_complaint, safety_complaint, account_business, installation), stage (opened ... closed; existing orders
-  start at 'opened'), owner_user_id, desk, updated_at; indexes for a customer's open ones.
+  quality_complaint, safety_complaint, account_business, installation), stage (opened ... closed;
+  existing orders start at 'opened'), owner_user_id, desk, updated_at; indexes for a customer's open ones.
 - work_order_events: one row per change (who, when, from what stage to what, why, data); never updated.
 
 Revision ID: 0013
