@@ -258,3 +258,30 @@ def test_a_document_warning_share_reaches_the_rule() -> None:
 def test_a_span_that_is_not_digits_and_a_unit_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="is not a span"):
         Span.parse(text)
+
+
+def test_a_night_desk_open_until_24_00_counts_on_past_midnight() -> None:
+    nights: Hours = {day: ((time(0), time(2)), (time(22), time(23, 59, 59, 999999))) for day in range(7)}
+    night_desk = Calendar(timezone="Asia/Shanghai", weekly=nights)  # "22:00-24:00" and "00:00-02:00"
+    rule = DeadlineRule(within=Span(60, "m"), working_time=True)
+
+    due = due_time(rule, local(2026, 12, 8, 23, 30), night_desk)
+
+    assert in_shanghai(due) == local(2026, 12, 9, 0, 30)
+
+
+def test_a_start_at_closing_time_waits_for_the_next_opening() -> None:
+    due = due_time(FOUR_WORKING_HOURS, local(2026, 12, 8, 18, 0), DESK)
+
+    assert in_shanghai(due) == local(2026, 12, 9, 12, 0)
+
+
+def test_a_calendar_whose_every_day_is_a_holiday_for_years_is_refused_in_words() -> None:
+    monday_only: Hours = {0: ((time(8), time(18)),)}
+    mondays = frozenset(
+        date(2026, 12, 7) + (date(2026, 12, 14) - date(2026, 12, 7)) * week for week in range(300)
+    )
+    never = Calendar(timezone="Asia/Shanghai", weekly=monday_only, holidays=mondays)
+
+    with pytest.raises(ValueError, match="does not open in the next"):
+        due_time(FOUR_WORKING_HOURS, local(2026, 12, 7, 9, 0), never)
