@@ -65,6 +65,8 @@ class Settings:
     login_lockout_address: str = "20 per 15 minutes"  # failed logins from one address before it is locked
     ratelimit_storage_uri: str = "memory://"  # shared storage (e.g. redis://) when several workers serve
     api_token_days: int = 90  # a new API token expires after this many days
+    work_order_webhook_url: str = ""  # where work-order events are posted (docs/work-orders.md); empty: kept
+    work_order_webhook_secret: str = ""  # the shared secret of their HMAC-SHA256 signature
     # `run.py serve` under gunicorn (docs/operations.md "Overload"): sized for a 2-core machine
     web_workers: int = 2  # worker processes (one per core; the scheduler is a third process)
     web_threads: int = 32  # per worker: above the in-flight limit, half of the rest wait, half turn away
@@ -141,6 +143,8 @@ def load_settings() -> Settings:
         login_lockout_address=_env("IVR_LOGIN_LOCKOUT_ADDRESS", defaults.login_lockout_address),
         ratelimit_storage_uri=_env("IVR_RATELIMIT_STORAGE_URI", defaults.ratelimit_storage_uri),
         api_token_days=max(1, int(_env("IVR_API_TOKEN_DAYS", str(defaults.api_token_days)))),
+        work_order_webhook_url=_env("IVR_WORK_ORDER_WEBHOOK_URL", ""),
+        work_order_webhook_secret=_env("IVR_WORK_ORDER_WEBHOOK_SECRET", ""),
         web_workers=max(1, int(_env("IVR_WEB_WORKERS", str(defaults.web_workers)))),
         web_threads=max(1, int(_env("IVR_WEB_THREADS", str(defaults.web_threads)))),
         web_backlog=max(1, int(_env("IVR_WEB_BACKLOG", str(defaults.web_backlog)))),

@@ -45,6 +45,11 @@ def note_absent_recordings(hotline: Hotline) -> int:
     return tasks.note_absent_recordings(hotline)
 
 
+def deliver_work_order_events(hotline: Hotline) -> int:
+    """Post the due work-order events to the utility's webhook receiver (docs/work-orders.md)."""
+    return tasks.deliver_work_order_events(hotline).delivered
+
+
 def remove_expired_records(hotline: Hotline) -> int:
     """Remove what holds a phone number or a recording, older than retention_days (never under 730)."""
     return tasks.remove_expired(hotline).rows
@@ -178,6 +183,16 @@ def build_scheduler(hotline: Hotline, *, blocking: bool = False) -> BaseSchedule
         max_instances=1,
         coalesce=True,
     )
+    if hotline.settings.work_order_webhook_url:
+        scheduler.add_job(
+            deliver_work_order_events,
+            "interval",
+            seconds=5,  # a receiver hears of a change within seconds; a failing one is paced by the backoff
+            args=[hotline],
+            id="deliver_work_order_events",
+            max_instances=1,
+            coalesce=True,
+        )
     if hotline.telephony is not None:
         scheduler.add_job(
             size_call_queues,

@@ -4,7 +4,8 @@ and the tests call these; the use cases themselves never reach for a Hotline."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from ivr.queueing import dispatch as dispatching
 from ivr.queueing import queue_sizing
 from ivr.surveys import draws, jobs
 from ivr.telephony.base import Telephony
+from ivr.work_orders import outbox
+
+log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------- queueing
 
@@ -173,6 +177,31 @@ def place_due_callbacks(
 def draw_and_schedule(hotline: Hotline, now: datetime | None = None) -> draws.DrawReport | None:
     """Completions of answered calls, the call-back draw, then the call-back jobs."""
     return draws.draw_and_schedule(now, sessions=hotline.sessions, settings=hotline.settings)
+
+
+# ---------------------------------------------------------------- work-order webhooks
+
+
+def post_json(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+    """POST the body as it is (the signature covers these bytes) and return the HTTP status."""
+    import requests  # installed with twilio's library
+
+    return requests.post(url, data=body, headers=dict(headers), timeout=timeout).status_code
+
+
+def deliver_work_order_events(
+    hotline: Hotline, now: Callable[[], datetime] = utcnow
+) -> outbox.DeliveryReport:
+    """Send the due work-order events to IVR_WORK_ORDER_WEBHOOK_URL (none when it is not set)."""
+    url = hotline.settings.work_order_webhook_url
+    if not url:
+        return outbox.DeliveryReport()
+    if not hotline.settings.work_order_webhook_secret:  # unsigned, the receiver could not trust them: kept
+        log.error("IVR_WORK_ORDER_WEBHOOK_SECRET is not set: work-order events are kept, not sent")
+        return outbox.DeliveryReport()
+    return outbox.deliver_due(
+        hotline.sessions, post=post_json, url=url, secret=hotline.settings.work_order_webhook_secret, now=now
+    )
 
 
 # ---------------------------------------------------------------- the hosted fallback
