@@ -16,27 +16,18 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ivr.work_orders import lifecycle
 from ivr.work_orders.due_times import DeadlineRule, Span
 from routing.hours import parse_range
 from routing.model import Calendar
 
 DEFAULT_DEADLINES_FILE = Path(__file__).with_name("default_deadlines.toml")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = datetime.weekday()
-CLASSES = (
-    "enquiry",  # a question owed an answer
-    "fault_repair",
-    "meter_fault",
-    "gas_leak",  # gas leak / safety
-    "service_complaint",
-    "quality_complaint",
-    "safety_complaint",
-    "account_business",  # open, transfer, close an account
-    "installation",
-)
+CLASSES = lifecycle.WORK_CLASSES  # the work-order classes, each of which needs its rules
 SAFETY_CLASSES = ("gas_leak", "safety_complaint")  # their deadlines run round the clock
 KINDS = ("handover", "on_site", "result", "answer", "follow_up")
-# The stage whose time starts a deadline's clock (the lifecycle's stages, docs/work-orders.md).
-STARTS = ("opened", "handed_over", "accepted", "handled")
+# The stages whose time may start a deadline's clock.
+STARTS = (lifecycle.OPENED, lifecycle.HANDED_OVER, lifecycle.ACCEPTED, lifecycle.HANDLED)
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 SpanText = Annotated[str, Field(pattern=r"^[1-9]\d{0,3}[mhd]$")]  # 30m, 4h, 1d

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import copy
+import typing
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from ivr.work_orders import lifecycle
 from ivr.work_orders.deadline_rules import (
     CLASSES,
+    KINDS,
+    STARTS,
+    Deadline,
     InvalidDeadlines,
+    WorkOrderClass,
     deadline_rule,
     desk_calendar,
     load_deadlines_file,
@@ -49,6 +55,14 @@ def test_the_default_document_validates_with_every_class_on_a_desk() -> None:
     }
     assert document.warning_share == 0.75
     assert document.desks["safety"].always_open
+
+
+def test_the_deadline_names_are_the_lifecycles() -> None:
+    assert CLASSES == lifecycle.WORK_CLASSES
+    assert set(STARTS) <= set(lifecycle.STAGES)
+    assert typing.get_args(Deadline.model_fields["starts"].annotation) == STARTS
+    deadlines_key = typing.get_args(WorkOrderClass.model_fields["deadlines"].annotation)[0]
+    assert typing.get_args(deadlines_key) == KINDS
 
 
 def test_the_defaults_are_the_regulations() -> None:
