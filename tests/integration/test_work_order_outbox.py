@@ -29,9 +29,10 @@ T0 = utcnow().replace(microsecond=0) + timedelta(minutes=5)  # after every event
 class Receiver:
     """The utility's system: refuses the first `failures` requests with 503, then takes each event once."""
 
-    def __init__(self, failures: int = 0, delay: float = 0.0) -> None:
+    def __init__(self, failures: int = 0, delay: float = 0.0, slow: int = 0) -> None:
         self.failures = failures
         self.delay = delay
+        self.slow = slow  # the first `slow` requests are taken, but answered only after a second
         self.requests = 0
         self.bad_signatures = 0
         self.accepted: list[dict[str, Any]] = []  # each event once, in the order received
@@ -66,7 +67,9 @@ class Receiver:
             self.in_flight |= keys
             refuse = self.failures > 0
             self.failures -= 1 if refuse else 0
-        time.sleep(self.delay)
+            delay = 1.0 if self.slow > 0 else self.delay
+            self.slow -= 1
+        time.sleep(delay)
         with self.lock:
             self.in_flight -= keys
             if not refuse:
@@ -109,8 +112,7 @@ def _deliver(hotline: Hotline, receiver: Receiver, at: datetime, **options: floa
         url=receiver.url,
         secret=SECRET,
         now=lambda: at,
-        timeout=5.0,
-        **options,  # type: ignore[arg-type]
+        **{"timeout": 5.0, **options},  # type: ignore[arg-type]
     )
 
 
@@ -173,6 +175,17 @@ def test_a_later_event_waits_while_the_earlier_one_of_its_order_fails(hotline: H
         assert _deliver(hotline, receiver, T0 + timedelta(seconds=4)) == DeliveryReport()
         assert _deliver(hotline, receiver, T0 + timedelta(seconds=5)) == DeliveryReport(delivered=2)
         assert receiver.order_of("1000001") == ["e1-opened", "e2-closed"]
+
+
+def test_an_event_taken_but_not_answered_in_time_is_sent_again_and_deduplicated(hotline: Hotline) -> None:
+    _queue(hotline, [("1000007", "e1-opened")])
+    with Receiver(slow=1) as receiver:
+        assert _deliver(hotline, receiver, T0, timeout=0.3) == DeliveryReport(failed=1)
+        assert _rows(hotline)[0].last_error.startswith("ReadTimeout")
+        time.sleep(0.8)  # the receiver has taken it meanwhile
+        assert _deliver(hotline, receiver, T0 + timedelta(seconds=5)) == DeliveryReport(delivered=1)
+    assert receiver.seen == {"e1-opened": 2}  # at least once: it came twice ...
+    assert receiver.order_of("1000007") == ["e1-opened"]  # ... and the receiver kept it once
 
 
 def test_backoff_doubles_and_is_capped(hotline: Hotline) -> None:
