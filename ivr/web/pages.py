@@ -82,6 +82,9 @@ def init_pages(app: Flask) -> None:
     from ivr.surveys.completions_api import register as register_completions_api  # docs/callbacks.md
 
     register_completions_api(app)
+    from ivr.work_orders.api import register as register_work_orders_api  # docs/work-orders.md
+
+    register_work_orders_api(app)
     app.jinja_env.globals.update(
         label=label,
         INTENTS=INTENTS,
