@@ -124,6 +124,7 @@ def load_demo_data(session: Session) -> bool:
             created_at=now - timedelta(hours=3),
         )
         order.status = status
+        order.stage = {"open": "opened", "dispatched": "in_progress", "completed": "closed"}[status]
         order.completed_at = completed
     return True
 

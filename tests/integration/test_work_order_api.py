@@ -10,6 +10,7 @@ from ivr.db.models import Agent, Customer, WorkOrder, WorkOrderEvent
 from ivr.db.session import unit_of_work
 from ivr.people.users import create_user
 from ivr.work_orders.orders import open_work_order
+from tests.helpers import action_of, new_call_sid, spoken, twiml
 
 PASSWORD = "correct horse battery"
 NEW = {
@@ -272,3 +273,28 @@ def test_the_menu_s_orders_get_a_class_a_stage_and_an_opened_event(hotline):
         assert (order.work_class, order.stage, order.status) == ("fault_repair", "opened", "open")
         events = session.scalars(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == order.id)).all()
         assert [(e.kind, e.actor, e.to_stage) for e in events] == [("opened", "menu", "opened")]
+
+
+def _menu_says(twilio, number):
+    root = twiml(twilio.post("/voice/incoming", call_sid=(sid := new_call_sid()), caller="+8613800000001"))
+    for digits in ("3", "2", f"{number}#"):
+        root = twiml(twilio.post(action_of(root), {"Digits": digits}, call_sid=sid, caller="+8613800000001"))
+    return spoken(root)
+
+
+def test_the_menu_s_order_status_follows_the_stage_the_api_sets(api, auth, twilio):
+    number = create(api, auth)["number"]
+    assert "已受理" in _menu_says(twilio, number)
+    url = f"/api/work-orders/{number}/stage"
+    assert (
+        api.post(url, json={"stage": "in_progress", "reason": "crew sent"}, headers=auth).status_code == 200
+    )
+    assert "已派工" in _menu_says(twilio, number)
+    assert (
+        api.post(f"/api/work-orders/{number}/field-result", json={"result": "ok"}, headers=auth).status_code
+        == 200
+    )
+    assert "已处理完成" in _menu_says(twilio, number)
+    reopened = {"stage": "in_progress", "reason": "result not accepted by the desk"}
+    assert api.post(url, json=reopened, headers=auth).status_code == 200
+    assert "已派工" in _menu_says(twilio, number)
