@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ivr.db.models import Customer, WorkOrder, WorkOrderEvent, utcnow
 from ivr.work_orders import lifecycle
 from ivr.work_orders.lifecycle import TransitionRefused, check_transition
-from ivr.work_orders.orders import append_event, find_work_order, open_work_order
+from ivr.work_orders.orders import append_event, open_work_order
 
 ANSWER_CHANNELS = ("phone", "sms", "visit", "letter", "email", "other")
 MAX_TEXT = 4000  # a note, a reason, a result
@@ -263,7 +263,9 @@ def open_orders_of(
 
 
 def _order(session: Session, number: str, *, editing: str | None = None) -> WorkOrder:
-    order = find_work_order(session, number)
+    # Locked (PostgreSQL) so two changes at once are checked one after the other, each against the stage
+    # the other left; SQLite writes one transaction at a time anyway.
+    order = session.scalar(select(WorkOrder).where(WorkOrder.number == number).with_for_update())
     if order is None:
         raise WorkOrderNotFound(number)
     if editing is not None and order.stage == lifecycle.CLOSED:

@@ -3,12 +3,16 @@ a customer's open ones; 404/409/422 with a message and nothing written; one even
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import func, select
 
 from ivr.db.models import Agent, Customer, WorkOrder, WorkOrderEvent
 from ivr.db.session import unit_of_work
 from ivr.people.users import create_user
+from ivr.work_orders import cases
+from ivr.work_orders.lifecycle import TransitionRefused
 from ivr.work_orders.orders import open_work_order
 from tests.helpers import action_of, new_call_sid, spoken, twiml
 
@@ -298,3 +302,35 @@ def test_the_menu_s_order_status_follows_the_stage_the_api_sets(api, auth, twili
     reopened = {"stage": "in_progress", "reason": "result not accepted by the desk"}
     assert api.post(url, json=reopened, headers=auth).status_code == 200
     assert "已派工" in _menu_says(twilio, number)
+
+
+def test_two_changes_at_once_are_checked_one_after_the_other(api, auth, hotline, database_url):
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite writes one transaction at a time; the row lock is PostgreSQL's")
+    number = create(api, auth)["number"]
+    assert (
+        api.post(f"/api/work-orders/{number}/field-result", json={"result": "r"}, headers=auth).status_code
+        == 200
+    )
+    outcome: list[object] = []
+
+    def second() -> None:
+        with hotline.sessions() as session:
+            try:
+                cases.move(session, number=number, to_stage="in_progress", actor=cases.SYSTEM)
+                session.commit()
+                outcome.append("moved")
+            except TransitionRefused as refused:
+                outcome.append(refused.from_stage)
+
+    with hotline.sessions() as session:
+        cases.record_answer(session, number=number, channel="sms", answer="done", actor=cases.SYSTEM)
+        other = threading.Thread(target=second)
+        other.start()
+        other.join(0.5)
+        assert other.is_alive() and outcome == []  # waiting for the first change's lock
+        session.commit()
+    other.join(10)
+    assert outcome == ["answered"]  # checked against the stage the first change left
+    order = api.get(f"/api/work-orders/{number}", headers=auth).get_json()
+    assert order["stage"] == "answered" and [e["kind"] for e in order["history"]][-1] == "answered"
