@@ -334,3 +334,42 @@ def test_two_changes_at_once_are_checked_one_after_the_other(api, auth, hotline,
     assert outcome == ["answered"]  # checked against the stage the first change left
     order = api.get(f"/api/work-orders/{number}", headers=auth).get_json()
     assert order["stage"] == "answered" and [e["kind"] for e in order["history"]][-1] == "answered"
+
+
+def test_0013_gives_existing_orders_a_stage_and_a_class(tmp_path):
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from ivr.db import migrate
+    from ivr.db.session import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = migrate.alembic_config(str(engine.url))
+    command.upgrade(config, "0012")
+    insert = text(
+        "INSERT INTO work_orders (number, kind, status, emergency, caller_number, address, description,"
+        " created_at) VALUES (:number, :kind, :status, 0, '+86138', '', '', '2026-11-01 10:00:00.000000')"
+    )
+    with engine.begin() as connection:
+        for number, kind, status in [
+            ("1", "fault", "open"),
+            ("2", "gas_leak", "dispatched"),
+            ("3", "odd", "open"),
+        ]:
+            connection.execute(insert, {"number": number, "kind": kind, "status": status})
+    command.upgrade(config, "0013")
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT number, work_class, stage, status, updated_at FROM work_orders ORDER BY number")
+        ).all()
+    assert [tuple(row)[:4] for row in rows] == [
+        ("1", "fault_repair", "opened", "open"),
+        ("2", "gas_leak", "opened", "dispatched"),
+        ("3", "enquiry", "opened", "open"),
+    ]
+    assert all(row.updated_at is not None for row in rows)
+    assert "work_order_events" in inspect(engine).get_table_names()
+    command.downgrade(config, "0012")
+    assert "work_order_events" not in inspect(engine).get_table_names()
+    assert "stage" not in [c["name"] for c in inspect(engine).get_columns("work_orders")]
+    engine.dispose()
