@@ -122,6 +122,7 @@ def load_demo_data(session: Session) -> bool:
             source_key=f"demo:{index}",
             promised_by=promised,
             created_at=now - timedelta(hours=3),
+            notify=False,  # no webhook for demo data
         )
         order.status = status
         order.stage = {"open": "opened", "dispatched": "in_progress", "completed": "closed"}[status]

@@ -30,6 +30,7 @@ from ivr.db.models import (
     ServiceCompletion,
     SurveyResponse,
     WorkOrder,
+    WorkOrderEvent,
     utcnow,
 )
 from ivr.quality.recordings import RETENTION, audio_path, note_provider_deletion, removal_connection
@@ -107,12 +108,7 @@ def remove_expired(
         expired_events = (CallEvent.at < cutoff) & CallEvent.call_sid.not_in(audited_calls)
         gone_at_twilio += _voice_messages(connection, expired_events)
         events = _remove_rows(connection, CallEvent, expired_events)
-        work_orders = _remove_rows(
-            connection,
-            WorkOrder,
-            (WorkOrder.status == CLOSED_WORK_ORDER)
-            & (func.coalesce(WorkOrder.completed_at, WorkOrder.created_at) < cutoff),
-        )
+        work_orders = _remove_work_orders(connection, cutoff)
         queue_entries = _remove_rows(
             connection,
             QueueEntry,
@@ -268,6 +264,27 @@ def _delete_twilio_copies(
         note_provider_deletion(sid, None, RETENTION, now, sessions=sessions)
         deleted += 1
     return deleted
+
+
+def _remove_work_orders(connection: Connection, cutoff: datetime) -> int:
+    """A closed work order past the cutoff goes with its history (its events name the caller's case)."""
+    # Handled and answered orders read "completed" on the menu but still await the customer: they stay.
+    expired = (
+        (WorkOrder.status == CLOSED_WORK_ORDER)
+        & WorkOrder.stage.not_in(("handled", "answered"))
+        & (func.coalesce(WorkOrder.completed_at, WorkOrder.created_at) < cutoff)
+    )
+    removed = 0
+    while True:
+        with connection.begin():
+            _allow_long_statements(connection)
+            oldest = select(WorkOrder.id).where(expired).order_by(WorkOrder.id).limit(BATCH)
+            ids = connection.scalars(oldest).all()
+            if not ids:
+                return removed
+            connection.execute(delete(WorkOrderEvent).where(WorkOrderEvent.work_order_id.in_(ids)))
+            connection.execute(delete(WorkOrder).where(WorkOrder.id.in_(ids)))
+        removed += len(ids)
 
 
 def _remove_rows(connection: Connection, model: Any, expired: Any) -> int:

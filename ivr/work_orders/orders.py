@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ivr.db.models import Customer, WorkOrder, WorkOrderEvent, utcnow
 from ivr.work_orders.lifecycle import CLASS_OF_KIND, OPENED, menu_status
+from ivr.work_orders.outbox import queue_delivery
 
 FIRST_NUMBER = 1_000_000  # numbers are keyed by callers: digits only, 7 long for a long while
 
@@ -32,6 +33,7 @@ def open_work_order(
     desk: str | None = None,
     owner_user_id: int | None = None,
     actor: str = "menu",
+    notify: bool = True,
 ) -> WorkOrder:
     """Open a work order, or return the one already opened for `source_key` (a retried webhook)."""
     existing = session.scalar(select(WorkOrder).where(WorkOrder.source_key == source_key))
@@ -70,6 +72,7 @@ def open_work_order(
         to_stage=OPENED,
         at=opened_at,
         data=data,
+        notify=notify,
     )
     return order
 
@@ -86,6 +89,7 @@ def append_event(
     to_stage: str | None = None,
     reason: str = "",
     data: dict[str, Any] | None = None,
+    notify: bool = True,
 ) -> WorkOrderEvent:
     """Append one change to the order's history (never updated afterwards) and owe it to the webhooks."""
     event = WorkOrderEvent(
@@ -101,14 +105,20 @@ def append_event(
     )
     session.add(event)
     session.flush()
-    on_work_order_event(session, order, event)
+    if notify:  # the demo's orders are no news to the utility's systems
+        on_work_order_event(session, order, event)
     return event
 
 
 def on_work_order_event(session: Session, order: WorkOrder, event: WorkOrderEvent) -> None:
-    """The hook every work-order event passes through, in its transaction: the outgoing webhooks' outbox."""
-    # Wired to ivr/work_orders/outbox.py once that module is committed (issue 16, webhooks).
-    return None
+    """Owe the event to the outgoing webhooks, in the change's transaction (docs/work-orders.md)."""
+    queue_delivery(
+        session,
+        event_id=f"work-order-event:{event.id}",
+        work_order_number=order.number,
+        kind=f"work_order.{event.kind}",
+        body=event_body(order, event),
+    )
 
 
 def event_body(order: WorkOrder, event: WorkOrderEvent) -> dict[str, Any]:

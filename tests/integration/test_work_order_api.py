@@ -3,12 +3,13 @@ a customer's open ones; 404/409/422 with a message and nothing written; one even
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
 from sqlalchemy import func, select
 
-from ivr.db.models import Agent, Customer, WorkOrder, WorkOrderEvent
+from ivr.db.models import Agent, Customer, WorkOrder, WorkOrderEvent, WorkOrderOutbox
 from ivr.db.session import unit_of_work
 from ivr.people.users import create_user
 from ivr.work_orders import cases
@@ -48,7 +49,8 @@ def counts(hotline):
     with hotline.sessions() as session:
         orders = session.scalar(select(func.count()).select_from(WorkOrder))
         events = session.scalar(select(func.count()).select_from(WorkOrderEvent))
-        return orders, events
+        owed = session.scalar(select(func.count()).select_from(WorkOrderOutbox))  # the webhooks' outbox
+        return orders, events, owed
 
 
 def stored(hotline, number):
@@ -66,14 +68,14 @@ def create(api, auth, **changes):
 
 
 def test_create_read_and_the_whole_lifecycle_with_history(api, auth, hotline):
-    orders_before, events_before = counts(hotline)
+    orders_before, events_before, owed_before = counts(hotline)
     made = create(api, auth)
     number = made["number"]
     assert made["stage"] == "opened" and made["status"] == "open"
     assert made["work_class"] == "quality_complaint" and made["desk"] == "complaints"
     assert [e["kind"] for e in made["history"]] == ["opened"]
     assert made["history"][0]["by"] == "api:api-supervisor"
-    assert counts(hotline) == (orders_before + 1, events_before + 1)
+    assert counts(hotline) == (orders_before + 1, events_before + 1, owed_before + 1)
 
     url = f"/api/work-orders/{number}"
     steps = [
@@ -110,7 +112,16 @@ def test_create_read_and_the_whole_lifecycle_with_history(api, auth, hotline):
     assert order["history"][1]["data"] == {"desk": "field_crew", "from_desk": "complaints"}
     assert order["history"][4]["data"] == {"result": "regulator replaced", "crew": "3"}
     assert order["history"][5]["data"] == {"channel": "phone"}
-    assert counts(hotline) == (orders_before + 1, events_before + 7)
+    assert counts(hotline) == (orders_before + 1, events_before + 7, owed_before + 7)
+    with hotline.sessions() as session:
+        owed = session.scalars(
+            select(WorkOrderOutbox)
+            .where(WorkOrderOutbox.work_order_number == number)
+            .order_by(WorkOrderOutbox.id)
+        ).all()
+    assert [row.kind for row in owed] == [f"work_order.{kind}" for kind, _, _ in moves]
+    assert [row.event_id for row in owed] == [f"work-order-event:{e['id']}" for e in order["history"]]
+    assert json.loads(owed[4].body)["data"]["data"] == {"result": "regulator replaced", "crew": "3"}
 
     # The customer disagrees: reopened, back into work.
     reopened = api.post(url + "/stage", json={"stage": "reopened", "reason": "still low"}, headers=auth)
@@ -373,3 +384,34 @@ def test_0013_gives_existing_orders_a_stage_and_a_class(tmp_path):
     assert "work_order_events" not in inspect(engine).get_table_names()
     assert "stage" not in [c["name"] for c in inspect(engine).get_columns("work_orders")]
     engine.dispose()
+
+
+def test_retention_removes_an_old_closed_order_with_its_history_never_one_awaiting_the_customer(hotline):
+    from datetime import timedelta
+
+    from ivr.db.models import utcnow
+    from ivr.jobs.tasks import remove_expired
+
+    old = utcnow() - timedelta(days=900)  # past the 800 days kept by default
+    numbers = {}
+    with unit_of_work(hotline.sessions) as session:
+        for name, steps in (("closed", ("answered", "closed")), ("answered", ("answered",)), ("handled", ())):
+            order = open_work_order(session, kind="fault", caller_number="+86138", source_key=f"ret:{name}")
+            cases.record_field_result(session, number=order.number, result="r", actor=cases.SYSTEM, now=old)
+            if "answered" in steps:
+                cases.record_answer(
+                    session, number=order.number, channel="sms", answer="a", actor=cases.SYSTEM
+                )
+            if "closed" in steps:
+                cases.close(session, number=order.number, actor=cases.SYSTEM)
+            numbers[name] = order.number
+    remove_expired(hotline)
+    with hotline.sessions() as session:
+        left = set(session.scalars(select(WorkOrder.number).where(WorkOrder.number.in_(numbers.values()))))
+        orphans = session.scalar(
+            select(func.count())
+            .select_from(WorkOrderEvent)
+            .where(~WorkOrderEvent.work_order_id.in_(select(WorkOrder.id)))
+        )
+    assert left == {numbers["answered"], numbers["handled"]}
+    assert orphans == 0
