@@ -8,7 +8,6 @@ elsewhere; this module only reads, checks and converts a document. See docs/work
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ivr.configuration.menus.validation import Problem  # one shape for every document's problems
 from ivr.work_orders import lifecycle
 from ivr.work_orders.due_times import DeadlineRule, Span
 from routing.hours import parse_range
@@ -34,17 +34,6 @@ SpanText = Annotated[str, Field(pattern=r"^[1-9]\d{0,3}[mhd]$")]  # 30m, 4h, 1d
 HourRange = Annotated[str, Field(pattern=r"^\d\d:\d\d-\d\d:\d\d$")]  # parsed in layer two
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Share = Annotated[float, Field(gt=0, lt=1)]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a deadline rules document, and where."""
-
-    where: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
 
 
 class InvalidDeadlines(ValueError):

@@ -28,7 +28,7 @@ DEFAULT_MENU_FILE = Path(__file__).with_name("default_menu.toml")
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a menu, and where."""
+    """One thing wrong with a document (a menu, routing rules, deadline rules), and where."""
 
     where: str
     message: str
