@@ -49,6 +49,10 @@ def phone_call(*, caller: str, called: str, keys: str | None, url: str | None, w
         from ivr.hotline import Hotline
 
         hotline = Hotline.build(settings)
+        # Open the first database connection before the caller dials: a cold connect is the process
+        # starting, not the call, and must not eat the first webhook's budget.
+        with hotline.engine.connect():
+            pass
         transport = FlaskTransport(create_app(hotline=hotline))
     try:
         simulator = Simulator(
