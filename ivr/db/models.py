@@ -229,6 +229,19 @@ class RulesVersion(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class DeadlineRulesVersion(Base):
+    """One saved deadline rules document; never changed, only added; the newest is live."""
+
+    __tablename__ = "deadline_rules_versions"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(Text, default="")  # the TOML text as the supervisor wrote it
+    checksum: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100), default="system")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
 OWED_CALLBACK = "callback_number IS NOT NULL AND status IN ('callback', 'offered')"
 
 
