@@ -23,6 +23,7 @@ from ivr.db.models import (
 )
 from ivr.surveys.attempts import MACHINES, attempt_finished
 from ivr.surveys.due import CallingRules
+from ivr.surveys.follow_up_orders import follow_up_order
 
 LOW_SCORE = 6  # a score of this or lower opens a follow-up case
 
@@ -162,12 +163,16 @@ def _follow_up(session: Session, response: SurveyResponse) -> None:
     ]
     if not low:
         return
+    reason = ", ".join(low)
     case = session.scalar(select(FollowUpCase).where(FollowUpCase.response_id == response.id))
     if case is None:
-        session.add(FollowUpCase(response_id=response.id, reason=", ".join(low), status="open"))
-    elif case.status == "open":
-        case.reason = ", ".join(low)
+        session.add(FollowUpCase(response_id=response.id, reason=reason, status="open"))
+    elif case.status == "open" and case.reason != reason:
+        case.reason = reason
+    else:
+        return  # nothing new for the follow-up
     session.flush()
+    follow_up_order(session, response, reason, now=utcnow())  # the manager's work order
 
 
 def count_invalid(session: Session, job_id: int, call_sid: str) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ivr.db.models import Customer, WorkOrder, WorkOrderEvent, utcnow
 from ivr.work_orders import lifecycle
+from ivr.work_orders.field_completions import record_completion
 from ivr.work_orders.lifecycle import TransitionRefused, check_transition
 from ivr.work_orders.orders import append_event, open_work_order
 
@@ -220,7 +221,9 @@ def close(
     """Close an answered work order."""
     _text("reason", reason)
     order = _order(session, number, editing="closing")
-    return _move(session, order, lifecycle.CLOSED, actor, kind="closed", reason=reason, now=now)
+    order = _move(session, order, lifecycle.CLOSED, actor, kind="closed", reason=reason, now=now)
+    record_completion(session, order, now=order.updated_at or utcnow())  # field work: a call-back may follow
+    return order
 
 
 def reopen(
