@@ -14,6 +14,7 @@ from ivr.db.demo import load_demo_callbacks, load_demo_data
 from ivr.db.session import unit_of_work
 from ivr.hotline import Hotline
 from ivr.telephony.factory import telephony_problems
+from ivr.work_orders.deadline_versions import seed_default_deadlines
 
 
 def init_database(hotline: Hotline, *, demo: bool) -> list[str]:
@@ -26,6 +27,8 @@ def init_database(hotline: Hotline, *, demo: bool) -> list[str]:
             done.append("default menu stored as version 1")
         if seed_default_rules(session):
             done.append("default routing rules stored as version 1")
+        if seed_default_deadlines(session):
+            done.append("default work-order deadline rules stored as version 1")
         if demo and load_demo_data(session):
             done.append("demo customers, agents and work orders loaded")
             if jobs := load_demo_callbacks(session, hotline.settings):

@@ -14,6 +14,7 @@ from ivr.people.commands import api_token, create_user_command, deactivate_user_
 from ivr.quality.commands import audit, quality_report
 from ivr.queueing.commands import queues, storm_report
 from ivr.surveys.commands import callbacks, satisfaction_report
+from ivr.work_orders.deadline_commands import deadlines
 
 
 @click.group()
@@ -50,5 +51,6 @@ for command in (
     report,
     callbacks,
     queues,
+    deadlines,
 ):
     cli.add_command(command)

@@ -40,11 +40,13 @@ _FLOOR = [
 _EDITORS = [  # docs/console-editor.md
     ("语音菜单 / Menu editor", "editor.menu"),
     ("路由规则与营业时间 / Routing rules and hours", "editor.rules"),
+    ("工单时限规则 / Work-order deadline rules", "deadlines.page"),  # docs/work-orders.md
     ("变更记录 / Change log", "editor.changes_page"),
 ]
+_DEADLINES = ("工单时限规则 / Work-order deadline rules", "deadlines.page")  # shift leads, quality: view
 HOME_LINKS = {
     "agent": [("我的坐席 / My seat", "agent_page.agent"), ("我的质检 / My reviews", "quality.mine")],
-    "shift_lead": [("坐席状态 / Agents", "agent_page.agent"), *_FLOOR],
+    "shift_lead": [("坐席状态 / Agents", "agent_page.agent"), *_FLOOR, _DEADLINES],
     "supervisor": [
         ("坐席状态 / Agents", "agent_page.agent"),
         ("用户 / Users", "admin.users"),
@@ -71,7 +73,7 @@ HOME_LINKS = {
         *_FLOOR,
         *_EDITORS,
     ],
-    "quality": [_SAMPLE, _SCORECARD, _REPORT, _SATISFACTION],
+    "quality": [_SAMPLE, _SCORECARD, _REPORT, _SATISFACTION, _DEADLINES],
 }
 
 

@@ -85,6 +85,9 @@ def init_pages(app: Flask) -> None:
     from ivr.work_orders.api import register as register_work_orders_api  # docs/work-orders.md
 
     register_work_orders_api(app)
+    from ivr.work_orders.deadline_pages import bp as deadlines_bp  # docs/work-orders.md, "Deadline rules"
+
+    app.register_blueprint(deadlines_bp)
     app.jinja_env.globals.update(
         label=label,
         INTENTS=INTENTS,

@@ -142,9 +142,7 @@ def _store(
 
 def live_row(session: Session) -> DeadlineRulesVersion | None:
     """The newest saved version, or None while the defaults file is live."""
-    return session.scalar(
-        select(DeadlineRulesVersion).order_by(DeadlineRulesVersion.version.desc()).limit(1)
-    )
+    return session.scalar(select(DeadlineRulesVersion).order_by(DeadlineRulesVersion.version.desc()).limit(1))
 
 
 def version_row(session: Session, version: int) -> DeadlineRulesVersion | None:
