@@ -43,8 +43,10 @@ def create_app(settings: Settings | None = None, hotline: Hotline | None = None)
     from ivr.calls.routes import voice_blueprint
     from ivr.surveys import survey_views
     from ivr.web.health import bp as health_bp
+    from ivr.work_orders import duty_notice_views
 
-    app.register_blueprint(voice_blueprint(survey_views.WEBHOOKS))  # every Twilio webhook, under /voice
+    # every Twilio webhook, under /voice
+    app.register_blueprint(voice_blueprint(survey_views.WEBHOOKS, duty_notice_views.WEBHOOKS))
     app.register_blueprint(health_bp)
 
     from ivr.web.pages import init_pages

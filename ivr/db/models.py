@@ -148,10 +148,43 @@ class WorkOrder(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     promised_by: Mapped[datetime | None] = mapped_column(DateTime)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The earliest running deadline's due and warning times (NULL when none runs), and how far the order
+    # has escalated: "" / warned / escalated / supervisor (ivr/work_orders/timers.py keeps them in step).
+    due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    warn_at: Mapped[datetime | None] = mapped_column(DateTime)
+    escalation: Mapped[str] = mapped_column(String(20), default="", server_default="")
     __table_args__ = (
         Index("ix_work_orders_caller_number", "caller_number"),
         Index("ix_work_orders_customer_id", "customer_id"),
+        Index("ix_work_orders_desk_due_at", "desk", "due_at"),
     )
+
+
+class WorkOrderTimer(Base):
+    """One deadline of a work order, durable: its times, state and the escalation steps already fired."""
+
+    __tablename__ = "work_order_timers"
+    __table_args__ = (
+        Index("ix_work_order_timers_next_fire_at", "next_fire_at"),
+        Index("ix_work_order_timers_work_order_id", "work_order_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # handover, on_site, result, answer, follow_up
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    warn_at: Mapped[datetime] = mapped_column(DateTime)
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    supervisor_at: Mapped[datetime] = mapped_column(DateTime)
+    state: Mapped[str] = mapped_column(String(20), default="running")  # running, met, stopped
+    step: Mapped[str] = mapped_column(String(20), default="")  # last fired: warned, escalated, supervisor
+    next_fire_at: Mapped[datetime | None] = mapped_column(DateTime)  # when the sweep looks next; NULL: never
+    warned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    supervisor_told_at: Mapped[datetime | None] = mapped_column(DateTime)
+    duty_call_owed: Mapped[bool] = mapped_column(Boolean, default=False)  # a safety class, once escalated
+    duty_call_sid: Mapped[str | None] = mapped_column(String(64))
+    duty_call_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)  # met or stopped
 
 
 class WorkOrderEvent(Base):

@@ -50,6 +50,12 @@ def deliver_work_order_events(hotline: Hotline) -> int:
     return tasks.deliver_work_order_events(hotline).delivered
 
 
+def sweep_work_order_timers(hotline: Hotline) -> int:
+    """Warn owners and escalate work orders whose deadline timers are due (docs/work-orders.md)."""
+    report = tasks.sweep_work_order_timers(hotline)
+    return report.warned + report.escalated + report.supervisor
+
+
 def remove_expired_records(hotline: Hotline) -> int:
     """Remove what holds a phone number or a recording, older than retention_days (never under 730)."""
     return tasks.remove_expired(hotline).rows
@@ -121,6 +127,15 @@ def build_scheduler(hotline: Hotline, *, blocking: bool = False) -> BaseSchedule
     )
     scheduler.add_job(
         tidy_agents, "interval", seconds=5, args=[hotline], id="tidy_agents", max_instances=1, coalesce=True
+    )
+    scheduler.add_job(
+        sweep_work_order_timers,
+        "interval",
+        seconds=30,  # a warning or escalation is at most this late; the timers themselves are rows
+        args=[hotline],
+        id="sweep_work_order_timers",
+        max_instances=1,
+        coalesce=True,
     )
     from ivr.quality.audit_sampling import parse_audit_time
 

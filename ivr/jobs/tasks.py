@@ -18,7 +18,7 @@ from ivr.queueing import dispatch as dispatching
 from ivr.queueing import queue_sizing
 from ivr.surveys import draws, jobs
 from ivr.telephony.base import Telephony
-from ivr.work_orders import outbox
+from ivr.work_orders import escalation, outbox
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +202,23 @@ def deliver_work_order_events(
     return outbox.deliver_due(
         hotline.sessions, post=post_json, url=url, secret=hotline.settings.work_order_webhook_secret, now=now
     )
+
+
+# ---------------------------------------------------------------- work-order deadlines
+
+
+def sweep_work_order_timers(hotline: Hotline, now: datetime | None = None) -> escalation.SweepReport:
+    """Warn and escalate the work orders whose deadline timers are due; call the duty engineer for safety."""
+    duty = None
+    if hotline.telephony is not None:
+        base = hotline.settings.public_base_url or "http://127.0.0.1:5000"
+        duty = escalation.DutyCaller(
+            telephony=hotline.telephony,
+            duty_number=hotline.settings.duty_engineer_number,
+            caller_id=hotline.settings.hotline_number,
+            notice_url=lambda number, kind: escalation.notice_url(base, number, kind),
+        )
+    return escalation.sweep_due_timers(hotline.sessions, now=now, duty=duty)
 
 
 # ---------------------------------------------------------------- the hosted fallback

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ivr.db.models import Customer, WorkOrder, WorkOrderEvent, utcnow
-from ivr.work_orders import lifecycle
+from ivr.work_orders import lifecycle, timers
 from ivr.work_orders.field_completions import record_completion
 from ivr.work_orders.lifecycle import TransitionRefused, check_transition
 from ivr.work_orders.orders import append_event, open_work_order
@@ -313,6 +313,7 @@ def _move(
         reason=reason,
         data=data,
     )
+    timers.on_stage(session, order, to_stage, at)  # deadlines met here stop, those counted from here start
     return order
 
 

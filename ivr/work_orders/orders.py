@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.db.models import Customer, WorkOrder, WorkOrderEvent, utcnow
+from ivr.work_orders import timers
 from ivr.work_orders.lifecycle import CLASS_OF_KIND, OPENED, menu_status
 from ivr.work_orders.outbox import queue_delivery
 
@@ -74,6 +75,7 @@ def open_work_order(
         data=data,
         notify=notify,
     )
+    timers.on_stage(session, order, OPENED, opened_at)  # the deadlines counted from the opening start
     return order
 
 
