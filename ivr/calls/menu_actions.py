@@ -5,15 +5,19 @@ from __future__ import annotations
 import hmac
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.calls.flow import ActionResult
-from ivr.db.models import Customer, utcnow
+from ivr.db.models import Customer, WorkOrder, utcnow
+from ivr.work_orders import lifecycle
+from ivr.work_orders.deadline_versions import live_deadlines
 from ivr.work_orders.orders import find_work_order, open_work_order
 
+DEFAULT_TIMEZONE = "Asia/Shanghai"  # a desk the rules no longer know
 FAULT_RESPONSE = timedelta(hours=24)  # DOMAIN: a meter or appliance fault is checked on site within 24 h
 
 
@@ -85,16 +89,60 @@ def report_fault(session: Session, context: ActionContext, digits: str) -> Actio
     return ActionResult(True, "fault_reported", (("number", spell(order.number)), ("hours", hours)))
 
 
+# The live work order's stage in words (docs/work-orders.md, "Closing the loop"); the stages still in work
+# also say by when, the others need no time.
+STAGE_PROMPTS = {
+    lifecycle.OPENED: "work_order_stage_opened",
+    lifecycle.HANDED_OVER: "work_order_stage_handed_over",
+    lifecycle.ACCEPTED: "work_order_stage_accepted",
+    lifecycle.IN_PROGRESS: "work_order_stage_in_progress",
+    lifecycle.REOPENED: "work_order_stage_reopened",
+    lifecycle.HANDLED: "work_order_stage_handled",
+    lifecycle.ANSWERED: "work_order_completed",
+    lifecycle.CLOSED: "work_order_completed",
+}
+TIMED_STAGES = (
+    lifecycle.OPENED,
+    lifecycle.HANDED_OVER,
+    lifecycle.ACCEPTED,
+    lifecycle.IN_PROGRESS,
+    lifecycle.REOPENED,
+)
+
+
 def work_order_status(session: Session, context: ActionContext, digits: str) -> ActionResult:
-    """The status of the work order the caller keyed, with the promised time."""
+    """The live work order the caller keyed: its stage in words and, while in work, the promised time."""
     order = find_work_order(session, digits)
     if order is None:
         return ActionResult(False, "work_order_not_found")
-    number = spell(order.number)
-    if order.status == "completed":
-        return ActionResult(True, "work_order_completed", (("number", number),))
-    prompt = "work_order_dispatched" if order.status == "dispatched" else "work_order_open"
-    return ActionResult(True, prompt, (("number", number), ("hours", str(_hours_left(order.promised_by)))))
+    number = ("number", spell(order.number))
+    if order.stage not in TIMED_STAGES:
+        return ActionResult(True, STAGE_PROMPTS.get(order.stage, "work_order_completed"), (number,))
+    now = utcnow()
+    # The time promised to the caller while it is ahead, else the running deadline's (a reopened order).
+    times = [moment for moment in (order.promised_by, order.due_at) if moment is not None]
+    ahead = [moment for moment in times if moment > now]
+    if not ahead:
+        untimed = "work_order_in_progress" if order.stage == lifecycle.IN_PROGRESS else "work_order_in_work"
+        return ActionResult(True, "work_order_late" if times else untimed, (number,))
+    local = ahead[0].replace(tzinfo=UTC).astimezone(ZoneInfo(_timezone_of(session, order)))
+    values = (
+        number,
+        ("month", str(local.month)),
+        ("day", str(local.day)),
+        ("hour", str(local.hour)),
+        ("minute", f"{local.minute:02d}"),
+    )
+    return ActionResult(True, STAGE_PROMPTS[order.stage], values)
+
+
+def _timezone_of(session: Session, order: WorkOrder) -> str:
+    # The promise is kept by the order's desk: its calendar's zone (the class's desk before one is set).
+    rules = live_deadlines(session)
+    desk = order.desk if order.desk in rules.desks else None
+    if desk is None and order.work_class in rules.classes:
+        desk = rules.classes[order.work_class].desk
+    return rules.desks[desk].timezone if desk in rules.desks else DEFAULT_TIMEZONE
 
 
 def _hours_left(promised_by: datetime | None) -> int:

@@ -73,11 +73,21 @@ def prompt_keys_of(node: Node) -> list[str]:
             "account_check_failed",
         ],
         "report_fault": ["fault_reported"],
+        # work_order_open and work_order_dispatched are no longer spoken (the live stage is) but stay valid.
         "work_order_status": [
             "work_order_open",
             "work_order_dispatched",
             "work_order_completed",
             "work_order_not_found",
+            "work_order_stage_opened",
+            "work_order_stage_handed_over",
+            "work_order_stage_accepted",
+            "work_order_stage_in_progress",
+            "work_order_stage_reopened",
+            "work_order_stage_handled",
+            "work_order_late",
+            "work_order_in_work",
+            "work_order_in_progress",
         ],
     }
     keys = list(node.prompts)
