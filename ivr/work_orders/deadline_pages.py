@@ -149,6 +149,7 @@ def diff() -> str:
         b=b_row,
         fields=changes(a_row.document, b_row.document),
         lines=list(lines),
+        editor=_is_editor(),
     )
 
 

@@ -260,6 +260,8 @@ def test_history_diff_and_rollback_through_the_pages(login, hotline):
     assert "warning_share" in diff and "0.8" in diff and "0.6" in diff
     assert page.get("/console/deadlines/diff?a=1&b=x").status_code == 400
     assert page.get("/console/deadlines/versions/7").status_code == 404
+    log = _text(page.get("/console/changes?kind=deadlines"))  # the change log: who changed what
+    assert "d-supervisor" in log and "warning_share" in log
     assert page.post("/console/deadlines/versions/1/rollback", note="0.6 was too early").status_code == 302
     assert _live_share(hotline) == 0.8
     assert _versions(hotline)[-1] == (3, "d-supervisor", "0.6 was too early", 0.8)
