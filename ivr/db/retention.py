@@ -31,6 +31,7 @@ from ivr.db.models import (
     SurveyResponse,
     WorkOrder,
     WorkOrderEvent,
+    WorkOrderTimer,
     utcnow,
 )
 from ivr.quality.recordings import RETENTION, audio_path, note_provider_deletion, removal_connection
@@ -283,6 +284,7 @@ def _remove_work_orders(connection: Connection, cutoff: datetime) -> int:
             if not ids:
                 return removed
             connection.execute(delete(WorkOrderEvent).where(WorkOrderEvent.work_order_id.in_(ids)))
+            connection.execute(delete(WorkOrderTimer).where(WorkOrderTimer.work_order_id.in_(ids)))
             connection.execute(delete(WorkOrder).where(WorkOrder.id.in_(ids)))
         removed += len(ids)
 
