@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ivr.calls import connect, rescue_views, views
+from ivr.calls import connect, rescue_views, views, work_order_calls
 from ivr.calls.webhook import Webhooks, only_signed_posts
 
 
 def voice_blueprint(*more: Webhooks) -> Blueprint:
-    """The calls' webhooks (menu, queue, agents, rescue) and `more` of other domains, all signed POSTs."""
+    """The calls' webhooks (menu, queue, agents, rescue, click-to-call) and `more` of other domains."""
     # The name "voice" is part of the contract: endpoints (voice.wait, ...) and the webhook database budget
     # (ivr/db/deadline.py) depend on it.
     blueprint = Blueprint("voice", __name__, url_prefix="/voice")
     blueprint.before_request(only_signed_posts)
-    for table in (views.WEBHOOKS, connect.WEBHOOKS, rescue_views.WEBHOOKS, *more):
+    for table in (views.WEBHOOKS, connect.WEBHOOKS, rescue_views.WEBHOOKS, work_order_calls.WEBHOOKS, *more):
         for path, view in table:
             blueprint.add_url_rule(path, view_func=view, methods=["POST"])
     blueprint.register_error_handler(Exception, rescue_views.any_failure)
