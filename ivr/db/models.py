@@ -54,6 +54,8 @@ class Customer(Base):
     """A customer account of the utility."""
 
     __tablename__ = "customers"
+    # A name is searched by its beginning (ivr/work_orders/search.py): pattern ops for PostgreSQL's LIKE.
+    __table_args__ = (Index("ix_customers_name", "name", postgresql_ops={"name": "varchar_pattern_ops"}),)
     id: Mapped[int] = mapped_column(primary_key=True)
     account_number: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -102,6 +104,26 @@ class AgentStateChange(Base):
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     by: Mapped[str] = mapped_column(String(100), default="system")  # a username, or "system"
     call_sid: Mapped[str | None] = mapped_column(String(64))
+
+
+class CallDisposition(Base):
+    """What an agent recorded about a call (ivr/queueing/dispositions.py): one per call and agent, kept."""
+
+    __tablename__ = "call_dispositions"
+    __table_args__ = (
+        UniqueConstraint("call_sid", "agent_id", name="uq_call_dispositions_call_sid_agent_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", name="fk_call_dispositions_agent_id")
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", name="fk_call_dispositions_user_id"))
+    work_class: Mapped[str] = mapped_column(String(30))  # a work-order class (lifecycle.WORK_CLASSES)
+    outcome: Mapped[str] = mapped_column(String(20))  # answered, opened, attached, transferred, no_action
+    work_order_number: Mapped[str | None] = mapped_column(String(20))  # opened or attached to
+    notes: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class User(Base):

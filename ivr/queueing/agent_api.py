@@ -1,4 +1,4 @@
-"""The agent API (JSON, bearer tokens): read your state and caller, change your state."""
+"""The agent API (JSON, bearer tokens): read your state and caller, change state, record a disposition."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ivr.db.models import Agent
+from ivr.db.session import unit_of_work
 from ivr.people.auth import person, role_required
-from ivr.queueing.agent_panel import agent_status, connected_caller
+from ivr.queueing.agent_panel import agent_status, connected_caller, disposition_view
 from ivr.queueing.agent_states import REQUESTABLE, StateChangeRefused
+from ivr.queueing.dispositions import DispositionRefused, record_disposition
 from ivr.queueing.state_change import change_state
 from ivr.web.current_hotline import hotline
+from ivr.work_orders.cases import Actor
 
 bp = Blueprint("agent_api", __name__, url_prefix="/api")
 
@@ -61,6 +64,41 @@ def set_state() -> Answer:
     except StateChangeRefused as refused:
         return _error(400, str(refused))
     return jsonify(agent=status), 200
+
+
+@bp.post("/agent/disposition")
+@role_required("agent", token=True)
+def disposition() -> Answer:
+    """Record the current or last call's disposition: 201 with it, 400 saying what is missing or refused."""
+    who = person()
+    if who.agent_id is None:
+        return _error(403, f"user {who.username!r} is not linked to an agent; ask an admin")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(
+            400,
+            'send a JSON object, e.g. {"work_class": "enquiry", "outcome": "answered", "notes": "..."}, '
+            "as application/json",
+        )
+    fields = {name: body.get(name) or "" for name in ("work_class", "outcome", "notes", "work_order_number")}
+    wrong = [name for name, value in fields.items() if not isinstance(value, str)]
+    if wrong:
+        return _error(400, f'"{wrong[0]}" must be a string')
+    try:
+        with unit_of_work(hotline().sessions) as session:
+            recorded = record_disposition(
+                session,
+                agent_id=who.agent_id,
+                actor=Actor(who.username, who.id),
+                work_class=fields["work_class"].strip(),
+                outcome=fields["outcome"].strip(),
+                notes=fields["notes"],
+                work_order_number=fields["work_order_number"],
+            )
+            view = disposition_view(recorded)
+    except DispositionRefused as refused:
+        return _error(400, str(refused))
+    return jsonify(disposition=view), 201
 
 
 @bp.errorhandler(HTTPException)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
@@ -9,13 +10,17 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ivr.db.models import Agent
+from ivr.db.session import unit_of_work
 from ivr.people.auth import Person, person, role_required
 from ivr.people.forms import StateForm
 from ivr.queueing.agent_panel import agent_status, connected_caller
 from ivr.queueing.agent_states import StateChangeRefused
+from ivr.queueing.dispositions import OUTCOMES, DispositionRefused, record_disposition
 from ivr.queueing.state_change import change_state
 from ivr.web.current_hotline import hotline
 from ivr.web.labels import STATE_LABELS, label
+from ivr.work_orders.cases import Actor
+from ivr.work_orders.lifecycle import WORK_CLASSES
 
 bp = Blueprint("agent_page", __name__, template_folder="templates")
 
@@ -31,7 +36,7 @@ def agent() -> str:
         with hotline().sessions() as session:
             agents = session.scalars(select(Agent).order_by(Agent.name)).all()
         return render_template("admin/agents.html", agents=agents)
-    return render_template("admin/agent.html", read_only=person().role != "agent", **_panel(agent_id))
+    return _page(agent_id)
 
 
 @bp.get("/agent/panel")
@@ -65,6 +70,45 @@ def state() -> Response:
     else:
         flash(f"状态已更新 / State now: {label(STATE_LABELS, status['state'])}", "ok")
     return redirect(url_for("agent_page.agent"))
+
+
+@bp.post("/agent/disposition")
+@role_required("agent")
+def disposition() -> Response | tuple[str, int]:
+    """The disposition form: the class of request, the outcome and notes of the current or last call."""
+    who = person()
+    form = request.form
+    try:
+        with unit_of_work(hotline().sessions) as session:
+            recorded = record_disposition(
+                session,
+                agent_id=_own_agent_id(who),
+                actor=Actor(who.username, who.id),
+                work_class=form.get("work_class", "").strip(),
+                outcome=form.get("outcome", "").strip(),
+                notes=form.get("notes", ""),
+                work_order_number=form.get("work_order_number", ""),
+            )
+            number = recorded.work_order_number
+    except DispositionRefused as refused:
+        # The page again with what was typed, so the notes are not lost.
+        flash(f"未能记录处理结果 / Disposition not recorded: {refused}", "error")
+        return _page(_own_agent_id(who), given=form), 400
+    else:
+        order = f" · 工单 / work order {number}" if number else ""
+        flash(f"处理结果已记录 / Disposition recorded{order}", "ok")
+    return redirect(url_for("agent_page.agent"))
+
+
+def _page(agent_id: int, given: Mapping[str, str] | None = None) -> str:
+    return render_template(
+        "admin/agent.html",
+        read_only=person().role != "agent",
+        work_classes=WORK_CLASSES,
+        outcomes=OUTCOMES,
+        given=given or {},
+        **_panel(agent_id),
+    )
 
 
 def _agent_id(who: Person) -> int | None:

@@ -372,11 +372,14 @@ def _call_back_under_way(
 
 
 def end_wrap_ups(now: datetime | None = None, *, session: Session) -> int:
-    """Agents whose wrap-up time is over are available again. The caller commits."""
+    """Agents whose wrap-up time is over are available again, once their last call has a disposition (one
+    without stays in wrap-up: their page says why; a shift lead can free them). The caller commits."""
     now = now or utcnow()
     from ivr.queueing.agent_states import set_state
+    from ivr.queueing.dispositions import disposition_missing
 
-    done = session.scalars(select(Agent).where(Agent.state == "wrap_up", Agent.wrap_up_until <= now)).all()
+    over = session.scalars(select(Agent).where(Agent.state == "wrap_up", Agent.wrap_up_until <= now)).all()
+    done = [agent for agent in over if not disposition_missing(session, agent)]
     for agent in done:
         set_state(session, agent, "available", reason="wrap-up over", now=now)
     return len(done)

@@ -11,8 +11,13 @@ from ivr.db.models import Agent
 from ivr.db.session import unit_of_work
 from ivr.queueing.agent_panel import agent_status
 from ivr.queueing.agent_states import StateChangeRefused, request_state
+from ivr.queueing.dispositions import disposition_missing
 
 MAX_REASON = 100  # agent_state_changes.reason
+NO_DISPOSITION = (
+    "请先记录上一通电话的处理结果 / record the disposition of your last call first "
+    "(class of request and outcome), then end wrap-up"
+)
 
 
 def change_state(
@@ -28,5 +33,7 @@ def change_state(
         agent = session.scalar(select(Agent).where(Agent.id == agent_id).with_for_update())
         if agent is None:
             raise StateChangeRefused(f"there is no agent with id {agent_id}")
+        if disposition_missing(session, agent):
+            raise StateChangeRefused(NO_DISPOSITION)
         request_state(session, agent, state, reason=reason, by=by)
         return agent_status(agent)

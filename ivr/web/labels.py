@@ -45,6 +45,37 @@ WORK_ORDER_STATUSES = {
     "completed": "已完成 / Completed",
 }
 
+WORK_CLASS_LABELS = {  # ivr/work_orders/lifecycle.py WORK_CLASSES
+    "enquiry": "咨询待复 / Enquiry",
+    "fault_repair": "故障报修 / Fault repair",
+    "meter_fault": "表具故障 / Meter fault",
+    "gas_leak": "燃气泄漏 / Gas leak",
+    "service_complaint": "服务投诉 / Service complaint",
+    "quality_complaint": "质量投诉 / Quality complaint",
+    "safety_complaint": "安全投诉 / Safety complaint",
+    "account_business": "账户业务 / Account business",
+    "installation": "安装 / Installation",
+}
+
+STAGE_LABELS = {  # ivr/work_orders/lifecycle.py STAGES
+    "opened": "已开立 / Opened",
+    "handed_over": "已移交 / Handed over",
+    "accepted": "已受理 / Accepted",
+    "in_progress": "处理中 / In progress",
+    "handled": "已处理 / Handled",
+    "answered": "已答复 / Answered",
+    "closed": "已关闭 / Closed",
+    "reopened": "已重开 / Reopened",
+}
+
+DISPOSITION_OUTCOMES = {  # ivr/queueing/dispositions.py OUTCOMES
+    "answered": "通话中已解答 / Answered on the call",
+    "opened": "开立工单 / Work order opened",
+    "attached": "关联已有工单 / Attached to an existing order",
+    "transferred": "已转接 / Transferred",
+    "no_action": "无需处理 / No action",
+}
+
 
 def label(table: dict[str, str], key: str | None) -> str:
     """The label of `key`, or the key itself for a value added after this table."""

@@ -8,10 +8,13 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from ivr.people.login_limits import init_login_limits
 from ivr.people.secret import KeyOnFirstUse, secret_key_from_env
 from ivr.web.labels import (
+    DISPOSITION_OUTCOMES,
     INTENTS,
     LANGUAGES,
     ROLE_LABELS,
+    STAGE_LABELS,
     STATE_LABELS,
+    WORK_CLASS_LABELS,
     WORK_ORDER_KINDS,
     WORK_ORDER_STATUSES,
     label,
@@ -85,11 +88,17 @@ def init_pages(app: Flask) -> None:
     from ivr.work_orders.api import register as register_work_orders_api  # docs/work-orders.md
 
     register_work_orders_api(app)
+    from ivr.work_orders.search_pages import bp as search_bp  # docs/work-orders.md, "The agent's side"
+
+    app.register_blueprint(search_bp)
     from ivr.work_orders.deadline_pages import bp as deadlines_bp  # docs/work-orders.md, "Deadline rules"
 
     app.register_blueprint(deadlines_bp)
     app.jinja_env.globals.update(
         label=label,
+        DISPOSITION_OUTCOMES=DISPOSITION_OUTCOMES,
+        STAGE_LABELS=STAGE_LABELS,
+        WORK_CLASS_LABELS=WORK_CLASS_LABELS,
         INTENTS=INTENTS,
         LANGUAGES=LANGUAGES,
         ROLE_LABELS=ROLE_LABELS,

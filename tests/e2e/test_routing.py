@@ -8,9 +8,12 @@ import pytest
 from sqlalchemy import select, update
 
 from ivr.db.models import Agent, AgentStateChange, Call, CallEvent, QueueEntry, RoutingDecision, utcnow
+from ivr.db.session import unit_of_work
 from ivr.jobs.tasks import dispatch, end_wrap_ups
+from ivr.queueing.dispositions import record_disposition
 from ivr.telephony.callers import ScriptedCaller
 from ivr.telephony.sim_telephony import SimulatorTelephony
+from ivr.work_orders.cases import Actor
 from tests.e2e.conftest import HOTLINE_NUMBER, Phone
 from tests.helpers import count
 
@@ -80,6 +83,13 @@ def test_a_waiting_caller_is_connected_recorded_and_the_agent_wraps_up(floor, ho
         ).all()
     assert states[-3:] == ["ringing", "on_call", "wrap_up"], "the answered leg reported the agent on the call"
     assert entry_of(hotline, result.call_sid).status == "done"
+    # Wrap-up is over only once the call has a disposition (issue 16): held until then.
+    assert end_wrap_ups(hotline, utcnow() + timedelta(minutes=5)) == 0
+    assert agent(hotline, "陈静").state == "wrap_up"
+    with unit_of_work(hotline.sessions) as session:
+        record_disposition(
+            session, agent_id=chen.id, actor=Actor("陈静"), work_class="account_business", outcome="answered"
+        )
     assert end_wrap_ups(hotline, utcnow() + timedelta(minutes=5)) == 1
     assert agent(hotline, "陈静").state == "available"
 

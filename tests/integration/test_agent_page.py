@@ -182,7 +182,7 @@ def test_the_caller_panel_shows_number_path_customer_and_open_orders(signed_in, 
         done = open_work_order(
             session, kind="fault", caller_number="", customer=customer, source_key="t:done"
         )
-        done.status = "completed"
+        done.status, done.stage = "completed", "closed"  # the panel reads the stage (issue 16)
         other = open_work_order(session, kind="fault", caller_number="+8613800000009", source_key="t:other")
     assert demo.customer_id == customer.id and demo.status == "open"
     _connected_call(twilio, hotline, agent_id)
