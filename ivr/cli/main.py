@@ -15,6 +15,7 @@ from ivr.quality.commands import audit, quality_report
 from ivr.queueing.commands import queues, storm_report
 from ivr.surveys.commands import callbacks, satisfaction_report
 from ivr.work_orders.deadline_commands import deadlines
+from ivr.work_orders.export_commands import export
 
 
 @click.group()
@@ -52,5 +53,6 @@ for command in (
     callbacks,
     queues,
     deadlines,
+    export,
 ):
     cli.add_command(command)

@@ -32,6 +32,7 @@ _SATISFACTION = ("满意度回访报告 / Satisfaction report", "satisfaction.re
 _FOLLOW_UPS = ("回访跟进 / Follow-up cases", "satisfaction.cases")
 _CALLBACK_SETTINGS = ("回访设置 / Call-back settings", "callback_settings.page")
 _ANNOUNCEMENTS = ("通知与风暴模式 / Announcements and storm mode", "announcements.index")
+_EXPORT = ("导出 / Export", "exports.page")  # work orders and call records as CSV (docs/work-orders.md)
 _FLOOR = [
     ("现场看板 / Live board", "floor.board"),
     ("历史 / History", "floor.history_page"),
@@ -46,7 +47,7 @@ _EDITORS = [  # docs/console-editor.md
 _DEADLINES = ("工单时限规则 / Work-order deadline rules", "deadlines.page")  # shift leads, quality: view
 HOME_LINKS = {
     "agent": [("我的坐席 / My seat", "agent_page.agent"), ("我的质检 / My reviews", "quality.mine")],
-    "shift_lead": [("坐席状态 / Agents", "agent_page.agent"), *_FLOOR, _DEADLINES],
+    "shift_lead": [("坐席状态 / Agents", "agent_page.agent"), *_FLOOR, _DEADLINES, _EXPORT],
     "supervisor": [
         ("坐席状态 / Agents", "agent_page.agent"),
         ("用户 / Users", "admin.users"),
@@ -59,6 +60,7 @@ HOME_LINKS = {
         _ANNOUNCEMENTS,
         *_FLOOR,
         *_EDITORS,
+        _EXPORT,
     ],
     "admin": [
         ("坐席状态 / Agents", "agent_page.agent"),
@@ -72,8 +74,9 @@ HOME_LINKS = {
         _ANNOUNCEMENTS,
         *_FLOOR,
         *_EDITORS,
+        _EXPORT,
     ],
-    "quality": [_SAMPLE, _SCORECARD, _REPORT, _SATISFACTION, _DEADLINES],
+    "quality": [_SAMPLE, _SCORECARD, _REPORT, _SATISFACTION, _DEADLINES, _EXPORT],
 }
 
 

@@ -88,6 +88,9 @@ def init_pages(app: Flask) -> None:
     from ivr.work_orders.api import register as register_work_orders_api  # docs/work-orders.md
 
     register_work_orders_api(app)
+    from ivr.work_orders.export_pages import bp as exports_bp  # docs/work-orders.md, "Export"
+
+    app.register_blueprint(exports_bp)
     from ivr.work_orders.search_pages import bp as search_bp  # docs/work-orders.md, "The agent's side"
 
     app.register_blueprint(search_bp)

@@ -22,6 +22,7 @@ COMMANDS = {
     "callbacks hotline", "callbacks select", "callbacks try", "callbacks schedule", "callbacks status",
     "callbacks policy publish", "callbacks policy show", "queues sync",
     "deadlines show", "deadlines check", "deadlines load", "deadlines versions", "deadlines rollback",
+    "export work-orders", "export calls",
 }  # fmt: skip
 
 
