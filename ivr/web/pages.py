@@ -97,6 +97,10 @@ def init_pages(app: Flask) -> None:
     from ivr.work_orders.deadline_pages import bp as deadlines_bp  # docs/work-orders.md, "Deadline rules"
 
     app.register_blueprint(deadlines_bp)
+    from ivr.work_orders import desk_pages, order_pages  # docs/work-orders.md, "The desks' pages"
+
+    app.register_blueprint(desk_pages.bp)
+    app.register_blueprint(order_pages.bp)
     app.jinja_env.globals.update(
         label=label,
         DISPOSITION_OUTCOMES=DISPOSITION_OUTCOMES,
