@@ -179,6 +179,7 @@ class WorkOrder(Base):
         Index("ix_work_orders_caller_number", "caller_number"),
         Index("ix_work_orders_customer_id", "customer_id"),
         Index("ix_work_orders_desk_due_at", "desk", "due_at"),
+        Index("ix_work_orders_warn_at", "warn_at"),  # the live board: orders whose warning time has come
     )
 
 

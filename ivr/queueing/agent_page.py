@@ -9,13 +9,14 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from ivr.db.models import Agent
+from ivr.db.models import Agent, utcnow
 from ivr.db.session import unit_of_work
 from ivr.people.auth import Person, person, role_required
 from ivr.people.forms import StateForm
 from ivr.queueing.agent_panel import agent_status, connected_caller
 from ivr.queueing.agent_states import StateChangeRefused
 from ivr.queueing.dispositions import OUTCOMES, DispositionRefused, record_disposition
+from ivr.queueing.owned_orders import late_orders_of_agent
 from ivr.queueing.state_change import change_state
 from ivr.web.current_hotline import hotline
 from ivr.web.labels import STATE_LABELS, label
@@ -137,7 +138,8 @@ def _panel(agent_id: int) -> dict[str, Any]:
         agent = session.get(Agent, agent_id)
         if agent is None:
             _refuse(404, f"没有此坐席 / There is no agent with id {agent_id}")
-        return {"agent": agent_status(agent), "caller": connected_caller(session, agent)}
+        late = late_orders_of_agent(session, agent_id, utcnow(), hotline().settings.local_timezone)
+        return {"agent": agent_status(agent), "caller": connected_caller(session, agent), "late_orders": late}
 
 
 def _refuse(code: int, message: str) -> NoReturn:

@@ -10,10 +10,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ivr.db.models import Agent, Call, QueueEntry
+from ivr.db.models import Agent, Call, QueueEntry, WorkOrder
 from ivr.quality.answering import SERVICE_LEVEL_SECONDS, CallFacts, queue_figures
 from ivr.queueing.agent_states import STATES
 from ivr.queueing.floor_figures import answering, calls_between, split_open
@@ -22,6 +22,7 @@ from ivr.queueing.queue_entries import LIVE
 from routing.model import Rules
 
 EMERGENCY_WINDOW = timedelta(hours=1)
+LATE_ORDERS_SHOWN = 50  # work orders past or near their deadline listed on the board, most urgent first
 
 
 def _seconds_since(moment: datetime | None, now: datetime) -> int | None:
@@ -110,6 +111,45 @@ def emergencies(
     return rows
 
 
+def late_work_orders(session: Session, now: datetime, timezone: str) -> dict[str, Any]:
+    """Work orders whose warning time has come (near their deadline) or whose deadline passed: counts, and the
+    most urgent ones. The deadline sweep (ivr/work_orders/escalation.py) keeps due_at, warn_at, escalation."""
+    near_or_late = WorkOrder.warn_at <= now  # warn_at is NULL once no deadline runs (ix_work_orders_warn_at)
+    overdue = case((WorkOrder.due_at <= now, 1), else_=0)
+    counts = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(overdue), 0),
+            func.coalesce(func.sum(case((WorkOrder.escalation == "supervisor", 1), else_=0)), 0),
+        ).where(near_or_late)
+    ).one()
+    most_urgent = select(WorkOrder).where(near_or_late).order_by(WorkOrder.due_at, WorkOrder.id)
+    orders = session.scalars(most_urgent.limit(LATE_ORDERS_SHOWN)).all()
+    rows = []
+    for order in orders:
+        due = order.due_at or now
+        late = due <= now
+        rows.append(
+            {
+                "number": order.number,
+                "work_class": order.work_class,
+                "desk": order.desk or "",
+                "stage": order.stage,
+                "owner_user_id": order.owner_user_id,
+                "escalation": order.escalation,
+                "due_at": _iso(order.due_at),
+                "due_local": local_now(due, timezone).strftime("%m-%d %H:%M"),
+                "overdue": late,
+                "minutes": int(abs((now - due).total_seconds()) // 60),  # late by, or left
+            }
+        )
+    total, late_count, supervisor = (int(value) for value in counts)
+    return {
+        "counts": {"near": total - late_count, "overdue": late_count, "supervisor": supervisor},
+        "orders": rows,
+    }
+
+
 def _agent_row(agent: Agent, now: datetime) -> dict[str, Any]:
     return {
         "id": agent.id,
@@ -152,6 +192,7 @@ def live_board(session: Session, *, rules: Rules, timezone: str, now: datetime) 
         "total": total,
         "agents": [_agent_row(agent, now) for agent in agents],
         "emergencies": emergencies(session, now, {a.id: a.name for a in agents}, timezone),
+        "late_work_orders": late_work_orders(session, now, timezone),
     }
 
 

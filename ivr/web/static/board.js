@@ -134,10 +134,38 @@
     section.querySelector(".none").hidden = data.emergencies.length > 0;
   }
 
+  var ESCALATION_WORDS = {
+    "": "—", warned: "已提醒负责人 / owner warned", escalated: "已升级值班长 / shift lead",
+    supervisor: "已升级主管 / supervisor"
+  };
+
+  function drawLateOrders(data) {
+    var section = document.getElementById("board-late-orders");
+    var late = data.late_work_orders;
+    if (!section || !late) return;
+    Object.keys(late.counts).forEach(function (name) {
+      var node = section.querySelector('[data-count="' + name + '"]');
+      if (node) node.textContent = String(late.counts[name]);
+    });
+    var body = section.querySelector("tbody");
+    body.replaceChildren.apply(body, late.orders.map(function (order) {
+      var tr = el("tr", null, order.overdue ? "overdue" : "near");
+      tr.setAttribute("data-order", order.number);
+      [order.number, order.work_class, order.desk || "—", order.stage, order.due_local,
+       (order.overdue ? "超时 / late " : "剩余 / left ") + order.minutes + " min",
+       ESCALATION_WORDS[order.escalation] || order.escalation].forEach(function (text) {
+        tr.appendChild(el("td", text));
+      });
+      return tr;
+    }));
+    section.querySelector(".none").hidden = late.orders.length > 0;
+  }
+
   function draw(data) {
     document.getElementById("board-clock").textContent = data.local_time;
     drawToday(data);
     drawEmergencies(data);
+    drawLateOrders(data);
     drawQueues(data);
     drawAgents(data);
   }
