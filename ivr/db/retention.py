@@ -22,6 +22,7 @@ from ivr.db.models import (
     CallbackAttempt,
     CallbackCandidate,
     CallbackJob,
+    CallDisposition,
     CallEvent,
     FollowUpCase,
     PlaybackLog,
@@ -105,6 +106,12 @@ def remove_expired(
         )
         calls = _remove_rows(
             connection, Call, (Call.started_at < cutoff) & Call.call_sid.not_in(audited_calls)
+        )
+        # An agent's notes on a call are about its caller: they go when the call's record goes.
+        _remove_rows(
+            connection,
+            CallDisposition,
+            (CallDisposition.at < cutoff) & CallDisposition.call_sid.not_in(audited_calls),
         )
         expired_events = (CallEvent.at < cutoff) & CallEvent.call_sid.not_in(audited_calls)
         gone_at_twilio += _voice_messages(connection, expired_events)

@@ -25,6 +25,7 @@ from ivr.db.models import (
     utcnow,
 )
 from ivr.db.session import unit_of_work
+from ivr.jobs.tasks import remove_expired
 from ivr.people.users import create_user
 from ivr.queueing.agent_states import set_state
 from ivr.queueing.dispatch import end_wrap_ups
@@ -476,3 +477,21 @@ def test_an_order_moved_on_from_opened_still_shows_as_open(signed_in, twilio, ho
     _move(hotline, agent_id, "on_call", call_sid=sid)
     page = signed_in.get("/agent").get_data(as_text=True)
     assert order.number in page and "已移交 / Handed over" in page
+
+
+def test_old_dispositions_go_with_the_call_records(hotline, agent_id):
+    # The notes are about the caller: retention removes them when it removes the calls of that age.
+    with unit_of_work(hotline.sessions) as session:
+        for sid, days in (("CA-old-disposition", 900), ("CA-new-disposition", 100)):
+            session.add(
+                CallDisposition(
+                    call_sid=sid,
+                    agent_id=agent_id,
+                    work_class="enquiry",
+                    outcome="answered",
+                    notes="客户说家里有老人 / an elderly person at home",
+                    at=utcnow() - timedelta(days=days),
+                )
+            )
+    remove_expired(hotline)
+    assert [d.call_sid for d in _dispositions(hotline)] == ["CA-new-disposition"]
