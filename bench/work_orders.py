@@ -47,6 +47,7 @@ from ivr.db.models import WorkOrder, WorkOrderTimer  # noqa: E402
 from ivr.db.session import make_engine, make_session_factory  # noqa: E402
 from ivr.work_orders.desk_queue import After, desk_queue  # noqa: E402
 from ivr.work_orders.escalation import BATCH_SIZE, sweep_batch  # noqa: E402
+from ivr.work_orders.export import WORK_ORDER_HEADER, csv_text, day_range, work_order_rows  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SQLITE_PATH = RESULTS / "work_orders.db"
@@ -528,6 +529,56 @@ def measure(name: str, engine: Engine, repeat: int) -> dict[str, Any]:
     return result
 
 
+def export_run(sessions: sessionmaker[Session], days: int) -> dict[str, Any]:
+    """One export of the work orders opened in the last `days` local days (ivr/work_orders/export.py), read
+    to the end as the page sends it; beside it, the same rows' ids through the same range and cursor."""
+    last = (NOW + timedelta(hours=8)).date()  # the local day of NOW in Shanghai
+    span = day_range(str(last - timedelta(days=days - 1)), str(last), timezone="Asia/Shanghai")
+    start = time.perf_counter()
+    with sessions() as session, session.begin():
+        pieces = csv_text(WORK_ORDER_HEADER, work_order_rows(session, span))
+        first = next(pieces)
+        first_ms = (time.perf_counter() - start) * 1000
+        lines, size = first.count("\r\n"), len(first.encode())
+        for piece in pieces:
+            lines, size = lines + piece.count("\r\n"), size + len(piece.encode())
+    seconds = time.perf_counter() - start
+    begin, end = span.bounds()
+    start = time.perf_counter()
+    with sessions() as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SET LOCAL statement_timeout = '120s'"))
+        query = select(WorkOrder.id).where(WorkOrder.created_at >= begin, WorkOrder.created_at < end)
+        ids = sum(
+            1 for _ in session.execute(query.order_by(WorkOrder.created_at).execution_options(yield_per=1000))
+        )
+    base_seconds = time.perf_counter() - start
+    return {
+        "rows": lines - 1,
+        "megabytes": round(size / 1e6, 1),
+        "first_piece_ms": round(first_ms, 1),
+        "seconds": round(seconds, 2),
+        "baseline_rows": ids,
+        "baseline_seconds": round(base_seconds, 2),
+        "ratio": round(seconds / base_seconds, 1),
+    }
+
+
+def measure_exports(name: str, engine: Engine) -> dict[str, Any]:
+    """The export of a month and of the year, once each (they are long), beside the ids alone."""
+    sessions = make_session_factory(engine)
+    result = {}
+    for label, days in (("a month", 30), ("a year", 366)):
+        figures = export_run(sessions, days)
+        result[f"export, {label}"] = figures
+        print(
+            f"    export, {label:<8} {figures['rows']:>9,} rows, {figures['megabytes']:6.1f} MB: first piece"
+            f" {figures['first_piece_ms']:8.1f} ms, all {figures['seconds']:6.2f} s;"
+            f" baseline (the ids) {figures['baseline_seconds']:5.2f} s; {figures['ratio']:.1f}x"
+        )
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="work orders in the database [1,000,000]")
@@ -538,6 +589,7 @@ def main() -> None:
     parser.add_argument(
         "--postgres-url", default=os.environ.get("BENCH_WORK_ORDERS_POSTGRES_URL", POSTGRES_URL)
     )
+    parser.add_argument("--no-export", action="store_true", help="leave out the export runs")
     parser.add_argument("--refill", action="store_true", help="fill again even if the database is filled")
     parser.add_argument("--json", type=Path, default=RESULTS / "work_orders.json")
     args = parser.parse_args()
@@ -584,6 +636,8 @@ def main() -> None:
             f"  {name}: {open_orders:,} open orders, {timers:,} timers, {due} due at {NOW:%Y-%m-%d %H:%M} UTC"
         )
         results["databases"][name] = measure(name, engine, args.repeat)
+        if not args.no_export:
+            results["databases"][name] |= measure_exports(name, engine)
         engine.dispose()
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")

@@ -237,7 +237,8 @@ def _streamed(session: Session, query: Select[*tuple[Any, ...]]) -> Iterator[Any
 def _local(moment: datetime | None, zone: ZoneInfo) -> str:
     if moment is None:
         return ""
-    return moment.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    # isoformat is twice as fast as strftime here, and this runs six times a row; [:19] drops the offset.
+    return moment.replace(tzinfo=UTC).astimezone(zone).isoformat(" ", "seconds")[:19]
 
 
 def _text(value: int | None) -> str:
