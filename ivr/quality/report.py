@@ -23,6 +23,8 @@ from ivr.db.models import Agent, AuditItem, Call, Recording, Review, utcnow
 from ivr.quality.answering import Answer, CallFacts, QueueFigures, call_facts, queue_figures
 from ivr.quality.report_findings import FailedQuestion, Finding, failed_questions, top_findings
 from ivr.quality.report_month import Month
+from ivr.quality.work_order_figures import WorkOrderFigures
+from ivr.quality.work_order_report import work_order_figures
 
 AUDIT_COVERAGE_TARGET = 0.10  # DOMAIN: at least 10 % of the recorded calls are listened to
 COMPLAINT_CLOSURE_TARGET = 1.0  # DOMAIN: complaint closure 100 %
@@ -108,6 +110,7 @@ class QualityReport:
     agents: list[AgentFigures]
     findings: list[Finding]
     failed_questions: list[FailedQuestion]
+    work_orders: WorkOrderFigures | None = None  # deadlines, complaint closure, open orders by age
 
     @property
     def talk_seconds(self) -> list[float]:
@@ -198,6 +201,7 @@ def build_quality_report(
         agents=_agent_figures(session, start, end, talks, reviews),
         findings=top_findings(reviews),
         failed_questions=failed_questions(session, reviews),
+        work_orders=work_order_figures(session, start=start, end=end, now=now),
     )
 
 

@@ -7,7 +7,13 @@ from markupsafe import Markup
 
 from ivr.quality.answering import SERVICE_LEVEL_SECONDS
 from ivr.quality.report import QualityReport
-from ivr.quality.report_labels import COMPLAINT_LABELS, INTENT_LABELS, QUEUE_RESULT_LABELS
+from ivr.quality.report_labels import (
+    COMPLAINT_LABELS,
+    DEADLINE_KIND_LABELS,
+    INTENT_LABELS,
+    QUEUE_RESULT_LABELS,
+)
+from ivr.quality.work_order_figures import WorkOrderFigures
 from ivr.web.charts import bar_chart, chart_height, chart_svg, count_axis, make_chart
 from ivr.web.figures import percent
 from ivr.web.labels import label
@@ -93,6 +99,9 @@ def report_charts(report: QualityReport) -> dict[str, Markup]:
         scores.add("", [round(agent.mean_score or 0.0, 1) for agent in scored])
     charts["scores"] = chart_svg(scores)
 
+    if report.work_orders is not None:
+        charts.update(work_order_charts(report.work_orders))
+
     charts["findings"] = bar_chart(
         make_chart(
             pygal.HorizontalBar,
@@ -106,3 +115,23 @@ def report_charts(report: QualityReport) -> dict[str, Markup]:
         top_down=True,
     )
     return charts
+
+
+def work_order_charts(figures: WorkOrderFigures) -> dict[str, Markup]:
+    """Deadlines on time, late and overdue per kind; open work orders per age band, overdue apart."""
+    deadlines = make_chart(
+        pygal.StackedBar, "工单时限 / Work-order deadlines due this month", show_legend=True
+    )
+    deadlines.x_labels = [label(DEADLINE_KIND_LABELS, row.key) for row in figures.by_kind]
+    if any(row.decided for row in figures.by_kind):
+        deadlines.add("按时 / On time", [row.on_time for row in figures.by_kind])
+        deadlines.add("超时完成 / Late", [row.late for row in figures.by_kind])
+        deadlines.add("已逾期 / Overdue", [row.overdue for row in figures.by_kind])
+        count_axis(deadlines, [row.decided for row in figures.by_kind])
+    ages = make_chart(pygal.StackedBar, "未关闭工单（按时长）/ Open work orders by age", show_legend=True)
+    ages.x_labels = [bucket.label for bucket in figures.ages]
+    if figures.open_orders:
+        ages.add("未逾期 / Not overdue", [bucket.open - bucket.overdue for bucket in figures.ages])
+        ages.add("已逾期 / Overdue", [bucket.overdue for bucket in figures.ages])
+        count_axis(ages, [bucket.open for bucket in figures.ages])
+    return {"deadlines": chart_svg(deadlines), "work_order_ages": chart_svg(ages)}

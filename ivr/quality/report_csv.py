@@ -7,6 +7,7 @@ import io
 
 from ivr.quality.answering import QUEUE_RESULTS, SERVICE_LEVEL_SECONDS, SERVICE_LEVEL_TARGET
 from ivr.quality.report import QualityReport
+from ivr.quality.work_order_figures import CLOSURE_TARGET, WorkOrderFigures
 
 CSV_HEADER = ("section", "key", "metric", "value")
 
@@ -83,6 +84,46 @@ def report_rows(report: QualityReport) -> list[tuple[str, str, str, str]]:
         rows += [
             ("failed_questions", question.question, "failed", str(question.failed)),
             ("failed_questions", question.question, "answered", str(question.answered)),
+        ]
+    if report.work_orders is not None:
+        rows += work_order_rows(report.work_orders)
+    return rows
+
+
+def work_order_rows(figures: WorkOrderFigures) -> list[tuple[str, str, str, str]]:
+    """The work-order figures: deadlines on time per kind, class, desk and owner; complaint closure; open
+    work orders by age (docs/work-orders.md, "Reports")."""
+    rows = [("work_orders", "all", "as_of_utc", figures.as_of.strftime("%Y-%m-%d %H:%M:%S"))]
+    groups = (
+        ("deadlines_by_kind", [*figures.by_kind, figures.all_deadlines]),
+        ("deadlines_by_class", figures.by_class),
+        ("deadlines_by_desk", figures.by_desk),
+        ("deadlines_by_owner", figures.by_owner),
+    )
+    for section, on_time_rows in groups:
+        for row in on_time_rows:
+            rows += [
+                (section, row.key, "on_time", str(row.on_time)),
+                (section, row.key, "late", str(row.late)),
+                (section, row.key, "overdue", str(row.overdue)),
+                (section, row.key, "pending", str(row.pending)),
+                (section, row.key, "on_time_rate_pct", _percent(row.rate)),
+            ]
+    for closure in figures.closure:
+        rows += [
+            ("complaint_closure", closure.key, "taken", str(closure.taken)),
+            ("complaint_closure", closure.key, "closed_on_time", str(closure.closed_on_time)),
+            ("complaint_closure", closure.key, "closed_late", str(closure.closed_late)),
+            ("complaint_closure", closure.key, "open", str(closure.open)),
+            ("complaint_closure", closure.key, "open_overdue", str(closure.open_overdue)),
+            ("complaint_closure", closure.key, "closure_rate_pct", _percent(closure.closure_rate)),
+            ("complaint_closure", closure.key, "on_time_closure_rate_pct", _percent(closure.on_time_rate)),
+        ]
+    rows.append(("complaint_closure", "all", "target_pct", _percent(CLOSURE_TARGET)))
+    for bucket in figures.ages:
+        rows += [
+            ("open_work_orders_by_age", bucket.label, "open", str(bucket.open)),
+            ("open_work_orders_by_age", bucket.label, "overdue", str(bucket.overdue)),
         ]
     return rows
 

@@ -20,3 +20,11 @@ QUEUE_RESULT_LABELS = {
     DUTY: "转值班工程师 / To the duty engineer",
     OTHER: "其他 / Other",
 }
+DEADLINE_KIND_LABELS = {  # the deadline rules' kinds (ivr/work_orders/deadline_rules.py KINDS)
+    "handover": "移交 / Hand-over",
+    "on_site": "到场 / On site",
+    "result": "处理结果 / Result",
+    "answer": "答复客户 / Answer",
+    "follow_up": "回访 / Follow-up call",
+    "all": "全部 / All",
+}

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ivr.db.models import Agent, Call, QueueEntry, WorkOrder
 from ivr.quality.answering import SERVICE_LEVEL_SECONDS, CallFacts, queue_figures
+from ivr.quality.work_order_report import live_work_orders
 from ivr.queueing.agent_states import STATES
 from ivr.queueing.floor_figures import answering, calls_between, split_open
 from ivr.queueing.local_days import local_now, utc_of_local
@@ -193,6 +194,7 @@ def live_board(session: Session, *, rules: Rules, timezone: str, now: datetime) 
         "agents": [_agent_row(agent, now) for agent in agents],
         "emergencies": emergencies(session, now, {a.id: a.name for a in agents}, timezone),
         "late_work_orders": late_work_orders(session, now, timezone),
+        "open_work_orders": live_work_orders(session, now=now),  # by age, with the overdue ones
     }
 
 

@@ -492,7 +492,7 @@ def test_the_page_shows_the_figures_and_charts(march, client, role):
     assert re.search(r'id="aht">224\.0 s<', page)
     assert re.search(r'id="offered">9<', page)
     assert "calls answered by an agent within 20 s of entering an" in page  # the definition, in writing
-    assert page.count("<svg") == 9
+    assert page.count("<svg") == 11  # 9 of calls and audit, 2 of work orders
     assert "<script" not in page  # the charts are plain SVG
     assert "未复述客户信息" in page and "陈静" in page
     assert "/reports/quality.csv?month=2026-03" in page
@@ -584,7 +584,7 @@ def test_the_cli_writes_the_html_and_the_csv(env, tmp_path, monkeypatch):
     html, csv_file = folder / "quality-2026-03.html", folder / "quality-2026-03.csv"
     assert result.output.split() == [str(html.relative_to(tmp_path)), str(csv_file.relative_to(tmp_path))]
     page = html.read_text(encoding="utf-8")
-    assert page.count("<svg") == 9 and "44.4 %" in page
+    assert page.count("<svg") == 11 and "44.4 %" in page  # 2 of them the work orders'
     assert "<link" not in page and "<script" not in page and "src=" not in page  # nothing fetched
     assert _csv(csv_file.read_text(encoding="utf-8"))[("answering", "all", "offered")] == "9"
 

@@ -161,11 +161,23 @@
     section.querySelector(".none").hidden = late.orders.length > 0;
   }
 
+  function drawOpenOrders(data) {
+    var section = document.getElementById("board-open-orders"), open = data.open_work_orders;
+    if (!section || !open) return;
+    section.querySelector('[data-count="open"]').textContent = String(open.open);
+    section.querySelector('[data-count="overdue"]').textContent = String(open.overdue);
+    open.ages.forEach(function (band) {
+      var cell = section.querySelector('[data-age="' + band.label + '"]');
+      if (cell) cell.textContent = band.open + " (" + band.overdue + ")";
+    });
+  }
+
   function draw(data) {
     document.getElementById("board-clock").textContent = data.local_time;
     drawToday(data);
     drawEmergencies(data);
     drawLateOrders(data);
+    drawOpenOrders(data);
     drawQueues(data);
     drawAgents(data);
   }
