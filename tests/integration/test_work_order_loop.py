@@ -11,10 +11,12 @@ from sqlalchemy import func, select
 from ivr.db.models import CallbackJob, FollowUpCase, ServiceCompletion, WorkOrder, WorkOrderEvent
 from ivr.db.session import unit_of_work
 from ivr.jobs import scheduler
+from ivr.people.users import create_user
 from ivr.surveys import responses
 from ivr.surveys.follow_up_orders import source_key
 from ivr.work_orders import cases
 from ivr.work_orders.field_completions import SOURCE
+from tests.helpers import action_of, new_call_sid, spoken, twiml
 
 SHANGHAI = timedelta(hours=8)
 CREW = cases.Actor("crew-lead", None)
@@ -215,3 +217,36 @@ def test_a_good_score_opens_nothing_and_a_hotline_call_s_low_score_goes_to_compl
     assert order.desk == "complaints"  # no work order of ours: the service complaints' desk
     with hotline.sessions() as session:
         assert session.scalar(select(func.count()).select_from(FollowUpCase)) == 1
+
+
+def test_a_fault_from_the_menu_closed_through_the_api_is_called_back_3_days_later(hotline, app, twilio):
+    """The loop end to end: the caller reports a fault on the phone menu (signed webhooks), the crew's
+    result, the answer and the close come through the REST API, the draw schedules the call-back."""
+    root = twiml(twilio.post("/voice/incoming", call_sid=(sid := new_call_sid()), caller=CALLER))
+    for digits in ("3", "1"):  # repair, report a fault
+        root = twiml(twilio.post(action_of(root), {"Digits": digits}, call_sid=sid, caller=CALLER))
+    assert "已为您登记报修" in spoken(root)
+    with hotline.sessions() as session:
+        number = session.scalar(select(WorkOrder.number).where(WorkOrder.call_sid == sid))
+    assert number is not None
+
+    with unit_of_work(hotline.sessions) as session:
+        _, token = create_user(session, username="crm", role="supervisor", password="correct horse battery")
+    api, auth = app.test_client(), {"Authorization": f"Bearer {token}"}
+    steps = [
+        ("stage", {"stage": "in_progress", "reason": "crew sent"}),
+        ("field-result", {"result": "igniter replaced", "data": {"amount_charged": "50"}}),
+        ("answer", {"channel": "phone", "answer": "fixed, 50 yuan"}),
+        ("close", {}),
+    ]
+    for path, body in steps:
+        assert api.post(f"/api/work-orders/{number}/{path}", json=body, headers=auth).status_code == 200
+    [completion] = completions_of(hotline, number)
+    assert (completion.service_type, completion.employee) == ("paid_repair", "api:crm")
+
+    handled = completion.completed_at
+    assert scheduler.draw_callbacks(hotline, handled + timedelta(days=1)) >= 1
+    with hotline.sessions() as session:
+        job = session.scalar(select(CallbackJob).where(CallbackJob.completion_id == completion.id))
+    assert job is not None and job.status == "queued"
+    assert (job.due_at + SHANGHAI).date() == (handled + SHANGHAI).date() + timedelta(days=3)
