@@ -14,6 +14,8 @@ from ivr.db.demo import load_demo_callbacks, load_demo_data
 from ivr.db.session import unit_of_work
 from ivr.hotline import Hotline
 from ivr.telephony.factory import telephony_problems
+from ivr.work_orders.deadline_rules import InvalidDeadlines, load_deadlines_file, validate_deadlines
+from ivr.work_orders.deadline_versions import live_row as live_deadlines_row
 from ivr.work_orders.deadline_versions import seed_default_deadlines
 
 
@@ -54,11 +56,28 @@ def config_problems(hotline: Hotline | None = None, menu_file: str | None = None
         validate_rules(load_rules_file())
     except InvalidRules as invalid:
         problems += [f"routing rules file: {p}" for p in invalid.problems]
+    try:
+        validate_deadlines(load_deadlines_file())
+    except InvalidDeadlines as invalid:
+        problems += [f"deadline rules file: {p}" for p in invalid.problems]
     if hotline is not None:
         problems += [f"settings: {p}" for p in telephony_problems(hotline.settings)]
         problems += _live_menu_problems(hotline)
         problems += _live_rules_problems(hotline)
+        problems += _live_deadlines_problems(hotline)
     return problems
+
+
+def _live_deadlines_problems(hotline: Hotline) -> list[str]:
+    with hotline.sessions() as session:
+        row = live_deadlines_row(session)
+    if row is None:  # the defaults file is live, checked above
+        return []
+    try:
+        validate_deadlines(row.document)
+    except InvalidDeadlines as invalid:
+        return [f"live deadline rules version {row.version}: {p}" for p in invalid.problems]
+    return []
 
 
 def _live_rules_problems(hotline: Hotline) -> list[str]:

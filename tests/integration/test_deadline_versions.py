@@ -343,3 +343,20 @@ def test_init_db_stores_the_defaults_as_version_one(hotline):
     assert "default work-order deadline rules stored as version 1" in init_database(hotline, demo=False)
     assert _versions(hotline) == [(1, "system", "default rules shipped", 0.75)]
     assert "default work-order deadline rules stored as version 1" not in init_database(hotline, demo=False)
+
+
+def test_check_config_names_the_problems_of_a_live_version_that_no_longer_passes(hotline):
+    from ivr.configuration.menus.store import checksum
+    from ivr.setup import config_problems
+
+    assert not [p for p in config_problems(hotline) if "deadline" in p]
+    document = deadline_versions.read_deadlines_text(DEFAULTS)
+    document["classes"]["gas_leak"]["deadlines"]["on_site"]["clock"] = "working"  # as if the checks had grown
+    with unit_of_work(hotline.sessions) as session:
+        row = DeadlineRulesVersion(version=1, document=document, source="", checksum=checksum(document))
+        session.add(row)
+    problems = [p for p in config_problems(hotline) if "deadline" in p]
+    assert problems == [
+        "live deadline rules version 1: classes.gas_leak.deadlines.on_site: is a safety deadline: "
+        "it must run round the clock"
+    ]
