@@ -2,6 +2,10 @@
 
 # .venv/bin/python bench/storm.py [--server run|serve-pg|gunicorn-pg] [--callers 10000] [--seconds 60]
 #                                 [--leak-share 0.02] [--agents 20] [--handle 60:180] [--patience 30:120]
+#                                 [--shape steady|surge] [--after-rate 0] [--after-seconds 120]
+# --shape surge: 20,000 callers in 60 s (past capacity), then the offered rate falls to a trickle the server
+# can carry (--after-rate callers a second for --after-seconds); it prints every second after the fall and
+# when the server had recovered (bench/storm_recovery.py).
 # First a baseline in the same run: the load generator's own ceiling against a bare Flask app (fixed TwiML,
 # gunicorn -w 2). Then the server under test, on a fresh database, with Twilio's REST API served by a
 # stand-in in this process, and the callers. Prints a line every 10 s, then the figures; writes
@@ -30,6 +34,7 @@ import targets
 from aiohttp import web
 from calls import expecting, prepare_calls
 from loadgen import closed_loop, percentile_ms
+from storm_recovery import kinds_sent, recovery, windows_after
 from storm_twilio import PERSON_WITHIN, Caller, Storm, rest_app
 
 RESULTS = targets.REPO / "bench" / "results"
@@ -64,6 +69,19 @@ class Plan:
     baseline_seconds: float
     database_url: str
     seed: int
+    after_rate: float = 0.0  # callers a second after the fall (at `seconds`); 0: no fall, the steady storm
+    after_seconds: float = 0.0
+    window: float = 1.0  # seconds per window after the fall
+    bound_ms: float = 500.0  # recovered: p99 under this, no new call shed, nothing failed...
+    hold: int = 5  # ... for this many windows in a row
+
+    @property
+    def after_callers(self) -> int:
+        return round(self.after_rate * self.after_seconds)
+
+    @property
+    def arrivals_end(self) -> float:
+        return self.seconds + (self.after_seconds if self.after_callers else 0.0)
 
 
 def main() -> None:
@@ -83,7 +101,7 @@ def main() -> None:
 def _parse(argv: list[str]) -> Plan:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--server", choices=["run", "serve-pg", "gunicorn-pg"], default="run")
-    parser.add_argument("--callers", type=int, default=10_000)
+    parser.add_argument("--callers", type=int, default=None, help="[10000; surge: 20000]")
     parser.add_argument("--seconds", type=float, default=60.0, help="callers enter over this many seconds")
     parser.add_argument("--leak-share", type=float, default=0.02, help="share of callers pressing 2")
     parser.add_argument("--agents", type=int, default=20)
@@ -92,9 +110,27 @@ def _parse(argv: list[str]) -> Plan:
     parser.add_argument("--baseline-seconds", type=float, default=5.0, help="0: no baseline")
     parser.add_argument("--database-url", default=None, help=f"the -pg servers' database [default: {PG_URL}]")
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument(
+        "--shape",
+        choices=["steady", "surge"],
+        default="steady",
+        help="surge: --callers 20000 --after-rate 20 unless given (past capacity, then a fall)",
+    )
+    parser.add_argument("--after-rate", type=float, default=None, help="callers/s after the fall [surge: 20]")
+    parser.add_argument("--after-seconds", type=float, default=120.0, help="how long the trickle lasts")
+    parser.add_argument("--window", type=float, default=1.0, help="seconds per window after the fall")
+    parser.add_argument("--bound-ms", type=float, default=500.0, help="recovered: p99 under this")
+    parser.add_argument("--hold", type=int, default=5, help="recovered: for this many windows in a row")
     args = parser.parse_args(argv)
+    surge = args.shape == "surge"
+    if args.callers is None:
+        args.callers = 20_000 if surge else 10_000
+    if args.after_rate is None:
+        args.after_rate = 20.0 if surge else 0.0
     if args.callers < 1 or args.seconds <= 0 or not 0 <= args.leak_share <= 1 or args.agents < 1:
         parser.error("--callers and --agents must be at least 1, --seconds over 0, --leak-share 0 to 1")
+    if args.after_rate < 0 or args.after_seconds < 0 or args.window <= 0 or args.hold < 1:
+        parser.error("--after-rate and --after-seconds at least 0, --window over 0, --hold at least 1")
     return Plan(
         args.server,
         args.callers,
@@ -106,6 +142,11 @@ def _parse(argv: list[str]) -> Plan:
         args.baseline_seconds,
         args.database_url or PG_URL,
         args.seed,
+        args.after_rate,
+        args.after_seconds if args.after_rate > 0 else 0.0,
+        args.window,
+        args.bound_ms,
+        args.hold,
     )
 
 
@@ -168,7 +209,7 @@ async def _storm(plan: Plan, workdir: Path) -> dict[str, object]:
         try:
             with storm_server.Watch([p.pid for p in served.processes]) as memory:
                 started, cpu = time.monotonic(), time.process_time()
-                cut = await _callers(plan, storm)
+                cut, fall = await _callers(plan, storm)
                 elapsed = time.monotonic() - started
                 storm.generator_cpu = time.process_time() - cpu
         finally:
@@ -180,26 +221,39 @@ async def _storm(plan: Plan, workdir: Path) -> dict[str, object]:
     RESULTS.mkdir(exist_ok=True)
     for log in served.logs:  # kept: the scratch directory goes
         shutil.copyfile(log, RESULTS / f"storm-{plan.server}-{log.name}")
-    return _report(plan, storm, memory, dispatcher, notes, elapsed, cut)
+    out = _report(plan, storm, memory, dispatcher, notes, elapsed, cut)
+    if plan.after_callers:
+        out["recovery"] = _recovery_report(plan, storm, fall)
+    return out
 
 
-async def _callers(plan: Plan, storm: Storm) -> int:
-    """Callers enter evenly over the plan's seconds; returns how many were still talking when it ended."""
+def arrival_offsets(plan: Plan) -> list[float]:
+    """Each caller's entry, seconds from the start: `callers` evenly over `seconds`, then the trickle."""
+    offsets = [index * plan.seconds / plan.callers for index in range(plan.callers)]
+    if plan.after_callers:
+        gap = 1.0 / plan.after_rate
+        offsets += [plan.seconds + index * gap for index in range(plan.after_callers)]
+    return offsets
+
+
+async def _callers(plan: Plan, storm: Storm) -> tuple[int, float]:
+    """Callers enter as the plan says; returns how many were still talking when it ended, and the moment
+    (monotonic) the offered rate fell: the end of the plan's `seconds`."""
     rng = random.Random(plan.seed)
-    leaks = set(rng.sample(range(plan.callers), round(plan.callers * plan.leak_share)))
+    offsets = arrival_offsets(plan)
+    leaks = set(rng.sample(range(len(offsets)), round(len(offsets) * plan.leak_share)))
     tasks: list[asyncio.Task[None]] = []
     start = time.monotonic()
     ticker = asyncio.create_task(_timeline(storm, start))
-    interval = plan.seconds / plan.callers
-    for index in range(plan.callers):
-        delay = start + index * interval - time.monotonic()
+    for index, offset in enumerate(offsets):
+        delay = start + offset - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         storm.arrival_lag = max(storm.arrival_lag, -delay)
         caller = Caller(storm, index, index in leaks, random.Random(rng.random()))
         tasks.append(asyncio.create_task(caller.run()))
     # The callers wait out their patience; then only calls with a person (agent or duty engineer) remain.
-    until = start + plan.seconds + plan.patience[1] + GRACE_SECONDS
+    until = start + plan.arrivals_end + plan.patience[1] + GRACE_SECONDS
     while any(not task.done() for task in tasks):
         talking_only = all(caller.talking for caller in storm.callers.values())
         if time.monotonic() > until and talking_only:
@@ -210,7 +264,7 @@ async def _callers(plan: Plan, storm: Storm) -> int:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
     ticker.cancel()
-    return len(pending)
+    return len(pending), start + plan.seconds
 
 
 async def _timeline(storm: Storm, start: float) -> None:
@@ -252,9 +306,15 @@ def _report(
     out: dict[str, object] = {"plan": plan.__dict__}
     good = sum(len(v) for v in storm.latencies.values())
     failed = sum(storm.failures.values())
-    load_end = plan.seconds + plan.patience[1]  # while callers come and wait; the rest is calls winding down
+    load_end = plan.arrivals_end + plan.patience[1]  # callers come and wait; then calls wind down
+    trickle = (
+        f", then {plan.after_callers:,} more at {plan.after_rate:g}/s over {plan.after_seconds:.0f} s"
+        if plan.after_callers
+        else ""
+    )
     print(
-        f"\nstorm against --server {plan.server}: {plan.callers:,} callers over {plan.seconds:.0f} s "
+        f"\nstorm against --server {plan.server}: {plan.callers:,} callers over {plan.seconds:.0f} s"
+        f"{trickle} "
         f"({plan.leak_share:.0%} gas leak), {plan.agents} agents, handling {plan.handle[0]:.0f}-"
         f"{plan.handle[1]:.0f} s, patience {plan.patience[0]:.0f}-{plan.patience[1]:.0f} s; "
         f"ran {elapsed:.0f} s"
@@ -363,6 +423,59 @@ def _report(
         print(f"log: {note}")
     out["log"] = notes
     return out
+
+
+def _recovery_report(plan: Plan, storm: Storm, fall: float) -> dict[str, object]:
+    """Every window after the fall (requests sent in it), and when the server had recovered."""
+    until = max((sent for sent, *_ in storm.records), default=fall)
+    windows = windows_after(storm.records, fall, plan.window, until)
+    found = recovery(windows, plan.bound_ms, plan.hold)
+    print(
+        f"\nafter the fall (t = {plan.seconds:.0f} s: offered arrivals fell from "
+        f"{plan.callers / plan.seconds:.0f}/s to {plan.after_rate:g}/s), per {plan.window:g} s of "
+        "requests sent:"
+    )
+    print(
+        f"{'t+ (s)':>7} {'sent':>6} {'good':>6} {'failed':>6} {'shed new':>8} {'shed wait':>9} "
+        f"{'p50 ms':>7} {'p99 ms':>7}"
+    )
+    shown = [w for w in windows if w.start < plan.after_seconds + plan.patience[1]]
+    for window in shown:
+        print(
+            f"{window.start:7.0f} {window.sent:6d} {window.good:6d} {window.failed:6d} "
+            f"{window.shed_new_calls:8d} {window.shed_waits:9d} {window.p50_ms:7.0f} {window.p99_ms:7.0f}"
+        )
+    verdict = (
+        f"recovered after {found.recovered_after:.0f} s"
+        if found.recovered_after is not None
+        else "never recovered within the run"
+    )
+    quiet = f"{found.all_quiet_after:.0f} s" if found.all_quiet_after is not None else "never within the run"
+    print(
+        f"{verdict} (the first of {plan.hold} windows of {plan.window:g} s in a row with no new call shed, "
+        f"no failed request and p99 under {plan.bound_ms:.0f} ms); unhealthy windows after it: "
+        f"{found.relapses}; nothing shed at all (waits included) from {quiet} after the fall on"
+    )
+    span = 60.0
+    sent = kinds_sent(storm.records, fall, fall + span)
+    again = sum(1 for moment in storm.greetings_again if fall <= moment < fall + span)
+    print(
+        f"sent in the first {span:.0f} s after the fall: "
+        + ", ".join(f"{kind} {count:,}" for kind, count in sent.most_common())
+        + f" (of the greetings, {again:,} were calls sent back to the greeting by a busy answer)"
+    )
+    return {
+        "sent_after_fall": dict(sent),
+        "greetings_again_after_fall": again,
+        "fall_at": plan.seconds,
+        "bound_ms": plan.bound_ms,
+        "hold": plan.hold,
+        "window": plan.window,
+        "recovered_after": found.recovered_after,
+        "relapses": found.relapses,
+        "all_quiet_after": found.all_quiet_after,
+        "windows": [w.__dict__ for w in windows],
+    }
 
 
 def _peak(moments: list[float]) -> int:

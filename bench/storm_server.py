@@ -67,7 +67,8 @@ def prepare(env: dict[str, str], workdir: Path, agents: int) -> None:
         engine.dispose()
     _run(env, "init-db", "--demo")
     rules = workdir / "always-open-rules.toml"
-    rules.write_text(_always_open(REPO / "ivr" / "routes" / "default_rules.toml"), encoding="utf-8")
+    shipped = REPO / "ivr" / "configuration" / "rules" / "default_rules.toml"
+    rules.write_text(_always_open(shipped), encoding="utf-8")
     _run(env, "publish", "rules", str(rules), "--note", "storm benchmark: every group open")
     _add_agents(url, agents)
 

@@ -56,6 +56,8 @@ class Storm:
     invalid_twiml: int = 0
     sent: list[float] = field(default_factory=list)  # when each request went out
     answered: list[tuple[float, float, bool]] = field(default_factory=list)  # (done at, latency, good)
+    # Every request: (sent at, latency, webhook kind, good, what the app shed it as or ""), for the recovery
+    records: list[tuple[float, float, str, bool, str]] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)  # where each caller ended
     leak_callers: list[Caller] = field(default_factory=list)
     callers: dict[str, Caller] = field(default_factory=dict)  # live callers by CallSid
@@ -65,6 +67,7 @@ class Storm:
     rest_calls: Counter[str] = field(default_factory=Counter)
     unexpected: Counter[str] = field(default_factory=Counter)  # TwiML this player does not model
     shed: Counter[str] = field(default_factory=Counter)  # answers the app marked as shed under overload
+    greetings_again: list[float] = field(default_factory=list)  # when a caller asked for a greeting again
     arrival_lag: float = 0.0  # the latest a caller entered after its slot (the generator falling behind)
     generator_cpu: float = 0.0  # CPU seconds of this process during the storm
 
@@ -110,6 +113,7 @@ class Storm:
             self.shed[f"{kind} ({shed})"] += 1
         self.latencies.setdefault(kind, []).append(done - started)
         self.answered.append((done, done - started, True))
+        self.records.append((started, done - started, kind, True, shed))
         return root
 
     async def _exchange(self, raw: bytes) -> tuple[int, bytes, str]:
@@ -133,6 +137,7 @@ class Storm:
         self.failures[f"{kind}: {reason}"] += 1
         done = time.monotonic()
         self.answered.append((done, done - started, False))
+        self.records.append((started, done - started, kind, False, ""))
         return None
 
     # ------------------------------------------------------------ queues, as Twilio keeps them
@@ -191,6 +196,7 @@ class Caller:
         self.reached: tuple[str, float] | None = None  # ("agent" | "duty", seconds after pressing 2)
         self.reached_unpressed: str | None = None  # a person reached before the key 2 went in
         self.ended = False
+        self.greeted = False
         self.talking = False  # with an agent or the duty engineer
 
     # ------------------------------------------------------------ the call
@@ -244,6 +250,10 @@ class Caller:
 
     async def _fetch(self, kind: str, url: str, params: dict[str, str]) -> ET.Element | None:
         """The document at `url`; on a failure, the number's fallback URL, as Twilio does."""
+        if kind == "greeting":
+            if self.greeted:  # the busy answer sent the call back to the greeting
+                self.storm.greetings_again.append(time.monotonic())
+            self.greeted = True
         document = await self.storm.post(kind, url, self._params() | params)
         if document is not None or kind == "fallback":
             return document
@@ -315,6 +325,8 @@ class Caller:
             for inner in verb:
                 if inner.tag == "Say":
                     await self._sleep(_speech_seconds(inner.text or ""))
+                elif inner.tag == "Pause":
+                    await self._sleep(float(inner.get("length", "1")))
             await self._sleep(float(verb.get("timeout", "5")))
             return None
         await self._sleep(self.rng.uniform(*THINK_SECONDS))

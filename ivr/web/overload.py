@@ -25,6 +25,15 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 SHED_HEADER = "X-Hotline-Shed"  # on every shed answer: what it was, for logs and load tests
 LOG_EVERY_SECONDS = 10.0
 BUSY_GATHER_SECONDS = 5  # after the apology: time to press 2 before the call tries the greeting again
+# A new call shed again and again holds longer each time before it tries the greeting again (`busy=N` in the
+# redirect counts its sheds): the callers turned away are what kept the load up once new calls fell (they
+# came back every ~30 s), so their retries thin out while the server is past capacity. "Press 2" works all
+# through the hold (it is inside the Gather), so a gas-leak caller never waits for it.
+BUSY_HOLD_SECONDS = (0, 10, 20, 40, 60)  # by how many times the call was shed before
+RETRY_ARG = "busy"
+# A shed wait page holds this many announcement intervals: the caller keeps their place and loses nothing
+# (the dispatcher's redirect reaches them during the pause), and the queue asks half as often while shedding.
+SHED_HOLD_FACTOR = 2
 
 
 def shed_kind(path: str, query: str) -> str | None:
@@ -40,6 +49,18 @@ def shed_kind(path: str, query: str) -> str | None:
     if path == "/voice/wait" and parse_qs(query).get("e", [""])[0] != "1":
         return "wait"
     return None
+
+
+def busy_retries(query: str) -> int:
+    """How many times this call was shed before (`busy=N` in the busy document's redirect), 0 to the cap."""
+    text = parse_qs(query).get(RETRY_ARG, ["0"])[0]
+    count = int(text) if text.isdigit() else 0
+    return min(count, len(BUSY_HOLD_SECONDS) - 1)
+
+
+def busy_hold_seconds(retries: int) -> int:
+    """The hold before a call shed after `retries` earlier sheds tries the greeting again."""
+    return BUSY_HOLD_SECONDS[max(0, min(retries, len(BUSY_HOLD_SECONDS) - 1))]
 
 
 def request_age(header: str, now: float) -> float | None:
@@ -69,14 +90,16 @@ class ShedDocuments:
         scheme, host = environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", "")
         base = self.public_base_url or f"{scheme}://{host}"
         if kind == "incoming":
-            return self.voice.cached(("shed-incoming", base), lambda: self._busy(base)).encode()
+            retries = busy_retries(environ.get("QUERY_STRING", ""))
+            busy = self.voice.cached(("shed-incoming", base, retries), lambda: self._busy(base, retries))
+            return busy.encode()
         language = parse_qs(environ.get("QUERY_STRING", "")).get("l", [""])[0]
         language = language if language in self.voice.catalogues else self.default_language
         return self.voice.cached(("shed-wait", language), lambda: self._hold(language)).encode()
 
-    def _busy(self, base: str) -> VoiceResponse:
-        """A new call: the apology with "press 2 for a gas leak" (the rescue's duty engineer), then the
-        greeting again; every language, since the caller has chosen none yet."""
+    def _busy(self, base: str, retries: int) -> VoiceResponse:
+        """A new call: the apology with "press 2 for a gas leak" (the rescue's duty engineer), the hold for
+        its count of sheds, then the greeting again; every language, since the caller has chosen none yet."""
         languages = list(dict.fromkeys([self.default_language, *self.voice.catalogues]))
         response = VoiceResponse()
         gather = Gather(
@@ -87,13 +110,18 @@ class ShedDocuments:
         )
         gather.attrs["numDigits"] = "1"
         self.voice.add(gather, [Said("overload_busy", language) for language in languages])
+        hold = busy_hold_seconds(retries)
+        if hold:
+            gather.pause(length=hold)
         response.append(gather)
-        response.redirect(f"{base}/voice/incoming", method="POST")
+        again = min(retries + 1, len(BUSY_HOLD_SECONDS) - 1)
+        response.redirect(f"{base}/voice/incoming?{RETRY_ARG}={again}", method="POST")
         return response
 
     def _hold(self, language: str) -> VoiceResponse:
-        """A queue's wait page: the caller keeps their place, and Twilio asks again after the usual pause."""
-        return twiml.wait_document(self.voice, [Said("overload_hold", language)], self.hold_seconds)
+        """A queue's wait page: the caller keeps their place, and Twilio asks again after a longer pause."""
+        pause = self.hold_seconds * SHED_HOLD_FACTOR
+        return twiml.wait_document(self.voice, [Said("overload_hold", language)], pause)
 
 
 class ShedOverload:

@@ -80,7 +80,7 @@ def _is_busy_document(root: ET.Element) -> bool:
         and gather.get("action") == f"{PUBLIC_BASE_URL}/voice/rescue?l=zh-CN"
         and len(gather.findall("Say")) == 2  # every language: the caller has chosen none yet
         and redirect is not None
-        and redirect.text == f"{PUBLIC_BASE_URL}/voice/incoming"
+        and (redirect.text or "").startswith(f"{PUBLIC_BASE_URL}/voice/incoming?busy=")
     )
 
 

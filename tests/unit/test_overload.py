@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import threading
 import time
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import pytest
 
 from ivr.calls.twiml import Voice
 from ivr.config import Settings
-from ivr.web.overload import SHED_HEADER, ShedDocuments, ShedOverload, request_age, shed_kind
+from ivr.web.overload import (
+    BUSY_HOLD_SECONDS,
+    SHED_HEADER,
+    ShedDocuments,
+    ShedOverload,
+    busy_retries,
+    request_age,
+    shed_kind,
+)
 
 
 @pytest.mark.parametrize(
@@ -99,4 +109,42 @@ def test_a_new_call_shed_after_waiting_its_time_hears_the_busy_document():
     assert shed == "incoming" and 0.3 <= seconds < 1.0
     busy = documents.document("incoming", {"HTTP_HOST": "hotline.test", "wsgi.url_scheme": "https"})
     assert b'action="https://hotline.test/voice/rescue?l=zh-CN"' in busy
-    assert b'<Redirect method="POST">https://hotline.test/voice/incoming</Redirect>' in busy
+    assert b'<Redirect method="POST">https://hotline.test/voice/incoming?busy=1</Redirect>' in busy
+
+
+def _busy(documents: ShedDocuments, query: str) -> ET.Element:
+    environ = {"HTTP_HOST": "hotline.test", "wsgi.url_scheme": "https", "QUERY_STRING": query}
+    return ET.fromstring(documents.document("incoming", environ))
+
+
+def test_a_call_shed_again_holds_longer_each_time_before_its_next_try_and_can_press_2_all_through() -> None:
+    documents = ShedDocuments(Voice(Settings()), "", "zh-CN", 30)
+    holds: list[int] = []
+    redirects: list[str] = []
+    query = ""
+    for _ in range(7):  # the call follows its busy document's redirect, shed every time
+        root = _busy(documents, query)
+        gather, redirect = root.find("Gather"), root.find("Redirect")
+        assert gather is not None and redirect is not None and redirect.text
+        assert gather.get("action") == "https://hotline.test/voice/rescue?l=zh-CN", "2: the duty engineer"
+        pause = gather.find("Pause")  # inside the Gather: a key pressed during the hold is taken
+        holds.append(0 if pause is None else int(pause.get("length", "0")))
+        assert root.find("Pause") is None, "no hold outside the Gather, where 2 would not be heard"
+        redirects.append(redirect.text)
+        query = urlsplit(redirect.text).query
+    assert holds == [0, 10, 20, 40, 60, 60, 60], "the first shed retries as soon as before; then longer"
+    assert redirects[0] == "https://hotline.test/voice/incoming?busy=1"
+    assert redirects[-1] == "https://hotline.test/voice/incoming?busy=4", "the count stops at the cap"
+
+
+@pytest.mark.parametrize("query", ["busy=x", "busy=-3", "busy=99999999999999999999", "busy="])
+def test_a_busy_count_that_is_no_count_is_a_first_shed_or_the_cap(query: str) -> None:
+    assert busy_retries(query) in (0, len(BUSY_HOLD_SECONDS) - 1)
+    assert _busy(ShedDocuments(Voice(Settings()), "", "zh-CN", 30), query).find("Redirect") is not None
+
+
+def test_a_shed_wait_page_holds_two_announcement_intervals() -> None:
+    documents = ShedDocuments(Voice(Settings()), "", "zh-CN", 30)
+    environ = {"HTTP_HOST": "hotline.test", "QUERY_STRING": "q=general&l=zh-CN&e=0"}
+    pause = ET.fromstring(documents.document("wait", environ)).find("Pause")
+    assert pause is not None and pause.get("length") == "60"
