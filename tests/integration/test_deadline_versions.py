@@ -4,11 +4,13 @@ the defaults until a save, saving (audited), refusal that writes nothing, stale 
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ivr.cli.main import cli
 from ivr.db.models import Agent, ChangeLog, DeadlineRulesVersion
@@ -360,3 +362,31 @@ def test_check_config_names_the_problems_of_a_live_version_that_no_longer_passes
         "live deadline rules version 1: classes.gas_leak.deadlines.on_site: is a safety deadline: "
         "it must run round the clock"
     ]
+
+
+def test_two_supervisors_saving_at_once_make_one_version(hotline, database_url):
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite runs one writer at a time; the race needs PostgreSQL's row lock")
+    ready = threading.Barrier(2)
+    outcomes: list[Any] = []
+
+    def save(who: str, share: str) -> None:
+        try:
+            with unit_of_work(hotline.sessions) as session:
+                session.execute(select(1))
+                ready.wait(timeout=10)
+                outcomes.append(
+                    deadline_versions.save_deadlines(session, _with_share(share), by=who, based_on=0).version
+                )
+        except IntegrityError:  # both read "no version yet": the second insert of version 1 collides
+            outcomes.append("collided")
+        except DeadlinesRefused:  # the first had committed before the second looked
+            outcomes.append("stale")
+
+    threads = [threading.Thread(target=save, args=args) for args in (("a", "0.8"), ("b", "0.6"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes, key=str)[0] == 1 and sorted(outcomes, key=str)[1] in ("collided", "stale")
+    assert len(_versions(hotline)) == 1 and len(_log(hotline)) == 1  # the loser wrote nothing
