@@ -55,7 +55,7 @@ POSTGRES_URL = "postgresql+psycopg://hotline:hotline@127.0.0.1:5432/hotline_benc
 NOW = datetime(2026, 12, 1, 2, 0)  # naive UTC, 10:00 in Shanghai: "now" for the fill and every query
 # Every filled order's number starts with it: the fill is this script's, this version of it (bump it when
 # make_rows changes, so that a database filled the old way is filled again).
-MARK = "BENCH2-"
+MARK = "BENCH3-"
 PAGE = 50  # a desk queue page
 DEEP = 1000  # the deep page starts after this many rows of the queue
 SWEEP_EVERY = timedelta(seconds=30)  # the scheduler's sweep interval (ivr/jobs/scheduler.py)
@@ -145,19 +145,20 @@ def make_rows(rows: int, seed: int) -> Iterator[tuple[list[tuple[Any, ...]], lis
     open_rows = max(1, int(rows * OPEN_SHARE))
     due_now = max(5, open_rows // 1000)  # timers whose step fell due since the last sweep
     due_every = max(1, open_rows // (due_now * 2))
-    first_open = rows - open_rows
+    # Orders come evenly over the year, oldest first; the open ones are spread evenly over the newest four
+    # weeks' orders (about a quarter of those), the rest of which are closed like everything older.
+    recent = max(open_rows, rows * 28 // 365)
+    recent_from = rows - recent
+    open_index = 0
     timer_id = 0
     orders: list[tuple[Any, ...]] = []
     timers: list[tuple[Any, ...]] = []
     for n in range(rows):
         order_id = n + 1
         work_class = rng.choices(classes, class_weights)[0]
-        is_open = n >= first_open
-        if is_open:  # the newest orders: the last four weeks
-            created = NOW - timedelta(seconds=(rows - n) * 28 * 86400 / open_rows)
-        else:  # the year before, oldest first
-            created = NOW - timedelta(days=365) + timedelta(seconds=n * 337 * 86400 / max(1, first_open))
-        created = created.replace(microsecond=0)
+        k = n - recent_from
+        is_open = k >= 0 and (k + 1) * open_rows // recent > k * open_rows // recent
+        created = (NOW - timedelta(seconds=(rows - n) * 365 * 86400 / rows)).replace(microsecond=0)
         span = timedelta(hours=rng.choice((1, 4, 24, 24, 48)))
         desk = desk_of[work_class]
         customer = rng.randint(1, CUSTOMERS) if rng.random() < 0.8 else None
@@ -166,6 +167,7 @@ def make_rows(rows: int, seed: int) -> Iterator[tuple[list[tuple[Any, ...]], lis
         due = warn = completed = None
         escalation = ""
         if is_open:
+            open_index += 1
             stage = rng.choices(stages, stage_weights)[0]
             status = (
                 "dispatched"
@@ -179,7 +181,7 @@ def make_rows(rows: int, seed: int) -> Iterator[tuple[list[tuple[Any, ...]], lis
             # A running deadline for most; due times spread from two days late to five days ahead.
             if rng.random() < 0.9:
                 due = (NOW + timedelta(minutes=rng.uniform(-2 * 1440, 5 * 1440))).replace(microsecond=0)
-                fires_now = due_now > 0 and (n - first_open) % due_every == 0
+                fires_now = due_now > 0 and open_index % due_every == 0
                 if fires_now:  # its warning fell due since the last sweep: this sweep's work
                     due = NOW - timedelta(seconds=rng.uniform(0, SWEEP_EVERY.total_seconds())) + span / 4
                     due_now -= 1
