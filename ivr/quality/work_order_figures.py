@@ -13,6 +13,8 @@ COMPLAINT_CLASSES = ("service_complaint", "quality_complaint", "safety_complaint
 CLOSURE_TARGET = 1.0  # DOMAIN: complaint closure 100 %
 ON_TIME, LATE, OVERDUE, PENDING = "on_time", "late", "overdue", "pending"
 MET = "met"  # a timer's state once the stage that meets its deadline was reached
+# The deadline kinds in the order the work meets them (the deadline rules' kinds); others follow by name.
+KIND_ORDER = ("handover", "on_site", "result", "answer", "follow_up")
 # Open work orders by how long ago they were taken: (label, up to this age; None: no upper bound).
 AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
     ("<4h", timedelta(hours=4)),
@@ -208,6 +210,10 @@ class WorkOrderFigures:
         return sum(bucket.overdue for bucket in self.ages)
 
 
+def _kind_place(row: OnTime) -> tuple[int, str]:
+    return (KIND_ORDER.index(row.key) if row.key in KIND_ORDER else len(KIND_ORDER), row.key)
+
+
 def figures(
     deadlines: Sequence[DeadlineFact],
     complaints: Sequence[OrderFact],
@@ -217,7 +223,7 @@ def figures(
     """Every work-order figure from the facts gathered for one period (or for now)."""
     return WorkOrderFigures(
         as_of=as_of,
-        by_kind=on_time_by(deadlines, as_of, lambda d: d.kind),
+        by_kind=sorted(on_time_by(deadlines, as_of, lambda d: d.kind), key=_kind_place),
         by_class=on_time_by(deadlines, as_of, lambda d: d.work_class),
         by_desk=on_time_by(deadlines, as_of, lambda d: d.desk),
         by_owner=on_time_by(deadlines, as_of, lambda d: d.owner),

@@ -118,3 +118,16 @@ def test_the_figures_total_every_kind():
         0.5,
     )
     assert result.open_orders == 0 and result.closure_total.taken == 0
+
+
+def test_deadline_kinds_come_in_the_order_the_work_meets_them():
+    kinds = ["follow_up", "answer", "zz_new", "handover", "result", "on_site"]
+    result = figures([deadline(kind=kind, due=1, done=0) for kind in kinds], [], [], T + timedelta(hours=2))
+    assert [row.key for row in result.by_kind] == [
+        "handover",
+        "on_site",
+        "result",
+        "answer",
+        "follow_up",
+        "zz_new",
+    ]
