@@ -150,3 +150,15 @@ def test_the_agent_sees_the_caller_and_records_a_disposition_that_opens_a_work_o
     page.reload()
     _fits(page)
     screenshot(page, "agent-page-3-narrow")
+
+    # The header's search: 王芳 by the beginning of her name, with her open orders linked.
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.get_by_role("link", name="搜索 / Search").click()
+    page.fill("input[name=q]", "王")
+    page.get_by_role("button", name="搜索 / Search").click()
+    page.wait_for_load_state()
+    found = page.locator("#customers")
+    expect(found).to_contain_text("王芳")
+    expect(found.locator(f'a[href="/work-orders/{order.number}"]')).to_be_visible()
+    _fits(page)
+    screenshot(page, "agent-page-4-search")
