@@ -92,6 +92,8 @@ def rollback(version: int, author: str, note: str) -> None:
     except DeadlinesRefused as refused:
         click.echo(f"not rolled back: {refused.message}", err=True)
         sys.exit(1)
+    except InvalidDeadlines as invalid:  # the checks grew since that version was saved
+        _explain(invalid, f"not rolled back: version {version} no longer passes the checks")
     click.echo(f"version {version} is live again as version {new}")
 
 

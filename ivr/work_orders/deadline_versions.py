@@ -8,8 +8,9 @@ the console's change log in the same transaction. Until a supervisor saves one, 
 
 from __future__ import annotations
 
+import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from ivr.work_orders.deadline_rules import (
 )
 
 CHANGE_KIND = "deadlines"  # the change log's kind for these saves
+log = logging.getLogger(__name__)
 
 
 class DeadlinesRefused(Exception):
@@ -43,12 +45,17 @@ class DeadlinesRefused(Exception):
 
 @dataclass(frozen=True)
 class LiveDeadlines:
-    """The live document with where it came from: a saved version, or the defaults file (version None)."""
+    """The live document with where it came from: a saved version, or the defaults file (version None).
+
+    `problems` is empty unless the live version no longer passes the checks (they grew since it was saved):
+    then `rules`, what is in force, are the defaults, and the page and check-config say so.
+    """
 
     version: int | None
     document: dict[str, Any]
     source: str
     rules: DeadlinesDocument
+    problems: list[Problem] = field(default_factory=list)
 
 
 def read_deadlines_text(text: str) -> dict[str, Any]:
@@ -162,6 +169,10 @@ def live_document(session: Session) -> LiveDeadlines:
     if row is None:
         text = DEFAULT_DEADLINES_FILE.read_text(encoding="utf-8")
         return LiveDeadlines(None, _defaults_document(), text, _defaults())
+    try:
+        validate_deadlines(row.document)  # not the cache: the page names the problems every time
+    except InvalidDeadlines as invalid:
+        return LiveDeadlines(row.version, row.document, row.source, _in_force(row), invalid.problems)
     return LiveDeadlines(row.version, row.document, row.source, _parsed(row.checksum, row.document))
 
 
@@ -183,7 +194,23 @@ def live_deadlines(session: Session) -> DeadlinesDocument:
         return cached
     row = version_row(session, newest.version)
     assert row is not None
-    return _parsed(row.checksum, row.document)
+    return _in_force(row)
+
+
+def _in_force(row: DeadlineRulesVersion) -> DeadlinesDocument:
+    """The row's rules; should they no longer pass the checks, the defaults, so deadlines stay watched."""
+    try:
+        return _parsed(row.checksum, row.document)
+    except InvalidDeadlines as invalid:
+        log.error(
+            "deadline rules version %s no longer passes the checks (%s): the defaults apply",
+            row.version,
+            invalid,
+        )
+        defaults = _defaults()
+        with _CACHE_LOCK:
+            _CACHE[row.checksum] = defaults  # said once per process, not on every sweep
+        return defaults
 
 
 # ---------------------------------------------------------------- the per-process cache of parsed documents

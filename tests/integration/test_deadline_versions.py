@@ -390,3 +390,16 @@ def test_two_supervisors_saving_at_once_make_one_version(hotline, database_url):
         thread.join(timeout=30)
     assert sorted(outcomes, key=str)[0] == 1 and sorted(outcomes, key=str)[1] in ("collided", "stale")
     assert len(_versions(hotline)) == 1 and len(_log(hotline)) == 1  # the loser wrote nothing
+
+
+def test_a_live_version_that_no_longer_passes_leaves_the_defaults_in_force_and_says_so(hotline, login):
+    document = deadline_versions.read_deadlines_text(_with_share("0.8"))
+    document["classes"]["gas_leak"]["deadlines"]["on_site"]["clock"] = "working"  # as if the checks had grown
+    with unit_of_work(hotline.sessions) as session:
+        session.add(DeadlineRulesVersion(version=1, document=document, source="", checksum="grown-checks"))
+    for _ in range(2):  # the second read comes from the cache: still the defaults
+        assert _live_share(hotline) == 0.75
+    answer = login("supervisor").get("/console/deadlines")
+    assert answer.status_code == 200
+    assert 'id="live-problems"' in _text(answer)
+    assert 'data-where="classes.gas_leak.deadlines.on_site"' in _text(answer)
