@@ -238,6 +238,8 @@ def test_a_disposition_from_the_page_is_kept_and_lets_wrap_up_end(signed_in, twi
     sid = _in_wrap_up(twilio, hotline, agent_id)
     page = signed_in.get("/agent").get_data(as_text=True)
     assert "请记录处理结果后再结束整理 / Record the disposition before ending wrap-up" in page
+    end = re.search(r"<button[^>]*>提前结束整理 / End wrap-up early</button>", page).group(0)
+    assert "disabled" in end and 'data-can=""' in page  # no state button applies while held
 
     response = _post_disposition(
         signed_in, work_class="enquiry", outcome="answered", notes="问了账单日期 / asked the bill date"
@@ -245,6 +247,8 @@ def test_a_disposition_from_the_page_is_kept_and_lets_wrap_up_end(signed_in, twi
     assert response.status_code == 302
     page = signed_in.get("/agent").get_data(as_text=True)
     assert "处理结果已记录 / Disposition recorded" in page
+    end = re.search(r"<button[^>]*>提前结束整理 / End wrap-up early</button>", page).group(0)
+    assert "disabled" not in end
     assert "咨询待复 / Enquiry · 通话中已解答 / Answered on the call" in page
     [kept] = _dispositions(hotline)
     assert (kept.call_sid, kept.agent_id, kept.user_id) == (sid, agent_id, _user_id(hotline, "chen"))
