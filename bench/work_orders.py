@@ -591,6 +591,7 @@ def main() -> None:
     parser.add_argument(
         "--postgres-url", default=os.environ.get("BENCH_WORK_ORDERS_POSTGRES_URL", POSTGRES_URL)
     )
+    parser.add_argument("--fill-only", action="store_true", help="fill (if needed) and stop")
     parser.add_argument("--no-export", action="store_true", help="leave out the export runs")
     parser.add_argument("--refill", action="store_true", help="fill again even if the database is filled")
     parser.add_argument("--json", type=Path, default=RESULTS / "work_orders.json")
@@ -616,9 +617,7 @@ def main() -> None:
     for name in wanted:
         url = f"sqlite:///{args.sqlite_path}" if name == "sqlite" else args.postgres_url
         engine = make_engine(url)
-        if name == "sqlite" and args.sqlite_path.exists():
-            migrate.upgrade(engine)  # a file filled before a newer migration
-        reuse = not args.refill and _filled_or_empty(engine, name, args.rows)
+        reuse = not args.refill and _reusable(engine, args.rows)
         if reuse:
             print(f"  {name}: the database holds this fill already, kept")
         else:
@@ -637,19 +636,30 @@ def main() -> None:
         print(
             f"  {name}: {open_orders:,} open orders, {timers:,} timers, {due} due at {NOW:%Y-%m-%d %H:%M} UTC"
         )
+        if args.fill_only:
+            engine.dispose()
+            continue
         results["databases"][name] = measure(name, engine, args.repeat)
         if not args.no_export:
             results["databases"][name] |= measure_exports(name, engine)
         engine.dispose()
+    if args.fill_only:
+        return
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(f"  figures in {args.json}")
 
 
-def _filled_or_empty(engine: Engine, name: str, rows: int) -> bool:
+def _reusable(engine: Engine, rows: int) -> bool:
+    """Whether the database holds this fill; brought to the newest schema first (a newer migration's index
+    is built on the rows already there)."""
     try:
+        if not filled(engine, rows):
+            return False
+        migrate.upgrade(engine)
         return filled(engine, rows)
-    except Exception:  # no schema yet (a new PostgreSQL database): fill it
+    except Exception as error:  # no schema yet, or one that no migration path leads from: fill it anew
+        print(f"  not reused ({type(error).__name__}): filled anew")
         return False
 
 
