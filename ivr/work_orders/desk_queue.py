@@ -168,7 +168,7 @@ def desk_counts(session: Session, desks: list[str], *, now: datetime) -> list[De
             func.count().filter(order.due_at <= now),
             func.count().filter(order.warn_at <= now, or_(order.due_at.is_(None), order.due_at > now)),
         )
-        .where(order.stage != lifecycle.CLOSED)
+        .where(OPEN)  # the open orders' partial index
         .group_by(order.desk)
     )
     found = {
