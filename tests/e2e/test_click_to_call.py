@@ -9,9 +9,11 @@ from ivr.db.models import WorkOrder, WorkOrderEvent
 from ivr.db.session import unit_of_work
 from ivr.telephony.callers import ScriptedCaller
 from ivr.telephony.sim_telephony import SimulatorTelephony
+from ivr.telephony.twilio_rest import TwilioTelephony
 from ivr.work_orders import cases
 from tests.e2e.conftest import HOTLINE_NUMBER, Phone
 from tests.integration.test_desk_pages import add_user, csrf, login
+from tests.integration.test_twilio_rest_down import _closed_port
 
 AGENT_PHONE = "+8613700000001"  # 陈静's seat in the demo data
 CUSTOMER = "+8613800000002"
@@ -152,3 +154,15 @@ def test_a_repeated_status_callback_is_kept_once(app, hotline, twilio):
         )
         assert answer.status_code == 200
     assert len(order_events(hotline, number, "answer_call_status")) == 1
+
+
+def test_twilio_unreachable_is_a_503_that_writes_nothing(app, hotline):
+    add_user(hotline, "chen", "agent", "agent-chenjing")
+    client = login(app, "chen")
+    number = handled_order(hotline)
+    with TwilioTelephony("AC" + "0" * 32, "token", api_base_url=f"http://127.0.0.1:{_closed_port()}") as down:
+        hotline.telephony = down
+        answer = press_call(client, number)
+    assert answer.status_code == 503
+    assert "The call could not be placed" in answer.get_data(as_text=True)
+    assert order_events(hotline, number, "answer_call") == []
