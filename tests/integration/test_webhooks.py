@@ -167,7 +167,8 @@ def test_work_order_status_by_number(twilio, hotline):
     with hotline.sessions() as session:
         dispatched = session.scalar(select(WorkOrder).where(WorkOrder.status == "dispatched"))
     root = _walk(twilio, new_call_sid(), "3", "2", f"{dispatched.number}#")
-    assert "已派工" in spoken(root) and "小时内到达" in spoken(root)
+    assert "正在处理中，技术人员已派出" in spoken(root)  # the live stage, in words
+    assert "前完成" in spoken(root) or "处理完成后" in spoken(root)  # by the promised time, when known
     missing = _walk(twilio, new_call_sid(), "3", "2", "999#")
     assert "没有找到这个工单" in spoken(missing)
 
