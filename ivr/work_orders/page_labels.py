@@ -38,6 +38,12 @@ EVENT_LABELS = {
     "reopened": "重开 / Reopened",
     "answer_call": "点击回拨 / Click-to-call placed",
     "answer_call_status": "回拨状态 / Click-to-call status",
+    # the deadline sweep (escalation.py)
+    "warned": "临近时限，已提醒负责人 / Deadline near: owner warned",
+    "escalated": "超过时限，已升级值班长 / Deadline passed: escalated to the shift lead",
+    "escalated_to_supervisor": "超过第二时限，已升级主管 / Second bound passed: escalated to the supervisor",
+    "duty_engineer_called": "已致电值班工程师 / Duty engineer called",
+    "duty_call_failed": "致电值班工程师失败，稍后重试 / Duty engineer call failed, will retry",
 }
 
 CHANNEL_LABELS = {

@@ -91,3 +91,14 @@ def test_the_owner_sees_their_late_orders_on_the_agent_page(app, hotline):
     assert "Your work orders near or past their deadline" in page
     assert f'data-order="{mine}"' in page and f'data-order="{theirs}"' not in page
     assert "escalated to the shift lead" in page
+
+
+def test_the_work_order_s_history_names_each_escalation_step(app, hotline):
+    late = open_order(hotline, "fault_repair", 0, "history")
+    # Opened in working hours or not, its 1-working-hour hand-over has long passed ten days later (holidays too).
+    escalation.sweep_due_timers(hotline.sessions, now=utcnow() + timedelta(days=10))
+    lead = login(app, hotline, "lead", "shift_lead")
+    page = lead.get(f"/work-orders/{late}").get_data(as_text=True)
+    assert "Deadline near: owner warned" in page
+    assert "Deadline passed: escalated to the shift lead" in page
+    assert "Second bound passed: escalated to the supervisor" in page
