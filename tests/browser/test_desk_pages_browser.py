@@ -110,6 +110,10 @@ def test_a_desk_queue_and_a_work_order_with_its_history(page, site, orders):
     ]
     _nothing_spills(page)
     screenshot(page, "desks-2-queue")
+    page.set_viewport_size({"width": 820, "height": 1000})  # a narrow window: the table scrolls in its box
+    _nothing_spills(page)
+    screenshot(page, "desks-2-queue-narrow")
+    page.set_viewport_size({"width": 1400, "height": 1000})
 
     page.get_by_role("link", name=orders[1]).click()
     expect(page.locator("h1")).to_contain_text(f"工单 / Work order {orders[1]}")
@@ -134,6 +138,9 @@ def test_a_desk_queue_and_a_work_order_with_its_history(page, site, orders):
     expect(page.locator("#history")).to_contain_text("检漏合格")
     _nothing_spills(page)
     screenshot(page, "desks-4-order-history")
+    page.set_viewport_size({"width": 820, "height": 1000})
+    _nothing_spills(page)
+    screenshot(page, "desks-4-order-history-narrow")
 
 
 def test_a_change_refused_because_another_user_moved_the_order_first(page, site, orders):
