@@ -69,6 +69,9 @@ class WaitDesk:
     safety_max_wait: int
     storm_offer_seconds: int
     callback_offer_seconds: int
+    # While the server sheds: an ordinary queue's pause (longer, so its callers ask less often); 0: the usual.
+    # Never a safety caller's: their pauses are timed to the duty engineer's dial.
+    busy_pause_seconds: int = 0
 
 
 def wait_status(
@@ -100,7 +103,7 @@ def wait_status(
         return _safety_wait(language, said, waited, duty_deadline, desk)
     if here is not None and here.estimate is not None:
         said.append(Said("queue_estimate", language, (("minutes", str(max(1, round(here.estimate / 60)))),)))
-    pause = desk.announce_seconds
+    pause = desk.busy_pause_seconds or desk.announce_seconds
     if here is not None and _offer_storm_choice(here, desk):
         return WaitStatus((*said, Said("storm_offer", language)), pause, STORM_OFFER, here.entry.id)
     nearly_full = queue_max > 0 and queue_size >= NEARLY_FULL * queue_max

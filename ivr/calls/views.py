@@ -37,6 +37,7 @@ from ivr.events import kinds
 from ivr.hotline import Hotline
 from ivr.queueing.waiting import Standing
 from ivr.web.current_hotline import hotline
+from ivr.web.overload import PRESSURE_KEY, SHED_HOLD_FACTOR
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +211,9 @@ def _wait_desk(h: Hotline) -> WaitDesk:
         safety_max_wait=settings.safety_queue_max_wait,
         storm_offer_seconds=settings.storm_offer_seconds,
         callback_offer_seconds=settings.callback_offer_seconds,
+        busy_pause_seconds=SHED_HOLD_FACTOR * settings.queue_announce_seconds
+        if request.environ.get(PRESSURE_KEY)
+        else 0,
     )
 
 

@@ -34,6 +34,11 @@ RETRY_ARG = "busy"
 # A shed wait page holds this many announcement intervals: the caller keeps their place and loses nothing
 # (the dispatcher's redirect reaches them during the pause), and the queue asks half as often while shedding.
 SHED_HOLD_FACTOR = 2
+# In the environ of every request the worker serves: whether it shed anything in the last PRESSURE_SECONDS.
+# The wait page then paces an ordinary queue as a shed one (SHED_HOLD_FACTOR): queued callers are most of what
+# keeps asking once new calls fall, and each asking half as often is what lets the server catch up.
+PRESSURE_KEY = "hotline.shedding"
+PRESSURE_SECONDS = 10.0
 
 
 def shed_kind(path: str, query: str) -> str | None:
@@ -154,6 +159,7 @@ class ShedOverload:
         self._lock = threading.Lock()
         self._finished = threading.Condition(self._lock)
         self._logged_at, self._logged_shed = 0.0, 0
+        self._shed_at = -PRESSURE_SECONDS  # monotonic: the last shed answer
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -165,6 +171,7 @@ class ShedOverload:
         if kind is None:
             with self._lock:
                 self.in_flight += 1  # the gas-leak path and calls under way: always, and counted
+        environ[PRESSURE_KEY] = self.shedding()
         try:
             # Flask's answer is complete when the app returns (no streaming webhooks): the work is done here.
             return self.app(environ, start_response)
@@ -198,6 +205,10 @@ class ShedOverload:
             finally:
                 self.waiting -= 1
 
+    def shedding(self) -> bool:
+        """Whether this worker shed a request in the last PRESSURE_SECONDS."""
+        return time.monotonic() - self._shed_at < PRESSURE_SECONDS
+
     def _too_old(self, environ: dict[str, Any]) -> bool:
         header = environ.get("HTTP_X_REQUEST_START")
         if not header:
@@ -208,6 +219,7 @@ class ShedOverload:
     def _shed(
         self, kind: str, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
+        self._shed_at = time.monotonic()
         body = self.documents.document(kind, environ)
         start_response(
             "200 OK",

@@ -84,3 +84,24 @@ def test_a_shed_wait_holds_twice_as_long_but_a_gas_leak_wait_is_neither_shed_nor
     assert shed.data == calm.data, "the same wait document, overloaded or not"
     pause = _answer(shed).find("Pause")
     assert pause is None or int(pause.get("length", "0")) <= settings.queue_announce_seconds
+
+
+def test_while_the_worker_sheds_a_served_ordinary_wait_asks_half_as_often_a_gas_leak_wait_as_ever(
+    twilio: SignedClient, settings: Settings
+) -> None:
+    ordinary = "/voice/wait?q=general&l=zh-CN&e=0"
+    safety = f"/voice/wait?q=safety&l=zh-CN&e=1&d={time.time() + 3600:.0f}"
+    form = {"QueuePosition": "3", "QueueTime": "5"}
+    calm_wait = _answer(twilio.post(ordinary, form))
+    calm_safety = twilio.post(safety, form).data
+    assert calm_wait.find("Pause").get("length") == str(settings.queue_announce_seconds)  # type: ignore[union-attr]
+
+    assert twilio.post(ordinary, form, headers=_stale()).headers[SHED_HEADER] == "wait"  # the worker sheds
+
+    served = twilio.post(ordinary, form)
+    assert SHED_HEADER not in served.headers, "served: the caller hears their place as usual"
+    busy_wait = _answer(served)
+    assert [say.text for say in busy_wait.iter("Say")] == [say.text for say in calm_wait.iter("Say")]
+    pause = busy_wait.find("Pause")
+    assert pause is not None and pause.get("length") == str(2 * settings.queue_announce_seconds)
+    assert twilio.post(safety, form).data == calm_safety, "the gas-leak wait is timed to the duty dial"
