@@ -13,6 +13,7 @@ COMPLAINT_CLASSES = ("service_complaint", "quality_complaint", "safety_complaint
 CLOSURE_TARGET = 1.0  # DOMAIN: complaint closure 100 %
 ON_TIME, LATE, OVERDUE, PENDING = "on_time", "late", "overdue", "pending"
 MET = "met"  # a timer's state once the stage that meets its deadline was reached
+RUNNING = "running"  # a timer's state before (ivr/work_orders/timers.py)
 # The deadline kinds in the order the work meets them (the deadline rules' kinds); others follow by name.
 KIND_ORDER = ("handover", "on_site", "result", "answer", "follow_up")
 # Open work orders by how long ago they were taken: (label, up to this age; None: no upper bound).
@@ -55,7 +56,7 @@ def outcome(deadline: DeadlineFact, as_of: datetime) -> str | None:
     done = deadline.done_at if deadline.done_at is not None and deadline.done_at <= as_of else None
     if done is not None and deadline.state == MET:
         return ON_TIME if done <= deadline.due_at else LATE
-    if deadline.state not in ("running", MET):
+    if deadline.state not in (RUNNING, MET):
         return None
     return OVERDUE if deadline.due_at < as_of else PENDING
 

@@ -19,6 +19,7 @@ from ivr.quality.work_order_figures import (
     AGE_BUCKETS,
     COMPLAINT_CLASSES,
     MET,
+    RUNNING,
     AgeBucket,
     DeadlineFact,
     OrderFact,
@@ -138,25 +139,26 @@ def _closed_at(session: Session, ids: Sequence[int], as_of: datetime) -> dict[in
 def _open_at(session: Session, as_of: datetime) -> list[tuple[datetime, bool]]:
     """The orders open at `as_of` (taken before, not closed then): (taken at, a deadline overdue then)."""
     # Not closed now, or changed since `as_of` (closed afterwards, or closed, reopened and closed again).
+    # Only those changed since need their history read: the others have been in their stage since.
+    candidate = (WorkOrder.created_at < as_of) & or_(WorkOrder.stage != CLOSED, WorkOrder.updated_at >= as_of)
     candidates = session.execute(
-        select(WorkOrder.id, WorkOrder.created_at).where(
-            WorkOrder.created_at < as_of, or_(WorkOrder.stage != CLOSED, WorkOrder.updated_at >= as_of)
-        )
+        select(WorkOrder.id, WorkOrder.created_at, WorkOrder.updated_at >= as_of).where(candidate)
     ).all()
-    ids = [row.id for row in candidates]
-    closed = _closed_at(session, ids, as_of)
-    overdue: set[int] = set()
-    for chunk in _chunks(ids):
-        rows = session.execute(
-            select(WorkOrderTimer.work_order_id, WorkOrderTimer.state, WorkOrderTimer.done_at).where(
-                WorkOrderTimer.work_order_id.in_(chunk), WorkOrderTimer.due_at < as_of
-            )
+    closed = _closed_at(session, [row[0] for row in candidates if row[2]], as_of)
+    # A deadline due before `as_of` and not met by then (met later, or still running).
+    not_met_then = or_(
+        WorkOrderTimer.state == RUNNING,
+        (WorkOrderTimer.state == MET) & or_(WorkOrderTimer.done_at.is_(None), WorkOrderTimer.done_at > as_of),
+    )
+    overdue = set(
+        session.scalars(
+            select(WorkOrderTimer.work_order_id)
+            .join(WorkOrder, WorkOrder.id == WorkOrderTimer.work_order_id)
+            .where(candidate, WorkOrderTimer.due_at < as_of, not_met_then)
+            .distinct()
         )
-        for order_id, state, done_at in rows:
-            met_by_then = state == MET and done_at is not None and done_at <= as_of
-            if state in ("running", MET) and not met_by_then:
-                overdue.add(order_id)
-    return [(row.created_at, row.id in overdue) for row in candidates if row.id not in closed]
+    )
+    return [(row[1], row[0] in overdue) for row in candidates if row[0] not in closed]
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
