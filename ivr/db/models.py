@@ -180,6 +180,7 @@ class WorkOrder(Base):
         Index("ix_work_orders_customer_id", "customer_id"),
         Index("ix_work_orders_desk_due_at", "desk", "due_at"),
         Index("ix_work_orders_warn_at", "warn_at"),  # the live board: orders whose warning time has come
+        Index("ix_work_orders_created_at", "created_at"),  # the export: a range of days, oldest first
         # The desks' queues: the open orders only, in the queue's order (migration 0019).
         Index(
             "ix_work_orders_open_queue",
