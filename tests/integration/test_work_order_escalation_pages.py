@@ -95,7 +95,7 @@ def test_the_owner_sees_their_late_orders_on_the_agent_page(app, hotline):
 
 def test_the_work_order_s_history_names_each_escalation_step(app, hotline):
     late = open_order(hotline, "fault_repair", 0, "history")
-    # Opened in working hours or not, its 1-working-hour hand-over has long passed ten days later (holidays too).
+    # Opened in working hours or not, its 1-working-hour hand-over has long passed ten days on (holidays too).
     escalation.sweep_due_timers(hotline.sessions, now=utcnow() + timedelta(days=10))
     lead = login(app, hotline, "lead", "shift_lead")
     page = lead.get(f"/work-orders/{late}").get_data(as_text=True)
