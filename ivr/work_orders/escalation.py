@@ -112,8 +112,9 @@ def sweep_batch(
         report.timers += 1
         _fire(session, timer, order, now, duty, report)
         touched[order.id] = order
-    for order in touched.values():
-        timers.summarise(order, timers.running_timers(session, order))
+    running = timers.running_timers_of(session, list(touched))  # one read for the whole batch
+    for order_id, order in touched.items():
+        timers.summarise(order, running.get(order_id, []))
     return report
 
 

@@ -127,6 +127,21 @@ def running_timers(session: Session, order: WorkOrder) -> list[WorkOrderTimer]:
     return _running(session, order)
 
 
+def running_timers_of(session: Session, order_ids: list[int]) -> dict[int, list[WorkOrderTimer]]:
+    """The running timers of several orders at once, by order id, oldest first."""
+    found: dict[int, list[WorkOrderTimer]] = {}
+    if not order_ids:
+        return found
+    query = (
+        select(WorkOrderTimer)
+        .where(WorkOrderTimer.work_order_id.in_(order_ids), WorkOrderTimer.state == RUNNING)
+        .order_by(WorkOrderTimer.id)
+    )
+    for timer in session.scalars(query):
+        found.setdefault(timer.work_order_id, []).append(timer)
+    return found
+
+
 def timers_of(session: Session, order: WorkOrder) -> list[WorkOrderTimer]:
     """All of the order's timers (running and met), oldest first."""
     query = select(WorkOrderTimer).where(WorkOrderTimer.work_order_id == order.id).order_by(WorkOrderTimer.id)
