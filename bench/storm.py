@@ -450,11 +450,11 @@ def _recovery_report(plan: Plan, storm: Storm, fall: float) -> dict[str, object]
         if found.recovered_after is not None
         else "never recovered within the run"
     )
-    quiet = f"{found.all_quiet_after:.0f} s" if found.all_quiet_after is not None else "never within the run"
     print(
         f"{verdict} (the first of {plan.hold} windows of {plan.window:g} s in a row with no new call shed, "
         f"no failed request and p99 under {plan.bound_ms:.0f} ms); unhealthy windows after it: "
-        f"{found.relapses}; nothing shed at all (waits included) from {quiet} after the fall on"
+        f"{found.relapses}, healthy to the end from {_seconds(found.steady_after)}; nothing shed at all "
+        f"(waits included) from {_seconds(found.all_quiet_after)} after the fall on"
     )
     span = 60.0
     sent = kinds_sent(storm.records, fall, fall + span)
@@ -473,9 +473,14 @@ def _recovery_report(plan: Plan, storm: Storm, fall: float) -> dict[str, object]
         "window": plan.window,
         "recovered_after": found.recovered_after,
         "relapses": found.relapses,
+        "steady_after": found.steady_after,
         "all_quiet_after": found.all_quiet_after,
         "windows": [w.__dict__ for w in windows],
     }
+
+
+def _seconds(moment: float | None) -> str:
+    return f"{moment:.0f} s" if moment is not None else "never within the run"
 
 
 def _peak(moments: list[float]) -> int:

@@ -39,6 +39,7 @@ class Recovery:
     windows: list[Window]
     recovered_after: float | None  # seconds from the fall; None: never within the run
     relapses: int  # windows after the recovery that were not healthy again
+    steady_after: float | None  # from when on every window was healthy, to the end; None: not even the last
     all_quiet_after: float | None  # from when on nothing at all was shed (waits included), to the end
 
 
@@ -85,6 +86,8 @@ def recovery(windows: list[Window], bound_ms: float, hold: int) -> Recovery:
     relapses = 0
     if recovered_at is not None:
         relapses = sum(1 for window in windows[recovered_at:] if not window.healthy(bound_ms))
+    unhealthy = [index for index, window in enumerate(windows) if not window.healthy(bound_ms)]
+    steady = 0 if not unhealthy else unhealthy[-1] + 1
     quiet = len(windows)
     while quiet > 0 and windows[quiet - 1].shed_new_calls + windows[quiet - 1].shed_waits == 0:
         quiet -= 1
@@ -92,5 +95,6 @@ def recovery(windows: list[Window], bound_ms: float, hold: int) -> Recovery:
         windows,
         None if recovered_at is None else windows[recovered_at].start,
         relapses,
+        windows[steady].start if steady < len(windows) else None,
         windows[quiet].start if quiet < len(windows) else None,
     )
