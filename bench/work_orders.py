@@ -432,7 +432,10 @@ def no_deadline_baseline(desk: str) -> Callable[[Session], int]:
         query = select(WorkOrder.id).where(
             WorkOrder.desk == desk, WorkOrder.due_at.is_(None), text("stage != 'closed'")
         )
-        return len(session.execute(query.order_by(WorkOrder.id).limit(PAGE + 1)).all())
+        # In the index's own order (desk and due_at are fixed): by id alone, PostgreSQL chose the primary key
+        # and walked the closed orders (350 ms).
+        by_index = (WorkOrder.desk, WorkOrder.due_at, WorkOrder.id)
+        return len(session.execute(query.order_by(*by_index).limit(PAGE + 1)).all())
 
     return run
 
