@@ -51,6 +51,9 @@ def environment(database_url: str, workdir: Path, port: int, rest_url: str) -> d
         TWILIO_API_BASE_URL=rest_url,
         IVR_PUBLIC_BASE_URL=f"http://{HOST}:{port}",
         IVR_DUTY_ENGINEER_NUMBER=DUTY_NUMBER,
+        # The stand-in's agents are simulated and keep no notes: without this each would stay in wrap-up
+        # after its first call (the product's rule for people, issue 16).
+        IVR_WRAP_UP_NEEDS_DISPOSITION="0",
         PYTHONDONTWRITEBYTECODE="1",
     )
     return env

@@ -34,6 +34,9 @@ class Settings:
     spool_dir: Path = INSTANCE_DIR / "spool"
     spool_replay_seconds: int = 10
     scheduler_in_process: bool = True
+    # Wrap-up ends only once the agent has recorded what the call was about (issue 16). Off only for
+    # simulated agents that keep no notes (the storm benchmark).
+    wrap_up_needs_disposition: bool = True
     voices: dict[str, str] = field(default_factory=dict)  # language -> voice, overrides the catalogue's
     say_languages: dict[str, str] = field(default_factory=dict)  # language -> <Say language=...>
     local_timezone: str = "Asia/Shanghai"
@@ -113,6 +116,7 @@ def load_settings() -> Settings:
         # kept under 0.9 s so the 1 s promise holds
         webhook_db_budget=min(0.9, max(0.1, float(_env("IVR_WEBHOOK_DB_BUDGET", "0.8")))),
         scheduler_in_process=_env("IVR_SCHEDULER_IN_PROCESS", "1") in ("1", "true", "yes"),
+        wrap_up_needs_disposition=_env("IVR_WRAP_UP_NEEDS_DISPOSITION", "1") in ("1", "true", "yes"),
         voices=_language_map("IVR_VOICE_"),
         say_languages=_language_map("IVR_SAY_LANGUAGE_"),
         local_timezone=_env("IVR_TIMEZONE", defaults.local_timezone),

@@ -54,7 +54,9 @@ def release_stale(hotline: Hotline, now: datetime | None = None) -> int:
 def end_wrap_ups(hotline: Hotline, now: datetime | None = None) -> int:
     """Agents whose wrap-up is over are available again."""
     with hotline.sessions() as session, session.begin():
-        return dispatching.end_wrap_ups(now, session=session)
+        return dispatching.end_wrap_ups(
+            now, session=session, needs_disposition=hotline.settings.wrap_up_needs_disposition
+        )
 
 
 def size_queues(hotline: Hotline, storm: bool | None = None) -> list[queue_sizing.QueueChange]:

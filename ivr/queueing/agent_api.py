@@ -59,7 +59,12 @@ def set_state() -> Answer:
         return _error(400, str(bad))
     try:
         status = change_state(
-            hotline().sessions, agent_id=who.agent_id, state=state, reason=reason, by=who.username
+            hotline().sessions,
+            agent_id=who.agent_id,
+            state=state,
+            reason=reason,
+            by=who.username,
+            needs_disposition=hotline().settings.wrap_up_needs_disposition,
         )
     except StateChangeRefused as refused:
         return _error(400, str(refused))

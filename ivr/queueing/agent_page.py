@@ -65,6 +65,7 @@ def state() -> Response:
             state=(form.state.data or "").strip(),
             reason=form.reason.data or "",
             by=who.username,
+            needs_disposition=hotline().settings.wrap_up_needs_disposition,
         )
     except StateChangeRefused as refused:
         flash(f"未能更改状态 / State not changed: {refused}", "error")

@@ -371,7 +371,7 @@ def _call_back_under_way(
     return bool(kept) and live
 
 
-def end_wrap_ups(now: datetime | None = None, *, session: Session) -> int:
+def end_wrap_ups(now: datetime | None = None, *, session: Session, needs_disposition: bool = True) -> int:
     """Agents whose wrap-up time is over are available again, once their last call has a disposition (one
     without stays in wrap-up: their page says why; a shift lead can free them). The caller commits."""
     now = now or utcnow()
@@ -379,7 +379,7 @@ def end_wrap_ups(now: datetime | None = None, *, session: Session) -> int:
     from ivr.queueing.dispositions import disposition_missing
 
     over = session.scalars(select(Agent).where(Agent.state == "wrap_up", Agent.wrap_up_until <= now)).all()
-    done = [agent for agent in over if not disposition_missing(session, agent)]
+    done = [agent for agent in over if not (needs_disposition and disposition_missing(session, agent))]
     for agent in done:
         set_state(session, agent, "available", reason="wrap-up over", now=now)
     return len(done)

@@ -21,7 +21,13 @@ NO_DISPOSITION = (
 
 
 def change_state(
-    sessions: sessionmaker[Session], *, agent_id: int, state: str, reason: str, by: str
+    sessions: sessionmaker[Session],
+    *,
+    agent_id: int,
+    state: str,
+    reason: str,
+    by: str,
+    needs_disposition: bool = True,
 ) -> dict[str, Any]:
     """Ask for `state` for the agent; returns their new status, or raises StateChangeRefused."""
     if len(reason.strip()) > MAX_REASON:
@@ -33,7 +39,7 @@ def change_state(
         agent = session.scalar(select(Agent).where(Agent.id == agent_id).with_for_update())
         if agent is None:
             raise StateChangeRefused(f"there is no agent with id {agent_id}")
-        if disposition_missing(session, agent):
+        if needs_disposition and disposition_missing(session, agent):
             raise StateChangeRefused(NO_DISPOSITION)
         request_state(session, agent, state, reason=reason, by=by)
         return agent_status(agent)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -24,7 +25,9 @@ from ivr.db.models import (
     WorkOrderEvent,
     utcnow,
 )
+from ivr.config import load_settings
 from ivr.db.session import unit_of_work
+from ivr.jobs.tasks import end_wrap_ups as end_wrap_ups_of
 from ivr.jobs.tasks import remove_expired
 from ivr.people.users import create_user
 from ivr.queueing.agent_states import set_state
@@ -450,6 +453,23 @@ def test_the_automatic_end_of_wrap_up_waits_for_the_disposition(signed_in, twili
     with unit_of_work(hotline.sessions) as session:
         assert end_wrap_ups(utcnow(), session=session) == 1
     assert _agent(hotline, agent_id).state == "available"
+
+
+def test_simulated_agents_are_freed_without_a_disposition_when_the_setting_says_so(
+    twilio, hotline, agent_id
+):
+    # IVR_WRAP_UP_NEEDS_DISPOSITION=0 is for the storm benchmark's simulated agents, which keep no notes.
+    _in_wrap_up(twilio, hotline, agent_id)
+    hotline.settings = replace(hotline.settings, wrap_up_needs_disposition=False)
+    assert end_wrap_ups_of(hotline, utcnow()) == 1
+    assert _agent(hotline, agent_id).state == "available"
+
+
+def test_the_setting_is_on_unless_turned_off(monkeypatch):
+    monkeypatch.delenv("IVR_WRAP_UP_NEEDS_DISPOSITION", raising=False)
+    assert load_settings().wrap_up_needs_disposition is True
+    monkeypatch.setenv("IVR_WRAP_UP_NEEDS_DISPOSITION", "0")
+    assert load_settings().wrap_up_needs_disposition is False
 
 
 def test_a_wrap_up_without_a_call_still_ends_on_its_own(hotline, agent_id):
