@@ -83,15 +83,17 @@ def record_completion(session: Session, order: WorkOrder, *, now: datetime) -> S
         )
         if decided is not None:
             return completion
-    else:
+    # Everything read before the row is added: a read would otherwise flush a half-filled completion.
+    customer = session.get(Customer, order.customer_id) if order.customer_id else None
+    employee = _employee(session, order, last_result)[:100]
+    if completion is None:
         completion = ServiceCompletion(source=SOURCE, external_id=order.number)
         session.add(completion)
-    customer = session.get(Customer, order.customer_id) if order.customer_id else None
     completion.service_type = service_type
     completion.completed_at = order.completed_at or now
     completion.customer_phone = (order.caller_number or (customer.phone if customer else ""))[:40]
     completion.customer_language = customer.language if customer else "zh-CN"
-    completion.employee = _employee(session, order, last_result)[:100]
+    completion.employee = employee
     completion.amount_charged = amount_of(result)
     session.flush()
     return completion

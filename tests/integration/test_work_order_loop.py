@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from ivr.db.models import CallbackJob, FollowUpCase, ServiceCompletion, WorkOrder, WorkOrderEvent
+from ivr.db.models import CallbackJob, Customer, FollowUpCase, ServiceCompletion, WorkOrder, WorkOrderEvent
 from ivr.db.session import unit_of_work
 from ivr.jobs import scheduler
 from ivr.people.users import create_user
@@ -250,3 +250,26 @@ def test_a_fault_from_the_menu_closed_through_the_api_is_called_back_3_days_late
         job = session.scalar(select(CallbackJob).where(CallbackJob.completion_id == completion.id))
     assert job is not None and job.status == "queued"
     assert (job.due_at + SHANGHAI).date() == (handled + SHANGHAI).date() + timedelta(days=3)
+
+
+def test_an_order_of_a_known_customer_closed_in_a_later_transaction_makes_its_completion(hotline):
+    # The customer is read when the order closes, not when it was opened: that read must not flush a
+    # completion still being filled in (it did: NOT NULL service_type).
+    with unit_of_work(hotline.sessions) as session:
+        customer = session.scalar(select(Customer).where(Customer.account_number == "10000002"))
+        number = cases.open_case(
+            session,
+            work_class="meter_fault",
+            caller_number="",
+            customer=customer,
+            actor=cases.SYSTEM,
+            source_key="loop-customer",
+            desk="field_crew",
+        ).number
+        cases.move(session, number=number, to_stage="in_progress", actor=CREW)
+        cases.record_field_result(session, number=number, result="meter swapped", actor=CREW)
+        cases.record_answer(session, number=number, channel="phone", answer="swapped", actor=CREW)
+    with unit_of_work(hotline.sessions) as session:
+        cases.close(session, number=number, actor=CREW)
+    [completion] = completions_of(hotline, number)
+    assert completion.service_type == "free_repair" and completion.customer_phone == "+8613800000002"
