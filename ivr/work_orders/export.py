@@ -231,7 +231,11 @@ def _streamed(session: Session, query: Select[*tuple[Any, ...]]) -> Iterator[Any
         # the 3 s a webhook's statement may (ivr/db/session.py).
         session.execute(sql_text("SET LOCAL statement_timeout = '120s'"))
     # yield_per: a server-side cursor on PostgreSQL, rows fetched BATCH at a time, none kept by the session.
-    yield from session.execute(query.execution_options(yield_per=BATCH))
+    result = session.execute(query.execution_options(yield_per=BATCH))
+    try:
+        yield from result
+    finally:
+        result.close()  # a download stopped halfway closes its server-side cursor too
 
 
 def _local(moment: datetime | None, zone: ZoneInfo) -> str:

@@ -313,6 +313,19 @@ def test_many_rows_are_streamed_in_pieces_never_the_whole_file_at_once(hotline, 
     assert lines[-1]["number"] == "WO-004999" and lines[-1]["created"] == "2026-03-01 01:23:19"
 
 
+def test_a_download_stopped_halfway_gives_its_connection_back(hotline, client):
+    with unit_of_work(hotline.sessions) as session:
+        calls = [_call(f"CA-{n:05d}", local(2) + timedelta(seconds=n)) for n in range(3000)]
+        session.execute(insert(Call), calls)
+    _login(client, hotline, "boss", "supervisor")
+    response = client.get("/exports/calls.csv?from=2026-03-02&to=2026-03-02", buffered=False)
+    pieces = iter(response.response)
+    assert next(pieces).decode("utf-8").startswith("\ufeffcall_sid,")
+    assert hotline.engine.pool.checkedout() == 1  # the export's read transaction, still open
+    response.close()  # what the server does when the browser goes away
+    assert hotline.engine.pool.checkedout() == 0  # and, on PostgreSQL, no server-side cursor left open
+
+
 # ---------------------------------------------------------------- the command line
 
 
