@@ -32,7 +32,7 @@ from ivr.queueing.staffing_form import StaffingInput
 from ivr.web.current_hotline import hotline
 from ivr.web.downloads import csv_download
 from ivr.web.figures import number, percent
-from ivr.web.labels import STATE_LABELS, label
+from ivr.web.labels import STAGE_LABELS, STATE_LABELS, WORK_CLASS_LABELS, label
 from routing import erlang
 
 bp = Blueprint("floor", __name__, template_folder="templates")
@@ -102,7 +102,12 @@ def board_json() -> Response:
 
 
 def _board_labels() -> dict[str, Any]:
-    return {"states": {s: label(STATE_LABELS, s) for s in STATES}, "queues": QUEUE_LABELS}
+    return {
+        "states": {s: label(STATE_LABELS, s) for s in STATES},
+        "queues": QUEUE_LABELS,
+        "work_classes": WORK_CLASS_LABELS,
+        "stages": STAGE_LABELS,
+    }
 
 
 @bp.post("/console/board/agent-state")

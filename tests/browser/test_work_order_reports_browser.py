@@ -58,6 +58,10 @@ def test_the_quality_report_and_the_board_show_the_work_order_figures(page, marc
     assert int(old.split(" ")[0]) >= 2  # the March orders still open, both overdue
     page.wait_for_timeout(3500)  # one redraw by board.js keeps the figures
     expect(board.locator('[data-age=">7d"]')).to_have_text(old)
+    late = page.locator("#board-late-orders tbody tr").first
+    expect(late).to_contain_text(" d ")  # months late reads in days, not as six-figure minutes
+    expect(late).to_contain_text("/ ")  # the class and stage in words, not the codes
+    assert "_complaint" not in late.inner_text() and "fault_repair" not in late.inner_text()
     screenshot(page, "work-order-reports-2-board")
 
 

@@ -139,6 +139,14 @@
     supervisor: "已升级主管 / supervisor"
   };
 
+  function span(minutes) {
+    // "3 d 4 h" or "2 h 05 min": an order months late must not read as 389836 min
+    var days = Math.floor(minutes / 1440), hours = Math.floor((minutes % 1440) / 60), mins = minutes % 60;
+    if (days > 0) return days + " d " + hours + " h";
+    if (hours > 0) return hours + " h " + (mins < 10 ? "0" : "") + mins + " min";
+    return mins + " min";
+  }
+
   function drawLateOrders(data) {
     var section = document.getElementById("board-late-orders");
     var late = data.late_work_orders;
@@ -151,8 +159,9 @@
     body.replaceChildren.apply(body, late.orders.map(function (order) {
       var tr = el("tr", null, order.overdue ? "overdue" : "near");
       tr.setAttribute("data-order", order.number);
-      [order.number, order.work_class, order.desk || "—", order.stage, order.due_local,
-       (order.overdue ? "超时 / late " : "剩余 / left ") + order.minutes + " min",
+      [order.number, labels.work_classes[order.work_class] || order.work_class, order.desk || "—",
+       labels.stages[order.stage] || order.stage, order.due_local,
+       (order.overdue ? "超时 / late " : "剩余 / left ") + span(order.minutes),
        ESCALATION_WORDS[order.escalation] || order.escalation].forEach(function (text) {
         tr.appendChild(el("td", text));
       });
