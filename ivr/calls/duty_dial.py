@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.calls import events as call_events
+from ivr.calls.call_orders import open_order_of_gas_leak_call
 from ivr.calls.events import CallRequest
-from ivr.calls.gas_leak_order import open_order_of_gas_leak_call
 from ivr.events import kinds
 from ivr.events.spool import Spool
 

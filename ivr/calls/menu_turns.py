@@ -1,8 +1,9 @@
 """Use cases of the menu: a call starts, the caller answers; each returns the turn the caller hears next.
 
 Each runs the actions the turn needs (bounded), writes the turn's events, and takes the explicit steps of
-queueing: the after-hours decision (routing/after_hours.py) and a gas-leak caller's work order
-(ivr/calls/gas_leak_order.py). The view renders the result as TwiML.
+queueing: the after-hours decision (routing/after_hours.py), a complaint's promised reply (the deadline
+rules), and the work order of a gas-leak or complaint caller or of an after-hours message
+(ivr/calls/call_orders.py). The view renders the result as TwiML.
 """
 
 from __future__ import annotations
@@ -10,17 +11,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.calls import events as call_events
 from ivr.calls import flow as callflow
+from ivr.calls.call_orders import (
+    open_order_of_complaint_call,
+    open_order_of_gas_leak_call,
+    open_order_of_message,
+)
 from ivr.calls.events import CallRequest
-from ivr.calls.flow import CallerInput, CallState, Enqueue, RunAction, Turn
-from ivr.calls.gas_leak_order import open_order_of_gas_leak_call
+from ivr.calls.flow import CallerInput, CallState, Enqueue, RunAction, Said, Turn
 from ivr.calls.menu_actions import ActionContext, run_action
 from ivr.configuration.menus.schema import MenuDocument, QueueNode
 from ivr.db.deadline import bounded
@@ -28,6 +34,7 @@ from ivr.db.session import unit_of_work
 from ivr.events import kinds
 from ivr.events.kinds import EventRecord
 from ivr.events.spool import Spool
+from ivr.work_orders.menu_orders import COMPLAINT_CLASSES, Promise, promised_reply
 from routing.after_hours import VOICEMAIL, closed_now
 from routing.model import Rules
 
@@ -134,6 +141,10 @@ def _played(
         return NextTurn(turn)
     node = turn.then.node
     callback_after = _voicemail_call_back(node, state.language, desk)
+    opened_at = datetime.fromtimestamp(desk.clock(), UTC).replace(tzinfo=None)  # the hotline's now
+    promised = _complaint_promise(node, desk, opened_at)
+    if promised is not None:
+        turn = replace(turn, said=_with_promise(turn.said, node, state.language, promised, opened_at))
     queued = call.record(
         kinds.CallQueued(
             **call.numbers(),
@@ -147,16 +158,85 @@ def _played(
             language=state.language,
             # after hours: a message now, a call-back when the group opens again
             callback_after=callback_after.isoformat() if callback_after else None,
+            reply_due_at=promised.due_at.isoformat() if promised else None,
         )
     )
     written = call_events.write(desk.sessions, desk.spool, [*events, queued])
     if not node.emergency:
+        if node.complaint_class:  # after the events, in its own transaction; the route never waits on it
+            open_order_of_complaint_call(
+                call,
+                complaint_class=node.complaint_class,
+                sessions=desk.sessions,
+                events_written=written,
+                reported_at=opened_at,
+                promised_by=promised.due_at if promised else None,
+            )
         return NextTurn(turn, voicemail=callback_after is not None)
     # The caller chose the gas-leak path now: the duty-dial deadline starts; then the work order is opened.
     deadline = int(desk.clock()) + desk.safety_max_wait
     reported_at = datetime.fromisoformat(queued.at)
     open_order_of_gas_leak_call(call, sessions=desk.sessions, events_written=written, reported_at=reported_at)
     return NextTurn(turn, duty_deadline=deadline)
+
+
+def leave_message(call: CallRequest, message: kinds.Voicemail, *, desk: MenuDesk) -> str:
+    """The after-hours message arrived (or the caller left none): keep it, and open its enquiry order.
+
+    Whatever the Record reported, the caller is owed a call back (booked when they were queued): the
+    order is opened with the recording linked, or saying that none was left. Returns what the writer said.
+    """
+    written = call_events.write(desk.sessions, desk.spool, [call.record(message)])
+    left_at = datetime.fromtimestamp(desk.clock(), UTC).replace(tzinfo=None)
+    open_order_of_message(
+        call,
+        recording_url=message.recording_url,
+        recording_sid=message.recording_sid,
+        sessions=desk.sessions,
+        events_written=written,
+        left_at=left_at,
+    )
+    return written
+
+
+def _complaint_promise(node: QueueNode, desk: MenuDesk, opened_at: datetime) -> Promise | None:
+    """When a complaint's reply is owed under the live deadline rules; None when they cannot be read now
+    (the database is away): the caller then hears the menu's own notice."""
+    work_class = COMPLAINT_CLASSES.get(node.complaint_class or "")
+    if node.emergency or work_class is None:
+        return None
+
+    def read() -> Promise | None:
+        with desk.sessions() as session:
+            return promised_reply(session, work_class, opened_at)
+
+    try:
+        return bounded(read)
+    except Exception:
+        log.warning("deadline rules unreadable: the complaint notice keeps the menu's hours", exc_info=True)
+        return None
+
+
+def _with_promise(
+    said: tuple[Said, ...], node: QueueNode, language: str, promised: Promise, now: datetime
+) -> tuple[Said, ...]:
+    """The shipped complaint notice ("within 4 hours") replaced by its variant saying the due time in words:
+    today, tomorrow or a date, at the desk's local time. A menu's own notice prompt is left as it is."""
+    notice = f"complaint_{node.complaint_class}_notice"
+    if notice not in node.prompts:
+        return said
+    zone = ZoneInfo(promised.timezone)
+    due = promised.due_at.replace(tzinfo=UTC).astimezone(zone)
+    today = now.replace(tzinfo=UTC).astimezone(zone).date()
+    when = {today: "today", today + timedelta(days=1): "tomorrow"}.get(due.date(), "on")
+    values = (
+        ("month", str(due.month)),
+        ("day", str(due.day)),
+        ("hour", str(due.hour)),
+        ("minute", f"{due.minute:02d}"),
+    )
+    timed = Said(f"{notice}_{when}", language, values)
+    return tuple(timed if item == Said(notice, language) else item for item in said)
 
 
 def _voicemail_call_back(node: QueueNode, language: str, desk: MenuDesk) -> datetime | None:

@@ -20,7 +20,7 @@ from ivr.calls.connect import callback_offer
 from ivr.calls.duty_dial import duty_dial_ended
 from ivr.calls.events import SAFETY_QUEUE, CallRequest
 from ivr.calls.flow import Ask, CallerInput, CallState, Dial, Enqueue, Said, Turn
-from ivr.calls.menu_turns import MenuDesk, NextTurn, start_call, take_input
+from ivr.calls.menu_turns import MenuDesk, NextTurn, leave_message, start_call, take_input
 from ivr.calls.queue_exit import (
     CALLBACK_BOOKED,
     DUTY_DIAL,
@@ -155,7 +155,7 @@ def voicemail() -> Response:
     h = hotline()
     language = language_arg(h, request.args.get("l"))
     call = call_request()
-    call_events.write(h.sessions, h.spool, [call.record(_voicemail(call, request.form))])
+    leave_message(call, _voicemail(call, request.form), desk=_menu_desk(h))  # and its enquiry order
     return xml(twiml.speak_and_hang_up(h.voice, [Said("voicemail_thanks", language)]))
 
 

@@ -206,6 +206,8 @@ class CallQueued(Event):
     language: str | None = None
     callback_after: str | None = None  # ISO time (naive UTC): after hours, a call-back when the group opens
     rescued: bool = _left_out(False)
+    # ISO time (naive UTC): a complaint's reply as the caller was told it, from the deadline rules
+    reply_due_at: str | None = _left_out(None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -26,6 +26,7 @@ from ivr.events.statements import Bound, FastStatement
 from ivr.quality import recordings
 from ivr.queueing import queue_entries
 from ivr.work_orders.gas_leak import open_gas_leak_order
+from ivr.work_orders.menu_orders import open_complaint_order, open_message_order
 
 CALLBACK_REPLY = timedelta(hours=1)  # DOMAIN: a question not answered now is handed on within 1 hour
 
@@ -255,27 +256,69 @@ def _turn(connection: Connection, call_sid: str, event: kinds.MenuTurn, at: date
 
 
 def _queued(connection: Connection, call_sid: str, event: kinds.CallQueued, at: datetime) -> None:
-    hours = event.reply_within_hours
     values = {
         "queue": event.queue,
         "priority": event.priority,
         "intent": event.intent,
         "complaint_class": event.complaint_class,
-        "reply_due_at": at + timedelta(hours=hours) if hours else None,
+        "reply_due_at": _reply_due_at(event, at),
         "emergency": event.emergency,
     }
     _update_call(connection, call_sid, event, at, values)
     queue_entries.enqueue(connection, call_sid, event, at)
 
 
-def _owed_gas_leak_order(connection: Connection, record: EventRecord, at: datetime) -> None:
-    """Replay only: the gas-leak order a spooled `call.queued` is owed. Live, the use case that queues the
-    caller opens it (ivr/calls/gas_leak_order.py); its events spooled, it could not."""
+def _reply_due_at(event: kinds.CallQueued, at: datetime) -> datetime | None:
+    """A complaint's reply as the caller was told it (the deadline rules'), else the menu's hours."""
+    if event.reply_due_at:
+        return datetime.fromisoformat(event.reply_due_at)
+    hours = event.reply_within_hours
+    return at + timedelta(hours=hours) if hours else None
+
+
+def _owed_queued_order(connection: Connection, record: EventRecord, at: datetime) -> None:
+    """Replay only: the gas-leak or complaint order a spooled `call.queued` is owed. Live, the use case that
+    queues the caller opens it (ivr/calls/call_orders.py); its events spooled, it could not."""
     event = kinds.parse(record)
-    if not (isinstance(event, kinds.CallQueued) and event.emergency):
+    if not (isinstance(event, kinds.CallQueued) and (event.emergency or event.complaint_class)):
         return
     session = Session(bind=connection)  # rare, and never on a webhook's path: the ORM
-    open_gas_leak_order(session, call_sid=record.call_sid, caller=event.from_, reported_at=at)
+    if event.emergency:
+        open_gas_leak_order(session, call_sid=record.call_sid, caller=event.from_, reported_at=at)
+    else:
+        told = datetime.fromisoformat(event.reply_due_at) if event.reply_due_at else None
+        order = open_complaint_order(
+            session,
+            call_sid=record.call_sid,
+            caller=event.from_,
+            complaint_class=event.complaint_class or "service",
+            reported_at=at,
+            promised_by=told,
+        )
+        if told is None and order.promised_by is not None:
+            # The caller heard the menu's hours (the rules were away): the record keeps the order's due time.
+            session.execute(
+                update(Call).where(Call.call_sid == record.call_sid).values(reply_due_at=order.promised_by)
+            )
+    session.flush()
+    session.close()
+
+
+def _owed_message_order(connection: Connection, record: EventRecord, at: datetime) -> None:
+    """Replay only: the enquiry order of an after-hours message whose event was spooled (storm messages
+    are the storm's call-backs, not orders)."""
+    event = kinds.parse(record)
+    if not isinstance(event, kinds.Voicemail) or event.storm:
+        return
+    session = Session(bind=connection)
+    open_message_order(
+        session,
+        call_sid=record.call_sid,
+        caller=event.from_,
+        recording_url=event.recording_url,
+        recording_sid=event.recording_sid,
+        left_at=at,
+    )
     session.flush()
     session.close()
 
@@ -343,5 +386,6 @@ _PROJECTIONS: dict[str, Callable[[Connection, str, Any, datetime], None]] = {
 }
 # Steps a use case takes after writing its events, owed when the events were spooled instead
 _REPLAY_STEPS: dict[str, Callable[[Connection, EventRecord, datetime], None]] = {
-    "call.queued": _owed_gas_leak_order,  # a gas-leak caller's work order
+    "call.queued": _owed_queued_order,  # a gas-leak or complaint caller's work order
+    "voicemail": _owed_message_order,  # an after-hours message's enquiry order
 }

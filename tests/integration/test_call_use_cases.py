@@ -78,7 +78,7 @@ def test_a_failing_order_step_leaves_the_gas_leak_caller_their_route(hotline, ca
     with hotline.sessions() as session, session.begin():  # opening any order fails, as with a broken table
         session.execute(text("ALTER TABLE work_orders RENAME TO work_orders_away"))
     try:
-        with caplog.at_level(logging.ERROR, logger="ivr.calls.gas_leak_order"):
+        with caplog.at_level(logging.ERROR, logger="ivr.calls.call_orders"):
             queued = _choose_gas_leak(hotline, sid)
     finally:
         with hotline.sessions() as session, session.begin():

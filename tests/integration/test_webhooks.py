@@ -201,11 +201,14 @@ def test_gas_leak_gets_instructions_then_safety_queue_and_emergency_order(twilio
 def test_complaint_records_class_and_reply_deadline(twilio, hotline):
     sid = new_call_sid()
     root = _walk(twilio, sid, "4", "1")
-    assert "24小时" in spoken(root) and root.find("Enqueue").text == "complaint"
+    # The answer is due 24 h round the clock (the deadline rules), said as a time: tomorrow, same minute.
+    assert "明天" in spoken(root) and "前核实" in spoken(root) and root.find("Enqueue").text == "complaint"
     with hotline.sessions() as session:
         call = session.scalar(select(Call).where(Call.call_sid == sid))
-    assert call.complaint_class == "service"
+        order = session.scalar(select(WorkOrder).where(WorkOrder.call_sid == sid))
+    assert call.complaint_class == "service" and order.work_class == "service_complaint"
     assert round((call.reply_due_at - call.started_at).total_seconds() / 3600) == 24
+    assert call.reply_due_at == order.promised_by
 
 
 def test_status_callback_closes_the_record(twilio, hotline):
