@@ -13,6 +13,9 @@ from sqlalchemy import select
 
 from ivr.app import create_app
 from ivr.db.models import Call, Customer, WorkOrder, WorkOrderTimer
+from ivr.events import kinds
+from ivr.work_orders.deadline_rules import load_deadlines_file, validate_deadlines
+from ivr.work_orders.menu_orders import promise
 from tests.helpers import SignedClient, action_of, new_call_sid, spoken, twiml
 
 CALLER = "+8613800000001"  # a demo customer
@@ -160,3 +163,31 @@ def test_a_caller_sent_to_the_message_who_leaves_none_is_owed_a_call_back_order(
     assert root.find("Hangup") is not None
     [order] = _orders(hotline, sid)
     assert order.work_class == "enquiry" and "left none" in order.description
+
+
+def test_a_spooled_after_hours_message_opens_its_order_on_replay_and_a_storm_message_none(
+    hotline: Any,
+) -> None:
+    after_hours, storm = new_call_sid(), new_call_sid()
+    url = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE" + "2" * 32
+    hotline.spool.put(
+        [
+            kinds.Voicemail(from_=CALLER, recording_url=url).record(call_sid=after_hours, request_id="r1"),
+            kinds.Voicemail(from_=CALLER, recording_url=url, storm=True).record(
+                call_sid=storm, request_id="r1"
+            ),
+        ]
+    )
+    assert hotline.spool.replay(hotline.sessions) == 2
+    [order] = _orders(hotline, after_hours)
+    assert order.work_class == "enquiry" and url in order.description
+    assert _orders(hotline, storm) == []
+
+
+def test_the_promise_is_the_answer_deadline_from_the_opening_else_the_first_that_starts_there() -> None:
+    rules = validate_deadlines(load_deadlines_file())
+    service = promise(rules, "service_complaint", LATE_EVENING)  # answer: 24 h round the clock
+    quality = promise(rules, "quality_complaint", LATE_EVENING)  # answer starts at handled: the handover
+    assert service is not None and service.due_at == LATE_EVENING + timedelta(hours=24)
+    assert quality is not None and quality.due_at == NEXT_NOON and quality.timezone == "Asia/Shanghai"
+    assert promise(rules, "installation", LATE_EVENING) is None  # nothing runs from the opening
