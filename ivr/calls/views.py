@@ -117,7 +117,9 @@ def _menu_answer(h: Hotline, menu: MenuDocument, played: NextTurn) -> str | Voic
             ("ask", turn.said, then, url), lambda: twiml.ask(voice, turn.said, then, url, url)
         )
     if isinstance(then, Enqueue):
-        if played.duty_deadline is not None:  # the gas-leak path chosen now: the duty-dial deadline runs
+        # This call's own document, not cached: the duty-dial deadline of the gas-leak path chosen now, or
+        # spoken values such as a complaint's due time (one document per minute would fill the cache).
+        if played.duty_deadline is not None or any(item.values for item in turn.said):
             return _enqueue(voice, turn.said, then.node, state, played.duty_deadline)
         key = ("enqueue", turn.said, then.node.queue, then.node.emergency, state.language, request.host)
         return voice.cached(key, lambda: _enqueue(voice, turn.said, then.node, state))
