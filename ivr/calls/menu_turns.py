@@ -12,9 +12,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,8 +24,9 @@ from ivr.calls.call_orders import (
     open_order_of_gas_leak_call,
     open_order_of_message,
 )
+from ivr.calls.complaint_notice import with_promise
 from ivr.calls.events import CallRequest
-from ivr.calls.flow import CallerInput, CallState, Enqueue, RunAction, Said, Turn
+from ivr.calls.flow import CallerInput, CallState, Enqueue, RunAction, Turn
 from ivr.calls.menu_actions import ActionContext, run_action
 from ivr.configuration.menus.schema import MenuDocument, QueueNode
 from ivr.db.deadline import bounded
@@ -144,7 +144,7 @@ def _played(
     opened_at = datetime.fromtimestamp(desk.clock(), UTC).replace(tzinfo=None)  # the hotline's now
     promised = _complaint_promise(node, desk, opened_at)
     if promised is not None:
-        turn = replace(turn, said=_with_promise(turn.said, node, state.language, promised, opened_at))
+        turn = replace(turn, said=with_promise(turn.said, node, state.language, promised, opened_at))
     queued = call.record(
         kinds.CallQueued(
             **call.numbers(),
@@ -215,28 +215,6 @@ def _complaint_promise(node: QueueNode, desk: MenuDesk, opened_at: datetime) -> 
     except Exception:
         log.warning("deadline rules unreadable: the complaint notice keeps the menu's hours", exc_info=True)
         return None
-
-
-def _with_promise(
-    said: tuple[Said, ...], node: QueueNode, language: str, promised: Promise, now: datetime
-) -> tuple[Said, ...]:
-    """The shipped complaint notice ("within 4 hours") replaced by its variant saying the due time in words:
-    today, tomorrow or a date, at the desk's local time. A menu's own notice prompt is left as it is."""
-    notice = f"complaint_{node.complaint_class}_notice"
-    if notice not in node.prompts:
-        return said
-    zone = ZoneInfo(promised.timezone)
-    due = promised.due_at.replace(tzinfo=UTC).astimezone(zone)
-    today = now.replace(tzinfo=UTC).astimezone(zone).date()
-    when = {today: "today", today + timedelta(days=1): "tomorrow"}.get(due.date(), "on")
-    values = (
-        ("month", str(due.month)),
-        ("day", str(due.day)),
-        ("hour", str(due.hour)),
-        ("minute", f"{due.minute:02d}"),
-    )
-    timed = Said(f"{notice}_{when}", language, values)
-    return tuple(timed if item == Said(notice, language) else item for item in said)
 
 
 def _voicemail_call_back(node: QueueNode, language: str, desk: MenuDesk) -> datetime | None:

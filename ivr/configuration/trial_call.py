@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import prompts as prompt_catalogues
 from ivr.calls import flow as callflow
+from ivr.calls.complaint_notice import with_promise_now
 from ivr.calls.flow import Ask, CallerInput, CallState, Dial, Enqueue, RunAction, Turn
 from ivr.calls.menu_actions import ActionContext, run_action
 from ivr.configuration.menus.schema import MenuDocument
@@ -83,7 +84,8 @@ def walk_test_call(
         heard = _input(given)
         turn = callflow.respond(menu, state, heard)
     turn = _run_actions(sessions, menu, turn, given.caller)
-    return _answer(menu, turn, rules, timezone)
+    # a complaint's notice names the due time as a live call's does
+    return _answer(menu, with_promise_now(sessions, turn), rules, timezone)
 
 
 def _state(menu: MenuDocument, raw: dict[str, Any]) -> CallState:

@@ -6,12 +6,15 @@ tests/e2e/test_menu_orders.py.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from ivr.app import create_app
+from ivr.configuration.menus.validation import load_menu_file
+from ivr.configuration.trial_call import TEST_CALL_SID, TestCallInput, walk_test_call
 from ivr.db.models import Call, Customer, WorkOrder, WorkOrderTimer
 from ivr.events import kinds
 from ivr.work_orders.deadline_rules import load_deadlines_file, validate_deadlines
@@ -191,3 +194,15 @@ def test_the_promise_is_the_answer_deadline_from_the_opening_else_the_first_that
     assert service is not None and service.due_at == LATE_EVENING + timedelta(hours=24)
     assert quality is not None and quality.due_at == NEXT_NOON and quality.timezone == "Asia/Shanghai"
     assert promise(rules, "installation", LATE_EVENING) is None  # nothing runs from the opening
+
+
+def test_the_console_s_trial_call_says_the_due_time_as_a_live_call_does(hotline: Any) -> None:
+    document = load_menu_file()
+    state = walk_test_call(hotline.sessions, document, TestCallInput(state=None, language="zh-CN"))["state"]
+    state = walk_test_call(hotline.sessions, document, TestCallInput(state=state, digits="4"))["state"]
+    trial = walk_test_call(hotline.sessions, document, TestCallInput(state=state, digits="2"))
+    said = " ".join(item["text"] for item in trial["said"])
+    assert trial["next"]["kind"] == "queue" and "4小时内" not in said
+    assert re.search(r"(今天|明天|\d+月\d+日)\d+:\d\d前转交维修部门", said), said
+    with hotline.sessions() as session:
+        assert session.scalar(select(WorkOrder).where(WorkOrder.call_sid == TEST_CALL_SID)) is None
