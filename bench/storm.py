@@ -512,6 +512,9 @@ def _leak_report(storm: Storm) -> dict[str, object]:
         f"reached nobody: {len(nobody)}; never got to press 2: {len(unpressed)} (of whom {early} were "
         "dialled to a person by a fallback)"
     )
+    for caller in callers:
+        if caller.reached and caller.reached[1] > PERSON_WITHIN:
+            _late_caller(caller)
     return {
         "callers": len(callers),
         "agent": agent,
@@ -523,6 +526,27 @@ def _leak_report(storm: Storm) -> dict[str, object]:
         "p50": statistics.median(reached) if reached else math.nan,
         "max": max(reached, default=math.nan),
     }
+
+
+def _late_caller(caller: Caller) -> None:
+    """What a gas-leak caller reached late went through: each request from pressing 2, and its latency."""
+    pressed = caller.pressed_2 or 0.0
+    wall = time.time() - time.monotonic()  # POSIX seconds on the monotonic clock's origin
+    deadline = f"{caller.duty_deadline - wall - pressed:+.1f} s" if caller.duty_deadline else "none"
+    dialled = f"{caller.dialled_at - pressed:+.1f} s" if caller.dialled_at else "-"
+    whom, after = caller.reached or ("-", 0.0)
+    print(
+        f"  late: {caller.number} pressed 2 in the {caller.pressed_at} document, reached the {whom} "
+        f"after {after:.1f} s;"
+        f" the wait URL's duty deadline {deadline}, the <Dial> began {dialled} (times from pressing 2)"
+    )
+    steps = [
+        f"{kind} {sent - pressed:+.1f} s took {latency * 1000:.0f} ms ({how})"
+        for sent, latency, kind, how in caller.trace
+        if sent >= pressed - 30
+    ]
+    for start in range(0, len(steps), 3):
+        print("    " + "; ".join(steps[start : start + 3]))
 
 
 if __name__ == "__main__":

@@ -96,24 +96,25 @@ class Storm:
             async with asyncio.timeout(TWILIO_TIMEOUT):
                 status, text, shed = await self._exchange(raw)
         except TimeoutError:
-            return self._failed(kind, "timeout (15 s)", started)
+            return self._failed(kind, "timeout (15 s)", started, params)
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as error:
-            return self._failed(kind, type(error).__name__, started)
+            return self._failed(kind, type(error).__name__, started, params)
         if status != 200:
-            return self._failed(kind, f"HTTP {status}", started)
+            return self._failed(kind, f"HTTP {status}", started, params)
         try:
             root = ET.fromstring(text)
         except ET.ParseError:
             root = None
         if root is None or root.tag != "Response":
             self.invalid_twiml += 1
-            return self._failed(kind, "invalid TwiML", started)
+            return self._failed(kind, "invalid TwiML", started, params)
         done = time.monotonic()
         if shed:
             self.shed[f"{kind} ({shed})"] += 1
         self.latencies.setdefault(kind, []).append(done - started)
         self.answered.append((done, done - started, True))
         self.records.append((started, done - started, kind, True, shed))
+        self._trace(params, (started, done - started, kind, shed or "good"))
         return root
 
     async def _exchange(self, raw: bytes) -> tuple[int, bytes, str]:
@@ -133,12 +134,19 @@ class Storm:
         finally:
             writer.close()
 
-    def _failed(self, kind: str, reason: str, started: float) -> ET.Element | None:
+    def _failed(self, kind: str, reason: str, started: float, params: dict[str, str]) -> ET.Element | None:
         self.failures[f"{kind}: {reason}"] += 1
         done = time.monotonic()
         self.answered.append((done, done - started, False))
         self.records.append((started, done - started, kind, False, ""))
+        self._trace(params, (started, done - started, kind, f"failed: {reason}"))
         return None
+
+    def _trace(self, params: dict[str, str], request: tuple[float, float, str, str]) -> None:
+        """A gas-leak caller's requests, kept for the report on the late ones."""
+        caller = self.callers.get(params.get("CallSid", ""))
+        if caller is not None and caller.leak:
+            caller.trace.append(request)
 
     # ------------------------------------------------------------ queues, as Twilio keeps them
 
@@ -193,6 +201,10 @@ class Caller:
         self.queue_entered = 0.0
         self.started = 0.0
         self.pressed_2: float | None = None  # when the gas-leak key went in
+        self.pressed_at = ""  # the document whose <Gather> took the key 2 (menu, rescue, ...)
+        self.trace: list[tuple[float, float, str, str]] = []  # gas-leak callers: (sent, latency, kind, how)
+        self.duty_deadline: float | None = None  # the `d` of the safety wait URL (POSIX seconds)
+        self.dialled_at: float | None = None  # when the <Dial> began
         self.reached: tuple[str, float] | None = None  # ("agent" | "duty", seconds after pressing 2)
         self.reached_unpressed: str | None = None  # a person reached before the key 2 went in
         self.ended = False
@@ -333,6 +345,7 @@ class Caller:
         digits = self.key  # the same key at every menu (a busy answer's menu too)
         if digits == "2" and self.pressed_2 is None:
             self.pressed_2 = time.monotonic()
+            self.pressed_at = kind_of(url)
         return (kind_of(action), action, {"Digits": digits})
 
     async def _enqueue(self, verb: ET.Element, url: str):  # type: ignore[no-untyped-def]
@@ -341,6 +354,9 @@ class Caller:
         action = urljoin(url, verb.get("action", "")) if verb.get("action") else None
         wait_url = urljoin(url, verb.get("waitUrl", "")) if "waitUrl" in verb.attrib else None
         queue_sid = "QU" + uuid.uuid5(uuid.NAMESPACE_URL, name).hex
+        deadline = parse_qs(urlsplit(wait_url or "").query).get("d", [""])[0]
+        if self.leak and deadline.isdigit():
+            self.duty_deadline = float(deadline)
         if not storm.join(name, self.sid):
             result, queue_time = "queue-full", 0
         else:
@@ -444,6 +460,7 @@ class Caller:
         if self.pressed_2 is not None and self.reached is None:
             at = self.redirect_at if whom == "agent" and self.redirect_at else time.monotonic()
             self.reached = (whom, at - self.pressed_2)
+            self.dialled_at = at
 
     def _check_redirect(self) -> None:
         if self.redirect_url is not None:
