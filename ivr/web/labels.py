@@ -46,7 +46,7 @@ WORK_ORDER_STATUSES = {
 }
 
 WORK_CLASS_LABELS = {  # ivr/work_orders/lifecycle.py WORK_CLASSES
-    "enquiry": "咨询待复 / Enquiry",
+    "enquiry": "咨询待答复 / Enquiry owed an answer",
     "fault_repair": "故障报修 / Fault repair",
     "meter_fault": "表具故障 / Meter fault",
     "gas_leak": "燃气泄漏 / Gas leak",
@@ -57,10 +57,10 @@ WORK_CLASS_LABELS = {  # ivr/work_orders/lifecycle.py WORK_CLASSES
     "installation": "安装 / Installation",
 }
 
-STAGE_LABELS = {  # ivr/work_orders/lifecycle.py STAGES
-    "opened": "已开立 / Opened",
-    "handed_over": "已移交 / Handed over",
-    "accepted": "已受理 / Accepted",
+STAGE_LABELS = {  # ivr/work_orders/lifecycle.py STAGES; the words a service centre uses for each
+    "opened": "已受理 / Opened",
+    "handed_over": "已转派 / Handed over",
+    "accepted": "已接单 / Accepted",
     "in_progress": "处理中 / In progress",
     "handled": "已处理 / Handled",
     "answered": "已答复 / Answered",

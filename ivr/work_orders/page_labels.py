@@ -3,28 +3,10 @@
 
 from __future__ import annotations
 
-CLASS_LABELS = {
-    "enquiry": "咨询待答复 / Enquiry owed an answer",
-    "fault_repair": "故障报修 / Fault repair",
-    "meter_fault": "表具故障 / Meter fault",
-    "gas_leak": "燃气泄漏 / Gas leak",
-    "service_complaint": "服务投诉 / Service complaint",
-    "quality_complaint": "质量投诉 / Quality complaint",
-    "safety_complaint": "安全投诉 / Safety complaint",
-    "account_business": "账户业务 / Account business",
-    "installation": "安装 / Installation",
-}
+from ivr.web.labels import STAGE_LABELS, WORK_CLASS_LABELS
 
-STAGE_LABELS = {
-    "opened": "已受理 / Opened",
-    "handed_over": "已转派 / Handed over",
-    "accepted": "已接单 / Accepted",
-    "in_progress": "处理中 / In progress",
-    "handled": "已处理 / Handled",
-    "answered": "已答复 / Answered",
-    "closed": "已关闭 / Closed",
-    "reopened": "已重开 / Reopened",
-}
+# One naming for every page: the agent page, the board and the reports use the same tables.
+CLASS_LABELS = WORK_CLASS_LABELS
 
 EVENT_LABELS = {
     "opened": "受理 / Opened",

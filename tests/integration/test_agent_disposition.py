@@ -252,7 +252,7 @@ def test_a_disposition_from_the_page_is_kept_and_lets_wrap_up_end(signed_in, twi
     assert "处理结果已记录 / Disposition recorded" in page
     end = re.search(r"<button[^>]*>提前结束整理 / End wrap-up early</button>", page).group(0)
     assert "disabled" not in end
-    assert "咨询待复 / Enquiry · 通话中已解答 / Answered on the call" in page
+    assert "咨询待答复 / Enquiry owed an answer · 通话中已解答 / Answered on the call" in page
     [kept] = _dispositions(hotline)
     assert (kept.call_sid, kept.agent_id, kept.user_id) == (sid, agent_id, _user_id(hotline, "chen"))
     assert (kept.work_class, kept.outcome, kept.work_order_number) == ("enquiry", "answered", None)
@@ -500,7 +500,7 @@ def test_an_order_moved_on_from_opened_still_shows_as_open(signed_in, twilio, ho
     sid = _call(twilio)
     _move(hotline, agent_id, "on_call", call_sid=sid)
     page = signed_in.get("/agent").get_data(as_text=True)
-    assert order.number in page and "已移交 / Handed over" in page
+    assert order.number in page and "已转派 / Handed over" in page
 
 
 def test_old_dispositions_go_with_the_call_records(hotline, agent_id):
