@@ -1,5 +1,7 @@
-"""The agent's side end to end (issue 16): a caller reports a fault from the menu; on their next call the
-agent sees that order and the earlier call, attaches the call to the order, and only then does wrap-up end."""
+"""A work order's whole story end to end (issue 16): a caller reports a fault from the menu; on their next
+call the agent sees that order and the earlier call, attaches the call to the order, and only then does
+wrap-up end; the crew's result, the answer and the close come through the REST API; the closed field order
+is the completion whose satisfaction call-back is scheduled 3 days later."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from ivr.db.models import Agent, WorkOrder, WorkOrderEvent, utcnow
+from ivr.db.models import Agent, CallbackJob, ServiceCompletion, WorkOrder, WorkOrderEvent, utcnow
 from ivr.db.session import unit_of_work
+from ivr.jobs import scheduler
 from ivr.jobs.tasks import dispatch, end_wrap_ups
 from ivr.people.users import create_user
 from ivr.telephony.callers import ScriptedCaller
@@ -16,9 +19,10 @@ from ivr.telephony.sim_telephony import SimulatorTelephony
 from tests.e2e.conftest import HOTLINE_NUMBER, Phone
 
 CALLER = "+8613800000003"  # 张伟餐馆, account 10000003
+SHANGHAI = timedelta(hours=8)
 
 
-def test_the_agent_sees_the_order_from_the_menu_on_the_next_call_and_attaches_the_call(app, hotline):
+def test_a_fault_from_the_menu_is_seen_by_the_agent_closed_through_the_api_and_called_back(app, hotline):
     phone = Phone(app)
     hotline.telephony = SimulatorTelephony(phone.simulator)
     with unit_of_work(hotline.sessions) as session:
@@ -72,3 +76,32 @@ def test_the_agent_sees_the_order_from_the_menu_on_the_next_call_and_attaches_th
     assert end_wrap_ups(hotline, later) == 1
     with hotline.sessions() as session:
         assert session.get(Agent, chen).state == "available"
+
+    # 5. The utility's field system reports through the REST API: crew sent, result, answer, close.
+    with unit_of_work(hotline.sessions) as session:
+        _, crm = create_user(session, username="crm", role="supervisor", password="correct horse battery")
+    for path, body in [
+        ("stage", {"stage": "in_progress", "reason": "crew sent"}),
+        ("field-result", {"result": "燃气灶点火器已更换 / igniter replaced"}),
+        ("answer", {"channel": "phone", "answer": "已修好 / fixed"}),
+        ("close", {}),
+    ]:
+        done = api.post(
+            f"/api/work-orders/{order.number}/{path}", json=body, headers={"Authorization": f"Bearer {crm}"}
+        )
+        assert done.status_code == 200, (path, done.get_json())
+    with hotline.sessions() as session:
+        closed = session.get(WorkOrder, order.id)
+        completion = session.scalar(
+            select(ServiceCompletion).where(ServiceCompletion.external_id == order.number)
+        )
+    assert closed.stage == "closed" and closed.due_at is None  # no deadline runs once it is answered
+    assert completion is not None and completion.customer_phone == CALLER
+
+    # 6. The next draw schedules the satisfaction call-back on the third local day after the work (a day
+    # with fewer than 20 free repairs calls every one back: the policy's min_cases_for_sampling).
+    assert scheduler.draw_callbacks(hotline, completion.completed_at + timedelta(days=1)) >= 1
+    with hotline.sessions() as session:
+        job = session.scalar(select(CallbackJob).where(CallbackJob.completion_id == completion.id))
+    assert job is not None and job.status == "queued" and job.phone == CALLER
+    assert (job.due_at + SHANGHAI).date() == (completion.completed_at + SHANGHAI).date() + timedelta(days=3)
