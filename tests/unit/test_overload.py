@@ -13,7 +13,7 @@ import pytest
 from ivr.calls.twiml import Voice
 from ivr.config import Settings
 from ivr.web.overload import (
-    BUSY_HOLD_SECONDS,
+    BUSY_TRIES,
     SHED_HEADER,
     ShedDocuments,
     ShedOverload,
@@ -117,12 +117,12 @@ def _busy(documents: ShedDocuments, query: str) -> ET.Element:
     return ET.fromstring(documents.document("incoming", environ))
 
 
-def test_a_call_shed_again_holds_longer_each_time_before_its_next_try_and_can_press_2_all_through() -> None:
+def test_a_call_shed_again_holds_longer_then_is_told_to_call_later_and_can_press_2_all_through() -> None:
     documents = ShedDocuments(Voice(Settings()), "", "zh-CN", 30)
     holds: list[int] = []
     redirects: list[str] = []
     query = ""
-    for _ in range(7):  # the call follows its busy document's redirect, shed every time
+    for _ in range(BUSY_TRIES - 1):  # the call follows its busy document's redirect, shed every time
         root = _busy(documents, query)
         gather, redirect = root.find("Gather"), root.find("Redirect")
         assert gather is not None and redirect is not None and redirect.text
@@ -132,15 +132,23 @@ def test_a_call_shed_again_holds_longer_each_time_before_its_next_try_and_can_pr
         assert root.find("Pause") is None, "no hold outside the Gather, where 2 would not be heard"
         redirects.append(redirect.text)
         query = urlsplit(redirect.text).query
-    assert holds == [0, 10, 20, 40, 60, 60, 60], "the first shed retries as soon as before; then longer"
-    assert redirects[0] == "https://hotline.test/voice/incoming?busy=1"
-    assert redirects[-1] == "https://hotline.test/voice/incoming?busy=4", "the count stops at the cap"
+    assert holds == [0, 10], "the first shed retries as soon as before; then later"
+    assert redirects == ["https://hotline.test/voice/incoming?busy=1", "https://hotline.test/voice/incoming?busy=2"]
+
+    last = _busy(documents, query)  # shed a third time: "call again later", 2 still works, then the end
+    gather = last.find("Gather")
+    assert gather is not None and gather.get("action") == "https://hotline.test/voice/rescue?l=zh-CN"
+    assert gather.get("numDigits") == "1" and gather.find("Pause") is None
+    assert last.find("Redirect") is None and [verb.tag for verb in last] == ["Gather", "Hangup"]
+    said = ET.tostring(gather, encoding="unicode")
+    assert "稍后再拨" in said and "call again later" in said, "every language: the caller chose none yet"
 
 
 @pytest.mark.parametrize("query", ["busy=x", "busy=-3", "busy=99999999999999999999", "busy="])
-def test_a_busy_count_that_is_no_count_is_a_first_shed_or_the_cap(query: str) -> None:
-    assert busy_retries(query) in (0, len(BUSY_HOLD_SECONDS) - 1)
-    assert _busy(ShedDocuments(Voice(Settings()), "", "zh-CN", 30), query).find("Redirect") is not None
+def test_a_busy_count_that_is_no_count_is_a_first_shed_or_the_last(query: str) -> None:
+    assert busy_retries(query) in (0, BUSY_TRIES - 1)
+    root = _busy(ShedDocuments(Voice(Settings()), "", "zh-CN", 30), query)
+    assert root.find("Redirect") is not None or root.find("Hangup") is not None
 
 
 def test_a_shed_wait_page_holds_two_announcement_intervals() -> None:
