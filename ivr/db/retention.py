@@ -32,6 +32,7 @@ from ivr.db.models import (
     SurveyResponse,
     WorkOrder,
     WorkOrderEvent,
+    WorkOrderOutbox,
     WorkOrderTimer,
     utcnow,
 )
@@ -63,13 +64,14 @@ class Removed:
     queue_entries: int = 0
     completions: int = 0  # each with its candidate, job, tries, survey response and closed follow-up
     twilio_copies: int = 0  # recordings (and survey comments) deleted at Twilio too
+    webhook_events: int = 0  # work-order events queued for the utility's webhooks (they carry the case)
 
     @property
     def rows(self) -> int:
         """Rows removed, all tables together (a completion counts once for its whole case)."""
         return (
             self.recordings + self.playbacks + self.calls + self.events
-            + self.work_orders + self.queue_entries + self.completions
+            + self.work_orders + self.queue_entries + self.completions + self.webhook_events
         )  # fmt: skip
 
 
@@ -117,6 +119,8 @@ def remove_expired(
         gone_at_twilio += _voice_messages(connection, expired_events)
         events = _remove_rows(connection, CallEvent, expired_events)
         work_orders = _remove_work_orders(connection, cutoff)
+        # Delivered or not: an event a receiver has not taken in two years is not going to be taken.
+        webhook_events = _remove_rows(connection, WorkOrderOutbox, WorkOrderOutbox.created_at < cutoff)
         queue_entries = _remove_rows(
             connection,
             QueueEntry,
@@ -145,12 +149,13 @@ def remove_expired(
         queue_entries,
         completions,
         twilio,
+        webhook_events,
     )
     log.info(
         "retention (older than %s): removed %d recordings (%d local files, %d deleted at Twilio), "
         "%d playback log rows (%d more outlive their recording for now), %d call records, %d call events, "
-        "%d closed work orders, %d queue entries, %d completions with their call-backs; kept %d old "
-        "recordings that are in a quality audit",
+        "%d closed work orders, %d webhook events, %d queue entries, %d completions with their call-backs; "
+        "kept %d old recordings that are in a quality audit",
         cutoff.isoformat(timespec="seconds"),
         removed.recordings,
         removed.files,
@@ -160,6 +165,7 @@ def remove_expired(
         removed.calls,
         removed.events,
         removed.work_orders,
+        removed.webhook_events,
         removed.queue_entries,
         removed.completions,
         removed.kept_for_audit,

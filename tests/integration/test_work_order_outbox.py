@@ -274,3 +274,17 @@ def test_two_senders_never_send_one_event_or_one_order_at_once(hotline: Hotline)
         sent = receiver.order_of(f"20000{n}")
         assert sent == sorted(sent) and len(sent) == 6
     assert all(row.delivered_at is not None for row in _rows(hotline))
+
+
+def test_retention_removes_webhook_events_past_the_cutoff_delivered_or_not(hotline: Hotline) -> None:
+    # The events carry the case (caller's number, address): they go with everything else past retention.
+    _queue(hotline, [("1000001", "e1-opened"), ("1000002", "e2-opened"), ("1000003", "e3-opened")])
+    long_ago = utcnow() - timedelta(days=max(hotline.settings.retention_days, 730) + 1)
+    with hotline.sessions() as session, session.begin():
+        old = select(WorkOrderOutbox).where(WorkOrderOutbox.event_id.in_(("e1-opened", "e2-opened")))
+        for row in session.scalars(old):
+            row.created_at = long_ago
+            row.delivered_at = long_ago if row.event_id == "e1-opened" else None
+    removed = tasks.remove_expired(hotline)
+    assert removed.webhook_events == 2
+    assert [row.event_id for row in _rows(hotline)] == ["e3-opened"]
