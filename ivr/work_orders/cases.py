@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ivr.db.models import Customer, WorkOrder, WorkOrderEvent, utcnow
 from ivr.work_orders import lifecycle, timers
+from ivr.work_orders.deadline_versions import live_deadlines
 from ivr.work_orders.field_completions import record_completion
 from ivr.work_orders.lifecycle import TransitionRefused, check_transition
 from ivr.work_orders.orders import append_event, open_work_order
@@ -79,6 +80,8 @@ def open_case(
             "work_class", f"unknown class {work_class!r}; one of {', '.join(lifecycle.WORK_CLASSES)}"
         )
     _text("description", description)
+    if desk is not None:
+        _known_desk(session, desk)
     return open_work_order(
         session,
         kind=work_class,
@@ -121,6 +124,7 @@ def hand_over(
     if not reason.strip():
         raise InvalidInput("reason", "say why it is handed over")
     order = _order(session, number, editing="handing over")
+    _known_desk(session, desk)
     return _move(
         session,
         order,
@@ -315,6 +319,13 @@ def _move(
     )
     timers.on_stage(session, order, to_stage, at)  # deadlines met here stop, those counted from here start
     return order
+
+
+def _known_desk(session: Session, desk: str) -> None:
+    # A desk the rules do not name has no queue page, no calendar and no deadlines: the order would be lost.
+    desks = live_deadlines(session).desks
+    if desk not in desks:
+        raise InvalidInput("desk", f"unknown desk {desk!r}; one of {', '.join(desks)}")
 
 
 def _text(field: str, value: str) -> None:

@@ -288,7 +288,7 @@ def test_a_refused_change_shows_its_message_and_writes_nothing(hotline, agent_cl
     assert "unknown channel" in answer.get_data(as_text=True)
     answer = post(agent_client, number, "hand-over", desk="nowhere", reason="x")
     assert answer.status_code == 422
-    assert "choose one of the desks" in answer.get_data(as_text=True)
+    assert "unknown desk &#39;nowhere&#39;; one of business" in answer.get_data(as_text=True)
     answer = post(agent_client, number, "note", note="   ")
     assert answer.status_code == 422
     assert events(hotline, number) == before

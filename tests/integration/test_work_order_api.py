@@ -208,6 +208,8 @@ def test_a_closed_order_edited_is_409_and_unchanged(api, auth, hotline):
         ("/{n}/stage", {}, "stage"),
         ("/{n}/stage", {"stage": "handed_over", "reason": "r"}, "desk"),
         ("/{n}/stage", {"stage": "handed_over", "desk": "safety"}, "reason"),
+        ("", {**NEW, "desk": "plumbers"}, "desk"),
+        ("/{n}/stage", {"stage": "handed_over", "desk": "plumbers", "reason": "r"}, "desk"),
         ("/{n}/field-result", {"result": ""}, "result"),
         ("/{n}/field-result", {"result": "x", "data": [1]}, "data"),
         ("/{n}/answer", {"channel": "pigeon", "answer": "x"}, "channel"),
