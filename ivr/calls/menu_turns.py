@@ -52,6 +52,7 @@ class NextTurn:
     duty_deadline: int | None = (
         None  # the gas-leak path was chosen now: a person is dialled by then (POSIX s)
     )
+    duty_now: bool = False  # the gas-leak path was chosen while the server sheds: the duty engineer at once
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ class MenuDesk:
     clock: Callable[[], float]  # the webhook deadlines' (POSIX seconds; simulated in tests)
     safety_max_wait: int  # seconds from choosing the gas-leak path to a person being dialled
     wall_clock: Callable[[], float] = time.time  # the opening hours' (calendars are real days)
+    # The server is shedding (past its capacity): a gas-leak choice goes to the duty engineer at once, its
+    # queue left in the same write, instead of waiting in the safety queue. Each of the safety queue's own
+    # requests (waits, the exit) then takes seconds, which the 60 s promise cannot absorb; agents are swamped.
+    duty_at_once: bool = False
 
 
 def start_call(
@@ -161,7 +166,13 @@ def _played(
             reply_due_at=promised.due_at.isoformat() if promised else None,
         )
     )
-    written = call_events.write(desk.sessions, desk.spool, [*events, queued])
+    batch = [*events, queued]
+    if node.emergency and desk.duty_at_once:
+        left = kinds.QueueLeft(
+            **call.numbers(), queue=node.queue, result="leave", queue_time="0", emergency=True
+        )
+        batch.append(call.record(left))  # after `queued`: the entry is written, then left for the duty dial
+    written = call_events.write(desk.sessions, desk.spool, batch)
     if not node.emergency:
         if node.complaint_class:  # after the events, in its own transaction; the route never waits on it
             open_order_of_complaint_call(
@@ -177,7 +188,7 @@ def _played(
     deadline = int(desk.clock()) + desk.safety_max_wait
     reported_at = datetime.fromisoformat(queued.at)
     open_order_of_gas_leak_call(call, sessions=desk.sessions, events_written=written, reported_at=reported_at)
-    return NextTurn(turn, duty_deadline=deadline)
+    return NextTurn(turn, duty_deadline=deadline, duty_now=desk.duty_at_once)
 
 
 def leave_message(call: CallRequest, message: kinds.Voicemail, *, desk: MenuDesk) -> str:

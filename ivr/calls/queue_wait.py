@@ -72,6 +72,9 @@ class WaitDesk:
     # While the server sheds: an ordinary queue's pause (longer, so its callers ask less often); 0: the usual.
     # Never a safety caller's: their pauses are timed to the duty engineer's dial.
     busy_pause_seconds: int = 0
+    # While the server sheds, a safety caller leaves the queue for the duty engineer at once: every further
+    # request (the next wait, the exit) may take seconds then, more than the promise's margin allows for.
+    shedding: bool = False
 
 
 def wait_status(
@@ -116,13 +119,15 @@ def _safety_wait(
     language: str, place: list[Said], waited: int, duty_deadline: float | None, desk: WaitDesk
 ) -> WaitStatus:
     """A safety caller: their place, and <Leave> in time for the duty engineer's dial."""
+    leaving = [Said("emergency_connecting_duty", language)]
+    if desk.shedding:
+        return WaitStatus((), 0, leave=SafetyLeave((), 0, tuple(leaving)))
     now = desk.clock()
     deadline = None if duty_deadline is None else min(duty_deadline, now + desk.safety_max_wait)
     if deadline is None:  # a queue entered without one (put back after an agent missed): the queue's clock
         deadline = now - waited + desk.safety_max_wait
     left = deadline - SAFETY_MARGIN - now  # seconds before the caller must have left the queue
     said = [*place, Said("emergency_still_connecting", language)] if waited else place
-    leaving = [Said("emergency_connecting_duty", language)]
     speech, farewell = desk.spoken_seconds(said), desk.spoken_seconds(leaving)
     if left <= speech + desk.announce_seconds + farewell:
         # The last document: out of the queue at the deadline, with no re-fetch to wait for. Too little time

@@ -71,7 +71,11 @@ def step() -> Response:
 
 
 def _menu_desk(h: Hotline) -> MenuDesk:
-    return MenuDesk(h.sessions, h.spool, h.rules.live, h.clock, h.settings.safety_queue_max_wait)
+    shedding = bool(request.environ.get(PRESSURE_KEY))  # set by the overload middleware (ivr/web/overload.py)
+    settings = h.settings
+    return MenuDesk(
+        h.sessions, h.spool, h.rules.live, h.clock, settings.safety_queue_max_wait, duty_at_once=shedding
+    )
 
 
 def _announced(menu: MenuDocument, turn: Turn, caller: str) -> tuple[Turn, list[int]]:
@@ -116,6 +120,10 @@ def _menu_answer(h: Hotline, menu: MenuDocument, played: NextTurn) -> str | Voic
         return voice.cached(
             ("ask", turn.said, then, url), lambda: twiml.ask(voice, turn.said, then, url, url)
         )
+    if isinstance(then, Enqueue) and played.duty_now:  # chosen while the server sheds (MenuDesk.duty_at_once)
+        said = [*turn.said, Said("emergency_connecting_duty", state.language)]
+        result_url = action_url("voice.dial_result", l=state.language, a=1)
+        return twiml.dial(voice, said, h.settings.duty_engineer_number, result_url)
     if isinstance(then, Enqueue):
         # This call's own document, not cached: the duty-dial deadline of the gas-leak path chosen now, or
         # spoken values such as a complaint's due time (one document per minute would fill the cache).
@@ -216,6 +224,7 @@ def _wait_desk(h: Hotline) -> WaitDesk:
         busy_pause_seconds=SHED_HOLD_FACTOR * settings.queue_announce_seconds
         if request.environ.get(PRESSURE_KEY)
         else 0,
+        shedding=bool(request.environ.get(PRESSURE_KEY)),
     )
 
 

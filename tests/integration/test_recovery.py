@@ -10,7 +10,11 @@ import time
 import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
+from sqlalchemy import select
+
 from ivr.config import Settings
+from ivr.db.models import QueueEntry, WorkOrder
+from ivr.hotline import Hotline
 from ivr.web.overload import SHED_HEADER
 from tests.helpers import PUBLIC_BASE_URL, SignedClient, new_call_sid
 
@@ -84,7 +88,7 @@ def test_a_gas_leak_caller_on_the_longest_hold_presses_2_and_gets_the_duty_engin
     assert _answer(response).findtext("Dial/Number") == DUTY
 
 
-def test_a_shed_wait_holds_twice_as_long_but_a_gas_leak_wait_is_neither_shed_nor_held_longer(
+def test_a_shed_wait_holds_twice_as_long_but_a_gas_leak_wait_is_neither_shed_nor_held(
     twilio: SignedClient, settings: Settings
 ) -> None:
     general = twilio.post("/voice/wait?q=general&l=zh-CN&e=0", {"QueuePosition": "40"}, headers=_stale())
@@ -92,17 +96,14 @@ def test_a_shed_wait_holds_twice_as_long_but_a_gas_leak_wait_is_neither_shed_nor
     held = _answer(general).find("Pause")
     assert held is not None and held.get("length") == str(2 * settings.queue_announce_seconds)
 
-    deadline = time.time() + 3600  # far: the caller hears their place and the usual pause
+    deadline = time.time() + 3600  # far: calm, the caller would hear their place and the usual pause
     safety_path = f"/voice/wait?q=safety&l=zh-CN&e=1&d={deadline:.0f}"
-    shed = twilio.post(safety_path, {"QueuePosition": "1", "QueueTime": "5"}, headers=_stale())
-    calm = twilio.post(safety_path, {"QueuePosition": "1", "QueueTime": "5"})
-    assert SHED_HEADER not in shed.headers
-    assert shed.data == calm.data, "the same wait document, overloaded or not"
-    pause = _answer(shed).find("Pause")
-    assert pause is None or int(pause.get("length", "0")) <= settings.queue_announce_seconds
+    served = twilio.post(safety_path, {"QueuePosition": "1", "QueueTime": "5"}, headers=_stale())
+    assert SHED_HEADER not in served.headers, "never shed"
+    assert _answer(served).find("Pause") is None, "never held longer: out to the duty engineer at once"
 
 
-def test_while_the_worker_sheds_a_served_ordinary_wait_asks_half_as_often_a_gas_leak_wait_as_ever(
+def test_while_the_worker_sheds_a_served_ordinary_wait_asks_half_as_often(
     twilio: SignedClient, settings: Settings
 ) -> None:
     ordinary = "/voice/wait?q=general&l=zh-CN&e=0"
@@ -120,4 +121,50 @@ def test_while_the_worker_sheds_a_served_ordinary_wait_asks_half_as_often_a_gas_
     assert [say.text for say in busy_wait.iter("Say")] == [say.text for say in calm_wait.iter("Say")]
     pause = busy_wait.find("Pause")
     assert pause is not None and pause.get("length") == str(2 * settings.queue_announce_seconds)
-    assert twilio.post(safety, form).data == calm_safety, "the gas-leak wait is timed to the duty dial"
+    assert twilio.post(safety, form).data != calm_safety, "the gas-leak wait: no longer (next test)"
+
+
+def test_while_the_worker_sheds_a_gas_leak_wait_leaves_the_queue_for_the_duty_engineer_at_once(
+    twilio: SignedClient,
+) -> None:
+    safety = f"/voice/wait?q=safety&l=zh-CN&e=1&d={time.time() + 3600:.0f}"  # the deadline is far
+    form = {"QueuePosition": "1", "QueueTime": "5"}
+    calm = _answer(twilio.post(safety, form))
+    assert calm.find("Leave") is None, "calm: the caller waits for an agent until near the deadline"
+
+    assert twilio.post("/voice/incoming", headers=_stale()).headers[SHED_HEADER] == "incoming"  # it sheds
+    busy = _answer(twilio.post(safety, form, headers=_stale()))  # old, yet never shed
+    assert [verb.tag for verb in busy] == ["Say", "Leave"], "out now: no pause, no further wait request"
+    exit_path = f"/voice/queue-exit?q=safety&l=zh-CN&e=1&d={time.time() + 3600:.0f}"
+    exit_answer = twilio.post(exit_path, {"QueueResult": "leave", "QueueTime": "5"}, headers=_stale())
+    assert SHED_HEADER not in exit_answer.headers
+    assert _answer(exit_answer).findtext("Dial/Number") == DUTY
+
+
+def _menu_key_2(twilio: SignedClient, call_sid: str, **headers: str) -> ET.Element:
+    greeting = _answer(twilio.post("/voice/incoming", call_sid=call_sid))
+    action = greeting.find("Gather").get("action", "")  # type: ignore[union-attr]
+    return _answer(twilio.post(_path(action), {"Digits": "2"}, call_sid=call_sid, headers=headers))
+
+
+def test_a_gas_leak_chosen_while_the_worker_sheds_is_dialled_to_the_duty_engineer_with_no_queue(
+    twilio: SignedClient, hotline: Hotline
+) -> None:
+    calm_sid, busy_sid = new_call_sid(), new_call_sid()
+    calm = _menu_key_2(twilio, calm_sid)
+    assert calm.findtext("Enqueue") == "safety", "calm: the safety queue, where any free agent takes them"
+
+    assert twilio.post("/voice/incoming", headers=_stale()).headers[SHED_HEADER] == "incoming"  # it sheds
+    busy = _menu_key_2(twilio, busy_sid, **_stale())  # the choice is never shed, however old
+    assert busy.find("Enqueue") is None and busy.findtext("Dial/Number") == DUTY
+    assert "/voice/dial-result?" in busy.find("Dial").get("action", "")  # type: ignore[union-attr]
+    said = " ".join(say.text or "" for say in busy.iter("Say"))
+    assert "值班工程师" in said, "told they are being put through to the duty engineer"
+
+    with hotline.sessions() as session:
+        entries = {e.call_sid: e for e in session.scalars(select(QueueEntry)).all()}
+        orders = session.scalars(select(WorkOrder).where(WorkOrder.kind == "gas_leak")).all()
+    assert entries[calm_sid].status == "waiting" and entries[busy_sid].status == "duty", (
+        "in our queue and left for the duty dial in one write: no agent is offered a call already dialled"
+    )
+    assert {order.call_sid for order in orders} == {calm_sid, busy_sid}, "the gas-leak order, as ever"
