@@ -111,6 +111,9 @@ class Storm:
         done = time.monotonic()
         if shed:
             self.shed[f"{kind} ({shed})"] += 1
+        caller = self.callers.get(params.get("CallSid", ""))
+        if caller is not None:
+            caller.last_shed = shed
         self.latencies.setdefault(kind, []).append(done - started)
         self.answered.append((done, done - started, True))
         self.records.append((started, done - started, kind, True, shed))
@@ -209,6 +212,7 @@ class Caller:
         self.reached_unpressed: str | None = None  # a person reached before the key 2 went in
         self.ended = False
         self.greeted = False
+        self.last_shed = ""  # what the app shed the last answer as ("incoming", "wait"), or ""
         self.talking = False  # with an agent or the duty engineer
 
     # ------------------------------------------------------------ the call
@@ -321,6 +325,8 @@ class Caller:
                 return "leave"
             elif tag == "Dial":
                 return await self._dial(verb, url)
+            elif tag == "Hangup" and self.last_shed == "incoming":
+                return "told to call again later (the last busy answer)"
             elif tag == "Hangup":
                 return "ended: <Hangup> (no person)"
             elif tag == "Record":
