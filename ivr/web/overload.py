@@ -25,13 +25,13 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 SHED_HEADER = "X-Hotline-Shed"  # on every shed answer: what it was, for logs and load tests
 LOG_EVERY_SECONDS = 10.0
 BUSY_GATHER_SECONDS = 5  # after the apology: time to press 2 before the call tries the greeting again
-# A new call shed again holds longer before it tries the greeting again (`busy=N` in the redirect counts its
-# sheds), and a call shed BUSY_TRIES times is told to call again later and ended: the callers turned away and
-# sent back to the greeting were most of what kept the load up once new calls fell (16,255 of 17,441 greetings
-# in the minute after a 20,000-caller surge), as a real utility's line says "call again later" rather than
-# holding every caller it cannot take. "Press 2" works all through every busy answer, the last one too (the
-# hold and the farewell are inside the Gather), so a gas-leak caller is never held nor hung up on.
-BUSY_HOLD_SECONDS = (0, 10)  # by how many times the call was shed before
+# A call shed is sent back to the greeting once (`busy=N` in the redirect counts its sheds); shed BUSY_TRIES
+# times, it is told to call again later and ended: the callers turned away and sent back to the greeting were
+# most of what kept the load up once new calls fell (16,255 of 17,441 greetings in the minute after a
+# 20,000-caller surge with five tries; 19,187 with three), as a real utility's line says "call again later"
+# rather than holding every caller it cannot take. "Press 2" works all through every busy answer, the last
+# one too (any hold and the farewell are inside the Gather): a gas-leak caller is never held nor hung up on.
+BUSY_HOLD_SECONDS = (0,)  # by how many times the call was shed before: the hold before its next try
 BUSY_TRIES = len(BUSY_HOLD_SECONDS) + 1  # the shed that ends the call
 RETRY_ARG = "busy"
 # A shed wait page holds this many announcement intervals: the caller keeps their place and loses nothing
