@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from ivr.config import load_settings
 from ivr.db.models import (
     Agent,
     AgentStateChange,
@@ -25,7 +26,6 @@ from ivr.db.models import (
     WorkOrderEvent,
     utcnow,
 )
-from ivr.config import load_settings
 from ivr.db.session import unit_of_work
 from ivr.jobs.tasks import end_wrap_ups as end_wrap_ups_of
 from ivr.jobs.tasks import remove_expired
