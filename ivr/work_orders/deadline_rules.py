@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ivr.configuration.menus.validation import Problem  # one shape for every document's problems
+# one shape for every document's problems
+from ivr.configuration.menus.validation import Problem, structure_problems
 from ivr.work_orders import lifecycle
 from ivr.work_orders.due_times import DeadlineRule, Span
 from routing.hours import parse_range
@@ -88,11 +89,7 @@ def parse_document(raw: dict[str, Any]) -> DeadlinesDocument:
     try:
         return DeadlinesDocument.model_validate(raw)
     except ValidationError as error:
-        problems = [
-            Problem(".".join(str(part) for part in err["loc"]) or "deadlines", err["msg"])
-            for err in error.errors()
-        ]
-        raise InvalidDeadlines(problems) from None
+        raise InvalidDeadlines(structure_problems(error, "deadlines")) from None
 
 
 def meaning_problems(document: DeadlinesDocument) -> list[Problem]:

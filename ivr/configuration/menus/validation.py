@@ -37,6 +37,11 @@ class Problem:
         return f"{self.where}: {self.message}"
 
 
+def structure_problems(error: ValidationError, root: str) -> list[Problem]:
+    """pydantic's complaints as Problems, each where the dotted path says (the root when it names none)."""
+    return [Problem(".".join(str(part) for part in err["loc"]) or root, err["msg"]) for err in error.errors()]
+
+
 class InvalidMenu(ValueError):
     """A menu document that cannot be used; carries every problem found."""
 
@@ -119,11 +124,7 @@ def parse_document(raw: dict[str, Any]) -> MenuDocument:
     try:
         return MenuDocument.model_validate(raw)
     except ValidationError as error:
-        problems = [
-            Problem(".".join(str(part) for part in err["loc"]) or "menu", err["msg"])
-            for err in error.errors()
-        ]
-        raise InvalidMenu(problems) from None
+        raise InvalidMenu(structure_problems(error, "menu")) from None
 
 
 def reference_problems(menu: MenuDocument, catalogues: dict[str, Any] | None = None) -> list[Problem]:

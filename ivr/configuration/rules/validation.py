@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from ivr.configuration.menus.validation import Problem
+from ivr.configuration.menus.validation import Problem, structure_problems
 from ivr.configuration.rules.schema import Filter, Group, Match, RulesDocument, Step
 from routing.hours import parse_range
 from routing.model import SKILLS
@@ -33,11 +33,7 @@ def parse_document(raw: dict[str, Any]) -> RulesDocument:
     try:
         return RulesDocument.model_validate(raw)
     except ValidationError as error:
-        problems = [
-            Problem(".".join(str(part) for part in err["loc"]) or "rules", err["msg"])
-            for err in error.errors()
-        ]
-        raise InvalidRules(problems) from None
+        raise InvalidRules(structure_problems(error, "rules")) from None
 
 
 def reference_problems(rules: RulesDocument) -> list[Problem]:
