@@ -20,7 +20,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -70,6 +72,23 @@ class Customer(Base):
     # before hearing the figures of an account whose phone is not theirs. None: only that phone hears them.
     id_number_last4: Mapped[str | None] = mapped_column(String(4))
 
+    @classmethod
+    def with_number(cls, phone: Any) -> ColumnElement[bool]:
+        """The customer who has `phone` (a value or a bind parameter) among their numbers: one index lookup."""
+        owner = select(CustomerNumber.customer_id).where(CustomerNumber.phone == phone).scalar_subquery()
+        return cls.id == owner
+
+
+class CustomerNumber(Base):
+    """A number a customer calls from; a number belongs to one customer. `customers.phone` is the first."""
+
+    __tablename__ = "customer_numbers"
+    __table_args__ = (Index("ux_customer_numbers_phone", "phone", unique=True),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer, default=0)  # 0 is the main number (customers.phone)
+
 
 class Agent(Base):
     """A front-line agent (seat): how Twilio reaches them, skills, languages, and their current state."""
@@ -90,6 +109,9 @@ class Agent(Base):
     wrap_up_until: Mapped[datetime | None] = mapped_column(DateTime)
     call_sid: Mapped[str | None] = mapped_column(String(64))  # the caller they are ringing for or talking to
     misses: Mapped[int] = mapped_column(Integer, default=0)  # unanswered offers in a row
+    # Out of service (ivr/people/agent_roster.py): offline, never offered a call, cannot become available.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    wrap_up_seconds: Mapped[int | None] = mapped_column(Integer)  # overrides the group's wrap-up when set
 
 
 class AgentStateChange(Base):
