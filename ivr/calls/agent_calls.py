@@ -110,10 +110,13 @@ def _completed(
 
 def wrap_up_seconds(rules: Rules, entry: QueueEntry | None, agent: Agent, now: datetime) -> float:
     """The wrap-up of the group the call came from (the step that served it, e.g. safety 30 s); without an
-    entry or a group for it, the agent's first group's; 60 s if none says."""
+    entry or a group for it, the agent's first group's; 60 s if none says. The agent's own wrap-up, when
+    the roster sets one (ivr/queueing/agent_roster.py), wins over every group's."""
     from ivr.queueing.dispatch import epoch, routing_call
     from routing.router import serving_group
 
+    if agent.wrap_up_seconds is not None:
+        return float(agent.wrap_up_seconds)
     group = None
     if entry is not None:
         try:  # where the router stood when it paired them (the claim's time): the step that served the call

@@ -12,6 +12,7 @@ from ivr.cli.running import check_config, init_db, scheduler_process, serve, spo
 from ivr.configuration.commands import publish
 from ivr.people.commands import api_token, create_user_command, deactivate_user_command
 from ivr.quality.commands import audit, quality_report
+from ivr.queueing.agent_roster_commands import agents
 from ivr.queueing.commands import queues, storm_report
 from ivr.surveys.commands import callbacks, satisfaction_report
 from ivr.work_orders.deadline_commands import deadlines
@@ -52,6 +53,7 @@ for command in (
     report,
     callbacks,
     queues,
+    agents,
     deadlines,
     export,
 ):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ivr.db.models import Agent, AgentStateChange, utcnow
 
 STATES = ("available", "ringing", "on_call", "wrap_up", "break", "offline")
+OUT_OF_SERVICE = "out of service"  # the reason kept when an inactive agent goes offline
 # What an agent (or a shift lead) may ask for, from which states. The dispatcher and the call
 # webhooks move agents through ringing / on_call / wrap_up themselves (see `set_state`).
 REQUESTABLE = {
@@ -33,9 +34,14 @@ def set_state(
     call_sid: str | None = None,
     now: datetime | None = None,
 ) -> Agent:
-    """Move an agent to `state` and keep the change; no check (the callers are the call flow itself)."""
+    """Move an agent to `state` and keep the change; no check (the callers are the call flow itself).
+
+    An agent out of service (ivr/queueing/agent_roster.py) whose call ends, or whose offer is released,
+    goes offline where they would have become available: never offered a call again."""
     if state not in STATES:
         raise StateChangeRefused(f"unknown state {state!r}; states are {', '.join(STATES)}")
+    if state == "available" and agent.active is False:
+        state, reason = "offline", OUT_OF_SERVICE
     now = now or utcnow()
     previous = agent.state
     agent.state, agent.state_reason, agent.state_since = state, reason, now
@@ -63,6 +69,10 @@ def request_state(session: Session, agent: Agent, state: str, *, reason: str = "
         raise StateChangeRefused(f"{state!r} cannot be requested; ask for available, break or offline")
     if state == "break" and not reason.strip():
         raise StateChangeRefused("a break needs a reason (e.g. lunch, training, toilet)")
+    if state == "available" and agent.active is False:
+        raise StateChangeRefused(
+            "此坐席已停用，不能示闲 / this agent is out of service and cannot go available; ask an admin"
+        )
     if agent.state not in allowed_from:
         raise StateChangeRefused(f"cannot go {state} while {agent.state.replace('_', ' ')}")
     return set_state(session, agent, state, reason=reason.strip()[:100], by=by)
@@ -72,7 +82,7 @@ def claim_agent(session: Session, agent_id: int, call_sid: str, now: datetime) -
     """Atomically move an available agent to ringing for a call; False if someone else got them first."""
     claimed = session.execute(
         update(Agent)
-        .where(Agent.id == agent_id, Agent.state == "available")
+        .where(Agent.id == agent_id, Agent.state == "available", Agent.active.is_(True))
         .values(state="ringing", state_reason="", state_since=now, call_sid=call_sid)
     ).rowcount  # type: ignore[attr-defined]
     if claimed:

@@ -138,7 +138,12 @@ def _waiting_entries(session: Session, now: datetime) -> list[QueueEntry]:
 def _available_agents(session: Session) -> list[Agent]:
     # SKIP LOCKED: while one dispatcher holds the free agents, another finds none and returns at once,
     # rather than choosing the same agents and losing the races (the conditional update still decides).
-    query = select(Agent).where(Agent.state == "available").with_for_update(skip_locked=True)
+    # Out-of-service agents are never offered a call, whatever their row says (ivr/queueing/agent_roster.py).
+    query = (
+        select(Agent)
+        .where(Agent.state == "available", Agent.active.is_(True))
+        .with_for_update(skip_locked=True)
+    )
     return list(session.scalars(query))
 
 
@@ -162,7 +167,7 @@ def _claim_pair(session: Session, entry: QueueEntry, agent_id: int, now: datetim
         return False
     agent_taken = connection.execute(
         update(_AGENTS)
-        .where(agents.id == agent_id, agents.state == "available")
+        .where(agents.id == agent_id, agents.state == "available", agents.active.is_(True))
         .values(state="ringing", state_reason="", state_since=now, call_sid=entry.call_sid)
     ).rowcount
     if not agent_taken:

@@ -97,7 +97,7 @@ def _eligible_agents(session: Session, entry: QueueEntry, now: datetime, rules: 
     if not matching or not matching[0].steps:
         return 0, 0
     steps = matching[0].steps[: max(placement.step, 0) + 1]
-    agents = session.scalars(select(Agent).where(Agent.state.in_(WORKING))).all()
+    agents = session.scalars(select(Agent).where(Agent.state.in_(WORKING), Agent.active.is_(True))).all()
     if entry.emergency and widens(rules, (now - entry.waiting_since).total_seconds()):
         return len(agents), sum(agent.state == "available" for agent in agents)  # any agent takes a leak
     requirements = [requirement_of(step, entry.language) for step in steps]

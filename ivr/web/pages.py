@@ -101,6 +101,10 @@ def init_pages(app: Flask) -> None:
 
     app.register_blueprint(desk_pages.bp)
     app.register_blueprint(order_pages.bp)
+    from ivr.queueing import agent_roster_api, agent_roster_pages  # docs/agents.md (the roster)
+
+    app.register_blueprint(agent_roster_pages.bp)
+    agent_roster_api.register(app)
     app.jinja_env.globals.update(
         label=label,
         DISPOSITION_OUTCOMES=DISPOSITION_OUTCOMES,
