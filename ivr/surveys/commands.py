@@ -10,6 +10,7 @@ import click
 from ivr.cli.context import command_hotline
 from ivr.cli.documents import publish_or_explain
 from ivr.db.session import unit_of_work
+from ivr.surveys.job_actions import STATUSES as JOB_STATUSES
 
 
 @click.group()
@@ -135,8 +136,80 @@ def callbacks_status() -> None:
 
     with unit_of_work(command_hotline().sessions) as session:
         counts = job_counts(session)
-    for status in ("queued", "dialling", "completed", "partial", "refused", "unreachable", "expired"):
+    for status in JOB_STATUSES:
         click.echo(f"{status:12} {counts.get(status, 0)}")
+
+
+@callbacks.command("jobs")
+@click.option("--status", type=click.Choice(JOB_STATUSES), default=None, help="Only jobs in this state.")
+@click.option("--from", "due_from", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Due on or after.")
+@click.option("--to", "due_to", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Due on or before.")
+@click.option("--service-type", default=None, help="Only this service type.")
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True, help="50 jobs a page.")
+def callbacks_jobs(status, due_from, due_to, service_type, page) -> None:  # type: ignore[no-untyped-def]
+    """List call-back jobs, latest due first, with their tries (the console page: /console/callback-jobs)."""
+    from ivr.surveys.job_actions import JobFilter, list_jobs
+    from ivr.web.labels import local_time
+
+    hotline = command_hotline()
+    zone = hotline.settings.local_timezone
+    wanted = JobFilter(
+        status=status,
+        due_from=due_from.date() if due_from else None,
+        due_to=due_to.date() if due_to else None,
+        service_type=service_type,
+        page=page,
+    )
+    with hotline.sessions() as session:
+        found = list_jobs(session, wanted, timezone=zone)
+    click.echo(f"{found.total} job(s), page {found.page} of {found.pages}")
+    for job in found.rows:
+        tries = ", ".join(t.outcome or "under way" for t in job.tries) or "none"
+        click.echo(
+            f"{job.id:>7}  {job.status:<11} {job.service_type:<24} {job.phone:<16} "
+            f"due {local_time(job.due_at, zone, seconds=False)}  tries: {tries}"
+            + (f"  ({job.last_outcome})" if job.last_outcome else "")
+        )
+
+
+@callbacks.command("retry")
+@click.argument("job_id", type=int)
+@click.option("--note", default="", help="Why (kept in the change log).")
+@click.option("--by", "author", default="cli", show_default=True, help="Who retries (the change log).")
+def callbacks_retry(job_id: int, note: str, author: str) -> None:
+    """Queue an unreachable, expired or cancelled job again, due now (exit 1 when refused)."""
+    from ivr.db.models import utcnow
+    from ivr.surveys.job_actions import JobRefused, retry_job
+    from ivr.surveys.jobs import calling_rules
+
+    hotline = command_hotline()
+    try:
+        with unit_of_work(hotline.sessions) as session:
+            rules = calling_rules(hotline.settings)
+            job = retry_job(session, job_id, who=author, rules=rules, now=utcnow(), note=note)
+            due = job.due_at
+    except JobRefused as refused:
+        click.echo(f"not retried: {refused.message}", err=True)
+        sys.exit(1)
+    click.echo(f"job {job_id} queued again, due {due:%Y-%m-%d %H:%M} UTC")
+
+
+@callbacks.command("cancel")
+@click.argument("job_id", type=int)
+@click.option("--reason", required=True, help="Why it is cancelled (required; the change log).")
+@click.option("--by", "author", default="cli", show_default=True, help="Who cancels (the change log).")
+def callbacks_cancel(job_id: int, reason: str, author: str) -> None:
+    """Cancel a queued job with the reason (exit 1 when refused: a call under way, or over)."""
+    from ivr.db.models import utcnow
+    from ivr.surveys.job_actions import JobRefused, cancel_job
+
+    try:
+        with unit_of_work(command_hotline().sessions) as session:
+            cancel_job(session, job_id, who=author, reason=reason, now=utcnow())
+    except JobRefused as refused:
+        click.echo(f"not cancelled: {refused.message}", err=True)
+        sys.exit(1)
+    click.echo(f"job {job_id} cancelled")
 
 
 @callbacks.group("policy")

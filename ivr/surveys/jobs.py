@@ -38,7 +38,7 @@ from ivr.telephony.base import PlacedCall, Telephony, TelephonyError
 log = logging.getLogger(__name__)
 
 _warned_no_telephony = threading.Event()
-FINAL_STATUSES = ("completed", "partial", "refused", "unreachable", "expired")
+FINAL_STATUSES = ("completed", "partial", "refused", "unreachable", "expired", "cancelled")
 
 
 def calling_rules(settings: Settings) -> CallingRules:

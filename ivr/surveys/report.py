@@ -200,7 +200,8 @@ def build_satisfaction_report(
         )
         .join(ServiceCompletion, ServiceCompletion.id == CallbackJob.completion_id)
         .outerjoin(SurveyResponse, SurveyResponse.job_id == CallbackJob.id)
-        .where(in_month)
+        # A job a supervisor cancelled was never offered to the customer: not in the figures at all.
+        .where(in_month, CallbackJob.status != "cancelled")
         .order_by(CallbackJob.id)
     )
     jobs = [

@@ -82,6 +82,9 @@ def init_pages(app: Flask) -> None:
     from ivr.surveys.settings_pages import bp as callback_settings_bp  # docs/callbacks.md
 
     app.register_blueprint(callback_settings_bp)
+    from ivr.surveys.job_pages import bp as callback_jobs_bp  # docs/callbacks.md, "The jobs page"
+
+    app.register_blueprint(callback_jobs_bp)
     from ivr.surveys.completions_api import register as register_completions_api  # docs/callbacks.md
 
     register_completions_api(app)

@@ -1,8 +1,11 @@
-"""The call-back settings page: publish the sampling policy, keep the do-not-call list; all logged."""
+"""The call-back settings page: the sampling policy as a form (a new version per save), its JSON export and
+import (previewed as a diff first), and the do-not-call list; every change logged, nothing half-written."""
 
 from __future__ import annotations
 
+import io
 import json
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -10,7 +13,9 @@ from sqlalchemy import select
 from ivr.db.models import ChangeLog, DoNotCall, SamplingPolicyVersion
 from ivr.db.session import unit_of_work
 from ivr.people.users import create_user
+from ivr.surveys.draws import live_policy, publish_policy
 from ivr.surveys.policy import load_policy_file
+from ivr.surveys.policy_form import form_of
 
 PASSWORD = "settings-page-1"
 
@@ -32,35 +37,170 @@ def rows(hotline, model):  # type: ignore[no-untyped-def]
         return found
 
 
-def test_the_page_shows_the_live_policy_as_an_editable_document(boss):
+def form_fields(document: dict[str, Any] | None = None, based_on: int = 0, **changed: str) -> dict[str, Any]:
+    """What the page's form posts for `document` (the shipped default), with some fields changed."""
+    form = form_of(document or load_policy_file())
+    values: dict[str, Any] = {
+        "based_on": str(based_on),
+        "min_cases_for_sampling": form.min_cases,
+        "recent_callback_days": form.recent_days,
+        "type": [row.key for row in form.types],
+    }
+    for row in form.types:
+        values[f"label.{row.key}"] = row.label
+        values[f"share.{row.key}"] = row.percent
+    values.update(changed)
+    return values
+
+
+def test_the_page_shows_the_policy_as_a_form_in_percent(boss):
     page = boss.get("/console/callbacks").get_data(as_text=True)
-    assert "paid_repair" in page and "出厂默认 / the shipped default" in page
+    assert "出厂默认 / the shipped default" in page
+    assert 'name="share.paid_repair" id="share-paid_repair" value="100"' in page
+    assert 'name="share.hotline_call" id="share-hotline_call" value="10"' in page
+    assert 'name="min_cases_for_sampling" id="min_cases_for_sampling" value="20"' in page
+    assert "<textarea" not in page.split('id="do-not-call"')[0]  # no raw JSON box any more
 
 
-def test_a_valid_policy_is_published_and_logged(boss, hotline):
-    document = load_policy_file()
-    document["service_types"]["small_installation"]["share"] = 0.2
-    answer = boss.post("/console/callbacks/policy", data={"document": json.dumps(document)})
+def test_a_share_changed_in_the_form_is_a_new_version_and_logged(boss, hotline):
+    answer = boss.post("/console/callbacks/policy", data=form_fields(**{"share.small_installation": "20"}))
     assert answer.status_code == 302
     (version,) = rows(hotline, SamplingPolicyVersion)
     assert (version.version, version.created_by) == (1, "boss")
     assert version.document["service_types"]["small_installation"]["share"] == 0.2
     (entry,) = rows(hotline, ChangeLog)
-    assert (entry.kind, entry.action, entry.who, entry.before) == ("callback_policy", "publish", "boss", None)
-    assert "version 1" in boss.get("/console/callbacks").get_data(as_text=True)
+    assert (entry.kind, entry.action, entry.who, entry.subject) == (
+        "callback_policy",
+        "publish",
+        "boss",
+        "version 1",
+    )
+    assert entry.before["service_types"]["small_installation"]["share"] == 0.1  # the shipped default
+    assert entry.after["service_types"]["small_installation"]["share"] == 0.2
+    page = boss.get("/console/callbacks").get_data(as_text=True)
+    assert "version 1" in page and 'id="share-small_installation" value="20"' in page
+    with hotline.sessions() as session:
+        assert live_policy(session).shares["small_installation"] == 0.2
 
 
-def test_an_invalid_policy_names_every_problem_and_stores_nothing(boss, hotline):
+def test_wrong_fields_are_marked_each_with_its_message_and_nothing_is_stored(boss, hotline):
+    answer = boss.post(
+        "/console/callbacks/policy",
+        data=form_fields(**{"share.paid_repair": "150", "recent_callback_days": "x", "label.ignition": ""}),
+    )
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert 'id="error-share-paid_repair"' in text and "a percentage from 0 to 100" in text
+    assert 'id="error-recent_callback_days"' in text and 'id="error-label-ignition"' in text
+    assert 'value="150"' in text  # what was typed is shown again
+    assert rows(hotline, SamplingPolicyVersion) == [] and rows(hotline, ChangeLog) == []
+
+
+def test_an_unchanged_form_makes_no_version(boss, hotline):
+    answer = boss.post("/console/callbacks/policy", data=form_fields(), follow_redirects=True)
+    assert "Nothing changed" in answer.get_data(as_text=True)
+    assert rows(hotline, SamplingPolicyVersion) == [] and rows(hotline, ChangeLog) == []
+
+
+def test_a_type_is_added_and_one_removed_in_the_form(boss, hotline):
+    fields = form_fields(
+        **{
+            "remove.service_hall": "on",
+            "new_key": "meter_repair",
+            "new_label": "meter repair",
+            "new_share": "50",
+        }
+    )
+    assert boss.post("/console/callbacks/policy", data=fields).status_code == 302
+    (version,) = rows(hotline, SamplingPolicyVersion)
+    assert version.document["service_types"]["meter_repair"] == {"label": "meter repair", "share": 0.5}
+    assert "service_hall" not in version.document["service_types"]
+
+
+def test_a_form_saved_over_a_version_published_meanwhile_is_refused(boss, hotline):
+    with unit_of_work(hotline.sessions) as session:
+        document = load_policy_file()
+        document["recent_callback_days"] = 40
+        publish_policy(session, document, created_by="other")
+    answer = boss.post("/console/callbacks/policy", data=form_fields(based_on=0, **{"share.ignition": "30"}))
+    assert answer.status_code == 409 and "version 1 was published" in answer.get_data(as_text=True)
+    assert [v.version for v in rows(hotline, SamplingPolicyVersion)] == [1]
+    assert rows(hotline, ChangeLog) == []
+
+
+def test_the_policy_is_exported_as_json(boss, hotline):
+    answer = boss.get("/console/callbacks/policy.json")
+    assert answer.status_code == 200 and answer.mimetype == "application/json"
+    assert 'filename="callback-policy-v0.json"' in answer.headers["Content-Disposition"]
+    assert json.loads(answer.get_data(as_text=True)) == load_policy_file()
+    boss.post("/console/callbacks/policy", data=form_fields(**{"share.ignition": "30"}))
+    live = boss.get("/console/callbacks/policy.json")
+    assert 'filename="callback-policy-v1.json"' in live.headers["Content-Disposition"]
+    assert json.loads(live.get_data())["service_types"]["ignition"]["share"] == 0.3
+    old = boss.get("/console/callbacks/policy.json?version=0")
+    assert json.loads(old.get_data())["service_types"]["ignition"]["share"] == 0.1
+    assert boss.get("/console/callbacks/policy.json?version=7").status_code == 404
+    assert boss.get("/console/callbacks/policy.json?version=x").status_code == 400
+
+
+def upload(client, document: Any, name: str = "policy.json"):  # type: ignore[no-untyped-def]
+    body = document if isinstance(document, bytes) else json.dumps(document).encode()
+    return client.post(
+        "/console/callbacks/policy/import",
+        data={"file": (io.BytesIO(body), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_an_import_is_previewed_as_a_diff_then_published_and_logged(boss, hotline):
+    document = load_policy_file()
+    document["service_types"]["ignition"]["share"] = 0.25
+    preview = upload(boss, document)
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 200
+    assert "service_types.ignition.share" in text and "0.25" in text and "0.1" in text
+    assert rows(hotline, SamplingPolicyVersion) == []  # a preview stores nothing
+    confirm = boss.post(
+        "/console/callbacks/policy/import/confirm", data={"document": json.dumps(document), "based_on": "0"}
+    )
+    assert confirm.status_code == 302
+    (version,) = rows(hotline, SamplingPolicyVersion)
+    assert version.document == document
+    (entry,) = rows(hotline, ChangeLog)
+    assert (entry.kind, entry.action) == ("callback_policy", "import")
+
+
+def test_an_invalid_or_unreadable_import_names_the_problems_and_stores_nothing(boss, hotline):
     document = load_policy_file()
     document["service_types"]["paid_repair"]["share"] = 1.5
     del document["service_types"]["hotline_call"]
-    answer = boss.post("/console/callbacks/policy", data={"document": json.dumps(document)})
-    text = answer.get_data(as_text=True)
-    assert answer.status_code == 400
+    invalid = upload(boss, document)
+    text = invalid.get_data(as_text=True)
+    assert invalid.status_code == 422
     assert "service_types.paid_repair.share" in text and "hotline_call" in text
-    unreadable = boss.post("/console/callbacks/policy", data={"document": "{not json"})
-    assert unreadable.status_code == 400 and "cannot be read" in unreadable.get_data(as_text=True)
+    assert "Publish as a new version" not in text
+    unreadable = upload(boss, b"{not json")
+    assert unreadable.status_code == 422 and "cannot be read" in unreadable.get_data(as_text=True)
+    toml = upload(boss, b'min_cases_for_sampling = "many"', name="policy.toml")
+    assert toml.status_code == 422 and "min_cases_for_sampling" in toml.get_data(as_text=True)
+    nothing = boss.post("/console/callbacks/policy/import", data={}, content_type="multipart/form-data")
+    assert nothing.status_code == 400
+    tampered = boss.post(
+        "/console/callbacks/policy/import/confirm", data={"document": json.dumps(document), "based_on": "0"}
+    )
+    assert tampered.status_code == 422
     assert rows(hotline, SamplingPolicyVersion) == [] and rows(hotline, ChangeLog) == []
+
+
+def test_an_import_confirmed_after_another_version_went_live_is_refused(boss, hotline):
+    document = load_policy_file()
+    document["service_types"]["ignition"]["share"] = 0.25
+    boss.post("/console/callbacks/policy", data=form_fields(**{"share.free_repair": "20"}))
+    stale = boss.post(
+        "/console/callbacks/policy/import/confirm", data={"document": json.dumps(document), "based_on": "0"}
+    )
+    assert stale.status_code == 409 and "version 1 was published" in stale.get_data(as_text=True)
+    assert [v.version for v in rows(hotline, SamplingPolicyVersion)] == [1]
 
 
 def test_numbers_go_on_and_off_the_do_not_call_list(boss, hotline):
