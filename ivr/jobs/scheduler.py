@@ -148,6 +148,9 @@ def build_scheduler(hotline: Hotline, *, blocking: bool = False) -> BaseSchedule
         max_instances=1,
         coalesce=True,
         misfire_grace_time=6 * 3600,  # run late rather than not at all (a busy or suspended process)
+        # Also at start: a finished day not drawn yet (the server was down at 00:30, or it is day one) is
+        # drawn now, so the quality staff have its sample without waiting for the next night.
+        next_run_time=datetime.now(ZoneInfo(hotline.settings.local_timezone)),
     )
     scheduler.add_job(
         note_absent_recordings,
