@@ -135,13 +135,14 @@ def check_agent(
         fields = AgentFields.model_validate(dict(values))
     except ValidationError as error:
         raise InvalidAgent(structure_problems(error, "agent")) from None
-    problems = _meaning_problems(fields, known) + _clashes(session, fields, agent_id)
+    problems = meaning_problems(fields, known) + _clashes(session, fields, agent_id)
     if problems:
         raise InvalidAgent(problems)
     return fields
 
 
-def _meaning_problems(fields: AgentFields, known: RosterVocabulary) -> list[Problem]:
+def meaning_problems(fields: AgentFields, known: RosterVocabulary) -> list[Problem]:
+    """Layer two: reachable, and only groups, skills and languages that are live."""
     problems = []
     if not fields.phone and not fields.client_identity:
         problems.append(
