@@ -10,7 +10,7 @@ from ivr.calls.commands import calls, publish_fallback, why
 from ivr.cli.phone import call
 from ivr.cli.running import check_config, init_db, scheduler_process, serve, spool_replay
 from ivr.configuration.commands import publish
-from ivr.people.commands import api_token, create_user_command, deactivate_user_command
+from ivr.people.commands import api_token, create_user_command, deactivate_user_command, users
 from ivr.quality.commands import audit, quality_report
 from ivr.queueing.agent_roster_commands import agents
 from ivr.queueing.commands import queues, storm_report
@@ -49,6 +49,7 @@ for command in (
     create_user_command,
     deactivate_user_command,
     api_token,
+    users,
     audit,
     report,
     callbacks,

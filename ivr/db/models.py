@@ -167,6 +167,19 @@ class User(Base):
 
 
 class WorkOrder(Base):
+class PasswordLink(Base):
+    """A one-time link to set a user's password (their first, or a reset): kept as sha256 only; works once."""
+
+    __tablename__ = "password_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)  # also set when a newer link replaces it
+
+
     """A case: a request that needs work after the call, from opening to the customer's answer."""
 
     __tablename__ = "work_orders"

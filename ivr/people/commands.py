@@ -7,17 +7,24 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.cli.context import command_hotline
+from ivr.db.models import Agent, User
 from ivr.db.session import unit_of_work
 from ivr.people.users import (
+    LINK_HOURS,
     UserRefused,
     check_new_user,
     create_user,
     deactivate_user,
     issue_api_token,
+    issue_password_link,
+    link_agent,
+    reactivate_user,
     revoke_api_token,
+    set_role,
 )
 
 
@@ -89,3 +96,76 @@ def api_token_revoke(username: str) -> None:
     """The user's API token stops working now."""
     _change_user(lambda session: revoke_api_token(session, username=username))
     click.echo(f"API token of {username} revoked")
+
+
+# ---------------------------------------------------------------- users (the changes the users' pages make)
+
+_BY = click.option("--by", "author", default="cli", show_default=True, help="Who changes it (change log).")
+
+
+@click.group("users")
+def users() -> None:
+    """Users (docs/users.md): list, change role or agent, deactivate, reactivate, one-time password link."""
+
+
+@users.command("list")
+def users_list() -> None:
+    """Every user: username, role, agent, active or not."""
+    with command_hotline().sessions() as session:
+        rows = session.execute(
+            select(User, Agent.name).outerjoin(Agent, Agent.id == User.agent_id).order_by(User.username)
+        ).all()
+    for user, agent_name in rows:
+        seat = f"agent {user.agent_id} ({agent_name})" if user.agent_id else "-"
+        click.echo(f"{user.username}\t{user.role}\t{seat}\t{'active' if user.active else 'deactivated'}")
+
+
+@users.command("set-role")
+@click.argument("username")
+@click.argument("role")
+@click.option("--agent-id", type=int, default=None, help="The agent an agent user works as.")
+@_BY
+def users_set_role(username: str, role: str, agent_id: int | None, author: str) -> None:
+    """Give the user another role (the last active admin keeps theirs)."""
+    _change_user(
+        lambda session: set_role(session, username=username, role=role, agent_id=agent_id, by=author)
+    )
+    click.echo(f"user {username} is now {role}")
+
+
+@users.command("link-agent")
+@click.argument("username")
+@click.argument("agent_id", type=int)
+@_BY
+def users_link_agent(username: str, agent_id: int, author: str) -> None:
+    """Link an agent user to another agent (seat)."""
+    _change_user(lambda session: link_agent(session, username=username, agent_id=agent_id, by=author))
+    click.echo(f"user {username} works as agent {agent_id}")
+
+
+@users.command("deactivate")
+@click.argument("username")
+@_BY
+def users_deactivate(username: str, author: str) -> None:
+    """The user can no longer log in; their sessions end and their API token is revoked."""
+    _change_user(lambda session: deactivate_user(session, username=username, by=author))
+    click.echo(f"user {username} deactivated; their sessions and API token no longer work")
+
+
+@users.command("reactivate")
+@click.argument("username")
+@_BY
+def users_reactivate(username: str, author: str) -> None:
+    """The user may log in again (give them a new API token if they use the API)."""
+    _change_user(lambda session: reactivate_user(session, username=username, by=author))
+    click.echo(f"user {username} reactivated")
+
+
+@users.command("reset-link")
+@click.argument("username")
+@_BY
+def users_reset_link(username: str, author: str) -> None:
+    """A one-time link with which the user sets a new password (printed once; older links stop working)."""
+    base = command_hotline().settings.public_base_url.rstrip("/")
+    token = _change_user(lambda session: issue_password_link(session, username=username, by=author))
+    click.echo(f"one-time link for {username} (works once, for {LINK_HOURS} hours): {base}/reset/{token}")

@@ -1,4 +1,4 @@
-"""Login, logout, the home page of each role, and the user list."""
+"""Login, logout, the site root, and the users' pages."""
 
 from __future__ import annotations
 
@@ -16,68 +16,11 @@ from ivr.db.session import unit_of_work
 from ivr.people.auth import Person, person, role_required
 from ivr.people.forms import LoginForm
 from ivr.people.login_limits import login_limits
+from ivr.people.user_pages import USER_ADMINS
 from ivr.people.users import ROLES, authenticate, end_sessions
 from ivr.web.current_hotline import hotline
 
 bp = Blueprint("admin", __name__, template_folder="templates")
-
-# What each role can open (label, endpoint).
-_AGENTS = ("坐席状态 / Agents", "agent_page.agent")
-_USERS = ("用户 / Users", "admin.users")
-_SAMPLE = ("质检抽样 / Audit sample", "quality.sample")
-_SCORECARD = ("评分表 / Scorecard", "quality.scorecard")
-_REPORT = ("质量月报 / Quality report", "reports.quality")
-_RECORDINGS = ("录音 / Recordings", "quality.recordings")
-_SATISFACTION = ("满意度回访报告 / Satisfaction report", "satisfaction.report")
-_FOLLOW_UPS = ("回访跟进 / Follow-up cases", "satisfaction.cases")
-_CALLBACK_SETTINGS = ("回访设置 / Call-back settings", "callback_settings.page")
-_ANNOUNCEMENTS = ("通知与风暴模式 / Announcements and storm mode", "announcements.index")
-_EXPORT = ("导出 / Export", "exports.page")  # work orders and call records as CSV (docs/work-orders.md)
-_FLOOR = [
-    ("现场看板 / Live board", "floor.board"),
-    ("历史 / History", "floor.history_page"),
-    ("排班测算 / Staffing", "floor.staffing"),
-]
-_EDITORS = [  # docs/console-editor.md
-    ("语音菜单 / Menu editor", "editor.menu"),
-    ("路由规则与营业时间 / Routing rules and hours", "editor.rules"),
-    ("工单时限规则 / Work-order deadline rules", "deadlines.page"),  # docs/work-orders.md
-    ("变更记录 / Change log", "editor.changes_page"),
-]
-_DEADLINES = ("工单时限规则 / Work-order deadline rules", "deadlines.page")  # shift leads, quality: view
-HOME_LINKS = {
-    "agent": [("我的坐席 / My seat", "agent_page.agent"), ("我的质检 / My reviews", "quality.mine")],
-    "shift_lead": [("坐席状态 / Agents", "agent_page.agent"), *_FLOOR, _DEADLINES, _EXPORT],
-    "supervisor": [
-        ("坐席状态 / Agents", "agent_page.agent"),
-        ("用户 / Users", "admin.users"),
-        _SAMPLE,
-        _SCORECARD,
-        _REPORT,
-        _SATISFACTION,
-        _FOLLOW_UPS,
-        _CALLBACK_SETTINGS,
-        _ANNOUNCEMENTS,
-        *_FLOOR,
-        *_EDITORS,
-        _EXPORT,
-    ],
-    "admin": [
-        ("坐席状态 / Agents", "agent_page.agent"),
-        ("用户 / Users", "admin.users"),
-        _SAMPLE,
-        _SCORECARD,
-        _REPORT,
-        _SATISFACTION,
-        _FOLLOW_UPS,
-        _CALLBACK_SETTINGS,
-        _ANNOUNCEMENTS,
-        *_FLOOR,
-        *_EDITORS,
-        _EXPORT,
-    ],
-    "quality": [_SAMPLE, _SCORECARD, _REPORT, _SATISFACTION, _DEADLINES, _EXPORT],
-}
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -123,13 +66,6 @@ def index() -> Response:
     return redirect(_start_page(person()))
 
 
-@bp.get("/home")
-@role_required(*ROLES)
-def home() -> str:
-    """What the signed-in user can do, by role."""
-    return render_template("admin/home.html", links=HOME_LINKS.get(person().role, []))
-
-
 @bp.get("/users")
 @role_required("admin", "supervisor")
 def users() -> str:
@@ -138,11 +74,13 @@ def users() -> str:
         rows = session.execute(
             select(User, Agent.name).outerjoin(Agent, Agent.id == User.agent_id).order_by(User.username)
         ).all()
-    return render_template("admin/users.html", rows=rows, now=utcnow())
+    can_manage = person().role in USER_ADMINS
+    return render_template("admin/users.html", rows=rows, now=utcnow(), can_manage=can_manage)
 
 
 def _start_page(who: Person) -> str:
-    return url_for("agent_page.agent") if who.role == "agent" else url_for("admin.home")
+    # The agent starts at their seat, where calls ring; the others at their home (ivr/home).
+    return url_for("agent_page.agent") if who.role == "agent" else url_for("home.page")
 
 
 def safe_next(target: str | None) -> str | None:

@@ -30,7 +30,7 @@ _NO_SESSION = ("/voice/",)
 
 def init_pages(app: Flask) -> None:
     """Register every domain's pages and JSON API on `app`, with login, CSRF and security headers."""
-    from ivr.people import pages
+    from ivr.people import pages, user_pages
     from ivr.people.auth import init_login
     from ivr.quality.pages import bp as quality_bp
     from ivr.quality.playback import bp as recordings_bp
@@ -60,6 +60,7 @@ def init_pages(app: Flask) -> None:
 
     app.register_blueprint(layout_bp)  # the base template and /admin/static
     app.register_blueprint(pages.bp)
+    app.register_blueprint(user_pages.bp)  # add and change users, one-time password links (docs/users.md)
     app.register_blueprint(agent_page.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(quality_bp)
@@ -104,11 +105,17 @@ def init_pages(app: Flask) -> None:
 
     app.register_blueprint(desk_pages.bp)
     app.register_blueprint(order_pages.bp)
+    from ivr.home.pages import bp as home_bp  # each role's home (docs/users.md, "Home")
+
+    app.register_blueprint(home_bp)
+    from ivr.web.navigation import navigation  # the bar on every page (docs/users.md, "Navigation")
+
     from ivr.queueing import agent_roster_api, agent_roster_pages  # docs/agents.md (the roster)
 
     app.register_blueprint(agent_roster_pages.bp)
     agent_roster_api.register(app)
     app.jinja_env.globals.update(
+        navigation=navigation,
         label=label,
         DISPOSITION_OUTCOMES=DISPOSITION_OUTCOMES,
         STAGE_LABELS=STAGE_LABELS,

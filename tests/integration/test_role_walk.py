@@ -21,6 +21,7 @@ PUBLIC = {
     "static": "Flask's static files",
     "layout.static": "the admin pages' CSS and JS",
     "admin.login": "the login form itself",
+    "user_admin.reset": "setting a password through a one-time link: the link's token is the key",
     "health.health": "the load balancer's health check (no data)",
 }
 SIGNED_BY_TWILIO = "voice."  # every voice.* route answers 403 unless X-Twilio-Signature is right

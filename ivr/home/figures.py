@@ -1,0 +1,143 @@
+"""What each role's home shows: read from the domains that own the data (the live board's figures, the agent's
+panel, the audit sample, the call-back jobs, the storm switch), as plain values. No Flask, no hotline.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ivr.db.models import Agent, AuditItem, AuditSample, CallbackJob, Review, WorkOrder
+from ivr.quality.answering import SERVICE_LEVEL_SECONDS, SERVICE_LEVEL_TARGET
+from ivr.queueing.agent_panel import agent_status
+from ivr.queueing.agent_states import STATES
+from ivr.queueing.board import EMERGENCY_WINDOW, live_board
+from ivr.queueing.dispositions import disposition_missing
+from ivr.queueing.owned_orders import late_orders_of_agent
+from ivr.queueing.storm import storm_state
+from ivr.work_orders.lifecycle import CLOSED
+from routing.model import Rules
+
+NEW_REVIEW_DAYS = 7  # an agent's reviews of the last week are news on their home
+CALLBACK_BEHIND = timedelta(minutes=15)  # a queued call-back this long past its time: nobody is placing them
+GIVEN_UP_WINDOW = timedelta(hours=24)
+OWNED_SHOWN = 10
+
+
+def agent_items(
+    session: Session, *, agent_id: int, user_id: int, now: datetime, timezone: str
+) -> dict[str, Any]:
+    """The agent's state and open items: work orders they own, a missing disposition, new reviews."""
+    agent = session.get(Agent, agent_id)
+    if agent is None:
+        return {"agent": None}
+    owned = select(WorkOrder).where(WorkOrder.owner_user_id == user_id, WorkOrder.stage != CLOSED)
+    owned_count = session.scalar(select(func.count()).select_from(owned.subquery())) or 0
+    orders = session.scalars(owned.order_by(WorkOrder.due_at.is_(None), WorkOrder.due_at).limit(OWNED_SHOWN))
+    new_reviews = session.scalar(
+        select(func.count())
+        .select_from(Review)
+        .join(AuditItem, AuditItem.id == Review.item_id)
+        .where(AuditItem.agent_id == agent_id, Review.submitted_at >= now - timedelta(days=NEW_REVIEW_DAYS))
+    )
+    return {
+        "agent": agent_status(agent),
+        "owned_count": owned_count,
+        "owned": [
+            {"number": o.number, "work_class": o.work_class, "stage": o.stage, "due_at": o.due_at}
+            for o in orders
+        ],
+        "late": late_orders_of_agent(session, agent_id, now, timezone),
+        "disposition_missing": disposition_missing(session, agent),
+        "new_reviews": new_reviews or 0,
+        "review_days": NEW_REVIEW_DAYS,
+    }
+
+
+def review_queue(session: Session) -> dict[str, Any]:
+    """The quality staff's work: the newest audit sample (drawn today for yesterday) and what is pending."""
+    newest = session.scalar(select(AuditSample).order_by(AuditSample.day.desc()).limit(1))
+    pending_by_sample = Counter(
+        dict(
+            session.execute(
+                select(AuditItem.sample_id, func.count())
+                .where(AuditItem.status == "pending")
+                .group_by(AuditItem.sample_id)
+            ).all()
+        )
+    )
+    return {
+        "day": newest.day if newest else None,
+        "sampled": newest.sampled_calls if newest else 0,
+        "pending": pending_by_sample.get(newest.id, 0) if newest else 0,
+        "pending_older": sum(pending_by_sample.values())
+        - (pending_by_sample.get(newest.id, 0) if newest else 0),
+    }
+
+
+def floor_at_a_glance(session: Session, *, rules: Rules, timezone: str, now: datetime) -> dict[str, Any]:
+    """Queues (waiting, longest wait, agents by state) and today's answering, from the live board."""
+    board = live_board(session, rules=rules, timezone=timezone, now=now)
+    agents_by_state = Counter(agent["state"] for agent in board["agents"])
+    return {
+        "board": board,
+        "queues": board["queues"],
+        "total": board["total"],
+        "agents_by_state": [(state, agents_by_state.get(state, 0)) for state in STATES],
+        "sl_seconds": SERVICE_LEVEL_SECONDS,
+    }
+
+
+def centre_figures(
+    session: Session, floor: dict[str, Any], *, now: datetime, spool_waiting: int
+) -> dict[str, Any]:
+    """The supervisor's live figures and everything past its limit (each with how many, zero when fine)."""
+    board = floor["board"]
+    total = board["total"]
+    recent = [
+        row
+        for row in board["emergencies"]
+        if row["started_at"] and datetime.fromisoformat(row["started_at"][:-1]) >= now - EMERGENCY_WINDOW
+    ]
+    late = board["late_work_orders"]["counts"]
+    queued = select(func.count()).select_from(CallbackJob).where(CallbackJob.status == "queued")
+    callbacks_behind = session.scalar(queued.where(CallbackJob.due_at <= now - CALLBACK_BEHIND)) or 0
+    given_up = (
+        session.scalar(
+            select(func.count())
+            .select_from(CallbackJob)
+            .where(
+                CallbackJob.status.in_(("unreachable", "expired")),
+                CallbackJob.finished_at >= now - GIVEN_UP_WINDOW,
+            )
+        )
+        or 0
+    )
+    over = [
+        queue["name"] for queue in floor["queues"] if (queue["longest_wait"] or 0) > SERVICE_LEVEL_SECONDS
+    ]
+    storm = storm_state(session)
+    return {
+        "service_level": total["today"]["service_level"],
+        "sl_target": SERVICE_LEVEL_TARGET,
+        "offered_today": total["today"]["offered"],
+        "waiting": total["waiting"],
+        "longest_wait": total["longest_wait"],
+        "emergencies": len(recent),
+        "emergencies_on_line": sum(
+            row["where"]["kind"] in ("menu", "waiting", "ringing") for row in board["emergencies"]
+        ),
+        "storm": storm,
+        "past_limit": {
+            "orders_overdue": late["overdue"],
+            "orders_escalated": late["supervisor"],
+            "queues_over": over,
+            "callbacks_behind": callbacks_behind,
+            "callbacks_given_up": given_up,
+            "spool_waiting": spool_waiting,
+        },
+    }
