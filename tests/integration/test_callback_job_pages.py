@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from itertools import count
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from ivr.db.models import (
-    CallbackAttempt,
-    CallbackCandidate,
     CallbackJob,
     ChangeLog,
     DoNotCall,
-    ServiceCompletion,
 )
 from ivr.db.session import unit_of_work
 from ivr.people.users import create_user
@@ -28,72 +24,11 @@ from ivr.surveys.job_actions import JobFilter, JobRefused, cancel_job, list_jobs
 from ivr.surveys.jobs import calling_rules
 from ivr.surveys.report import build_satisfaction_report
 from run import cli
+from tests.callback_jobs import DUE, add_job
 
 PASSWORD = "job-pages-pass-1"
 ZONE = "Asia/Shanghai"
-DUE = datetime(2026, 3, 7, 1, 0)  # 09:00 Shanghai, day 3
 NOW = datetime(2026, 3, 10, 3, 0)  # 11:00 Shanghai on a Tuesday
-_numbers = count(1)
-
-
-def add_job(  # type: ignore[no-untyped-def]
-    hotline,
-    status="queued",
-    *,
-    service_type="paid_repair",
-    due_at=DUE,
-    tries=(),
-    phone=None,
-    employee="王师傅",
-) -> int:
-    """A completion, its selected candidate and its job in `status`, with a finished try per `tries`."""
-    n = next(_numbers)
-    with unit_of_work(hotline.sessions) as session:
-        completion = ServiceCompletion(
-            source="field",
-            external_id=f"JOB-{n}",
-            service_type=service_type,
-            completed_at=due_at - timedelta(days=3),
-            customer_phone=phone or f"+86138{n:08d}",
-            customer_language="zh-CN",
-            employee=employee,
-        )
-        session.add(completion)
-        session.flush()
-        candidate = CallbackCandidate(
-            completion_id=completion.id, month="2026-03", selected=True, policy_version=0
-        )
-        session.add(candidate)
-        session.flush()
-        final = status not in ("queued", "dialling")
-        job = CallbackJob(
-            candidate_id=candidate.id,
-            completion_id=completion.id,
-            phone=completion.customer_phone,
-            language="zh-CN",
-            due_at=due_at,
-            latest_at=due_at + timedelta(days=2, hours=11),
-            attempts=len(tries),
-            status=status,
-            last_outcome=tries[-1] if tries else None,
-            finished_at=due_at + timedelta(days=2) if final else None,
-            claimed_at=due_at if status == "dialling" else None,
-        )
-        session.add(job)
-        session.flush()
-        for number, outcome in enumerate(tries, start=1):
-            placed = due_at + timedelta(hours=2 * number)
-            session.add(
-                CallbackAttempt(
-                    job_id=job.id,
-                    number=number,
-                    call_sid=f"CA{n:04d}{number}",
-                    placed_at=placed,
-                    outcome=outcome,
-                    finished_at=placed + timedelta(minutes=1),
-                )
-            )
-        return job.id
 
 
 def job(hotline, job_id):  # type: ignore[no-untyped-def]
