@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)  ## create the database with the default menu and demo data, then serve on :5000 (gunicorn + scheduler; Ctrl-C stops both)
 	$(PY) run.py init-db --demo
-	$(PY) run.py serve
+	IVR_SIMULATOR_PHONES=1 $(PY) run.py serve
 
 test: $(STAMP) browser-deps  ## unit, integration (SQLite; PostgreSQL too when IVR_TEST_POSTGRES_URL is set), e2e, browser
 	$(PY) -m pytest

@@ -28,6 +28,11 @@ class Settings:
     twilio_auth_token: str = DEV_AUTH_TOKEN
     twilio_api_base_url: str = ""  # a Twilio-compatible REST server instead of api.twilio.com
     telephony: str = "simulator"  # "twilio" with real credentials
+    # Where the built-in simulator sends the webhooks of the calls a served hotline places (`serve` sets it
+    # to its own address; docs/recordings.md); empty: http://127.0.0.1:5000
+    simulator_webhook_url: str = ""
+    # Simulator mode: terminal phones (`run.py call --url`) may attach, so the server can reach their calls.
+    simulator_phones: bool = False
     duty_engineer_number: str = "+8613900000000"  # the gas emergency duty line: the last resort
     safety_queue_max_wait: int = 60  # seconds a safety caller waits before the duty engineer is dialled
     queue_announce_seconds: int = 30  # how often a waiting caller hears their position
@@ -105,6 +110,8 @@ def load_settings() -> Settings:
         twilio_auth_token=token or DEV_AUTH_TOKEN,
         twilio_api_base_url=_env("TWILIO_API_BASE_URL", ""),
         telephony=_env("IVR_TELEPHONY", "twilio" if token else "simulator"),
+        simulator_webhook_url=_env("IVR_SIMULATOR_WEBHOOK_URL", "").rstrip("/"),
+        simulator_phones=_env("IVR_SIMULATOR_PHONES", "0") in ("1", "true", "yes"),
         duty_engineer_number=_env("IVR_DUTY_ENGINEER_NUMBER", defaults.duty_engineer_number),
         safety_queue_max_wait=int(_env("IVR_SAFETY_QUEUE_MAX_WAIT", str(defaults.safety_queue_max_wait))),
         # A waiting caller hears from us every 30-60 s: shorter nags, longer feels forgotten.

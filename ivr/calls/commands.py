@@ -48,18 +48,25 @@ def calls(day: datetime | None, intent: str | None, number: str | None, limit: i
 @click.command()
 @click.argument("call_sid")
 def why(call_sid: str) -> None:
-    """Why a caller went where they went: every routing decision for the call, with its inputs."""
+    """Where a call went and why: its story, every routing decision, and an agent reached or why none."""
+    from ivr.calls.call_story import call_story
     from ivr.db.models import RoutingDecision
 
     with command_hotline().sessions() as session:
+        story = call_story(session, call_sid)
         decisions = session.scalars(
             select(RoutingDecision)
-            .where(RoutingDecision.call_sid.startswith(call_sid))
+            .where(RoutingDecision.call_sid.startswith(story.call_sid if story else call_sid))
             .order_by(RoutingDecision.id)
         ).all()
-    if not decisions:
-        click.echo("no routing decisions for that call")
+    if story is None and not decisions:
+        click.echo(f"no call {call_sid} (run.py calls lists the recent ones)", err=True)
         sys.exit(1)
+    if story is not None:
+        click.echo(f"call {story.call_sid}")
+        for line in story.lines:
+            click.echo(f"  {line}")
+    click.echo("routing decisions:" if decisions else "routing decisions: none (no agent was looked for)")
     for d in decisions:
         call = d.inputs.get("call", {})
         click.echo(
@@ -67,6 +74,8 @@ def why(call_sid: str) -> None:
             f"step={d.step}  agent={d.agent_id}  {d.outcome}\n    {d.reason}\n    call: {call}\n"
             f"    candidates: {d.inputs.get('candidates', [])}"
         )
+    if story is not None:
+        click.echo(story.verdict)
 
 
 @click.command("publish-fallback")

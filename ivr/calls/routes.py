@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ivr.calls import connect, rescue_views, views, work_order_calls
+from ivr.calls import connect, phone_views, rescue_views, views, work_order_calls
 from ivr.calls.webhook import Webhooks, only_signed_posts
 
 
@@ -18,7 +18,8 @@ def voice_blueprint(*more: Webhooks) -> Blueprint:
     # (ivr/db/deadline.py) depend on it.
     blueprint = Blueprint("voice", __name__, url_prefix="/voice")
     blueprint.before_request(only_signed_posts)
-    for table in (views.WEBHOOKS, connect.WEBHOOKS, rescue_views.WEBHOOKS, work_order_calls.WEBHOOKS, *more):
+    webhooks = (views, connect, rescue_views, work_order_calls, phone_views)
+    for table in (*(module.WEBHOOKS for module in webhooks), *more):
         for path, view in table:
             blueprint.add_url_rule(path, view_func=view, methods=["POST"])
     blueprint.register_error_handler(Exception, rescue_views.any_failure)

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 
 import click
+import requests
+from flask import Response as FlaskResponse
 
-from ivr.config import load_settings
-from ivr.telephony.callers import InteractiveCaller, ScriptedCaller
+from ivr.config import Settings, load_settings
+from ivr.telephony.call_result import CallResult, TranscriptEntry
+from ivr.telephony.callers import Caller, InteractiveCaller, ScriptedCaller
+from ivr.telephony.rest_server import create_rest_app, serve_in_thread
+from ivr.telephony.sim_clock import RealTimeClock, SimClock
 from ivr.telephony.sim_telephony import SimulatorTelephony
 from ivr.telephony.simulator import Simulator
-from ivr.telephony.transport import FlaskTransport, HttpTransport
+from ivr.telephony.transport import FlaskTransport, HttpTransport, Transport
 
 IN_PROCESS_BASE = "http://127.0.0.1:5000"
 
@@ -33,61 +39,145 @@ def script_items(keys: str) -> list[str]:
 def phone_call(*, caller: str, called: str, keys: str | None, url: str | None, wait_loops: int) -> int:
     """Place one call; print what the caller hears and where the call ends up. Returns an exit code."""
     settings = load_settings()
-    base = (url or settings.public_base_url or IN_PROCESS_BASE).rstrip("/")
     who: ScriptedCaller | InteractiveCaller
     if keys is not None:
-        who = ScriptedCaller(script_items(keys), max_queue_loops=wait_loops)
+        # Against a server the call takes minutes of real time: show each line as it is heard.
+        who = (
+            LiveScriptedCaller(script_items(keys), max_queue_loops=wait_loops)
+            if url
+            else ScriptedCaller(script_items(keys), max_queue_loops=wait_loops)
+        )
     else:
         who = InteractiveCaller(
             input_fn=lambda prompt: click.prompt(prompt, default="", show_default=False), output_fn=click.echo
         )
-    hotline = None
-    if url:
-        transport: HttpTransport | FlaskTransport = HttpTransport()
-    else:
-        from ivr.app import create_app
-        from ivr.hotline import Hotline
-
-        hotline = Hotline.build(settings)
-        # Open the first database connection before the caller dials: a cold connect is the process
-        # starting, not the call, and must not eat the first webhook's budget.
-        with hotline.engine.connect():
-            pass
-        transport = FlaskTransport(create_app(hotline=hotline))
-    try:
-        simulator = Simulator(
-            transport,
-            auth_token=settings.twilio_auth_token,
-            voice_url=f"{base}/voice/incoming",
-            status_callback_url=f"{base}/voice/status",
-            fallback_url=f"{base}/voice/fallback",
-        )
-        if hotline is not None:
-            hotline.telephony = SimulatorTelephony(simulator)  # the server's REST side is the simulator
-            # and its deadlines (the gas-leak caller's duty dial) run on the call's simulated time
-            started, clock = time.time(), simulator.clock
-            hotline.clock = lambda: started + clock.now()
-        call = simulator.start_call(caller, called, who)
-        while call.run_until_waiting():
-            if hotline is not None:
-                # In-process there is no scheduler: run its dispatcher each time the caller holds.
-                from ivr.jobs.tasks import dispatch
-
-                dispatch(hotline)
-        result = call.run()
-    finally:
-        close = getattr(transport, "close", None)
-        if close:
-            close()
-        if hotline is not None:
-            hotline.engine.dispose()
-    if keys is not None:
+    result = (
+        call_server(url, settings, caller, called, who)
+        if url
+        else _call_in_process(settings, caller, called, who)
+    )
+    if keys is not None and not url:
         for entry in result.transcript:
             click.echo(entry.describe())
     for error in result.errors:
         click.echo(f"Twilio error {error.code}: {error.message} ({error.url})", err=True)
     click.echo(f"call {result.call_sid}: {result.summary()}")
     return 1 if result.errors else 0
+
+
+class LiveScriptedCaller(ScriptedCaller):
+    """A scripted caller that prints each line as it happens (the call lasts as long as on a phone)."""
+
+    def hear(self, entry: TranscriptEntry) -> None:
+        """Remember it, and print it now."""
+        super().hear(entry)
+        click.echo(entry.describe())
+
+
+def _call_in_process(settings: Settings, caller: str, called: str, who: Caller) -> CallResult:
+    """The call against this process's own app, on simulated time that the app's clock follows."""
+    from ivr.app import create_app
+    from ivr.hotline import Hotline
+    from ivr.jobs.tasks import dispatch
+
+    base = (settings.public_base_url or IN_PROCESS_BASE).rstrip("/")
+    hotline = Hotline.build(settings)
+    # Open the first database connection before the caller dials: a cold connect is the process
+    # starting, not the call, and must not eat the first webhook's budget.
+    with hotline.engine.connect():
+        pass
+    try:
+        simulator = _simulator(FlaskTransport(create_app(hotline=hotline)), settings, base)
+        hotline.telephony = SimulatorTelephony(simulator)  # the server's REST side is the simulator
+        # and its deadlines (the gas-leak caller's duty dial) run on the call's simulated time
+        started, clock = time.time(), simulator.clock
+        hotline.clock = lambda: started + clock.now()
+        call = simulator.start_call(caller, called, who)
+        while call.run_until_waiting():
+            dispatch(hotline)  # in-process there is no scheduler: run its dispatcher as the caller holds
+        return call.run()
+    finally:
+        hotline.engine.dispose()
+
+
+def call_server(
+    url: str,
+    settings: Settings,
+    caller: str,
+    called: str,
+    who: Caller,
+    *,
+    transport: HttpTransport | None = None,
+    talk_seconds: int = 30,
+) -> CallResult:
+    """The call against a running server, in real time: the server's clock is the wall clock, so the
+    caller's must be too. The server reaches the call (to connect an agent) through this phone's REST API."""
+    base = url.rstrip("/")
+    clock = RealTimeClock()
+    with transport or HttpTransport() as transport:
+        simulator = _simulator(transport, settings, base, clock)
+        simulator.talk_seconds = talk_seconds  # how long a simulated agent talks
+        rest = create_rest_app(simulator)
+        # A REST redirect or hangup cuts the verb being played short, as on Twilio.
+        rest.after_request(_waking(clock))
+        with serve_in_thread(rest) as api:
+            simulator.api_base_url = api  # recordings are fetched from here
+            attached = _attach(simulator, transport, base, api)
+            click.echo(
+                f"calling {base} in real time: the call lasts as long as it would on a phone", err=True
+            )
+            try:
+                return simulator.place_call(caller, called, who)
+            finally:
+                if attached:
+                    _send(simulator, transport, f"{base}/voice/simulator/detach", api)
+
+
+def _waking(clock: RealTimeClock) -> Callable[[FlaskResponse], FlaskResponse]:
+    """An after-request hook that wakes the caller's clock: the call checks its REST requests at once."""
+
+    def wake(response: FlaskResponse) -> FlaskResponse:
+        clock.wake()
+        return response
+
+    return wake
+
+
+def _attach(simulator: Simulator, transport: HttpTransport, base: str, api: str) -> bool:
+    """Ask the server to send its REST redirects for this phone's calls here; say so if it will not."""
+    try:
+        status = _send(simulator, transport, f"{base}/voice/simulator/attach", api)
+    except requests.RequestException as error:
+        click.echo(f"the server at {base} does not answer: {error}", err=True)
+        return False
+    if status == 204:
+        return True
+    click.echo(
+        f"the server did not attach this phone (HTTP {status}): it cannot connect the caller to an agent "
+        "(a server talking to Twilio, or a different TWILIO_AUTH_TOKEN)",
+        err=True,
+    )
+    return False
+
+
+def _send(simulator: Simulator, transport: HttpTransport, url: str, api: str) -> int:
+    """POST the phone's REST address to the server, signed as Twilio signs its webhooks."""
+    body = {"ApiBaseUrl": api, "AccountSid": simulator.account_sid}
+    headers = {"X-Twilio-Signature": simulator.validator.compute_signature(url, body)}
+    return transport.request("POST", url, body, headers).status
+
+
+def _simulator(
+    transport: Transport, settings: Settings, base: str, clock: SimClock | None = None
+) -> Simulator:
+    return Simulator(
+        transport,
+        auth_token=settings.twilio_auth_token,
+        voice_url=f"{base}/voice/incoming",
+        status_callback_url=f"{base}/voice/status",
+        fallback_url=f"{base}/voice/fallback",
+        clock=clock,
+    )
 
 
 def survey_call(*, job_id: int, keys: str | None, answered_by: str) -> int:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ivr.config import Settings
 from ivr.telephony.base import Telephony
 
+if TYPE_CHECKING:
+    from ivr.telephony.attached import Attachments
+
 
 def build_telephony(settings: Settings) -> Telephony | None:
-    """Twilio's REST client for IVR_TELEPHONY=twilio; None for the simulator, which attaches its own."""
+    """Twilio's REST client for IVR_TELEPHONY=twilio. For the simulator: the terminal phones' REST APIs
+    when IVR_SIMULATOR_PHONES is on (`make run`), else None (a test's simulator attaches its own)."""
     if settings.telephony != "twilio":
-        return None
+        return attached_phones(settings) if settings.simulator_phones else None
     from ivr.telephony.twilio_rest import TwilioTelephony
 
     return TwilioTelephony(
@@ -28,3 +34,17 @@ def telephony_problems(settings: Settings) -> list[str]:
         # Redirects and call-backs hand Twilio absolute URLs of this server: it must know its public address.
         problems.append("IVR_TELEPHONY=twilio needs IVR_PUBLIC_BASE_URL (e.g. https://hotline.example.com)")
     return problems
+
+
+def attached_phones(settings: Settings) -> Telephony:
+    """The calls of terminal phones attached to this server (`run.py call --url`), through their REST APIs."""
+    from ivr.telephony.attached import AttachedPhonesTelephony
+
+    return AttachedPhonesTelephony(phone_attachments(settings), settings.twilio_auth_token)
+
+
+def phone_attachments(settings: Settings) -> Attachments:
+    """Where every process of this server finds the attached phones: beside the spool."""
+    from ivr.telephony.attached import Attachments
+
+    return Attachments(settings.spool_dir.parent / "phones")
