@@ -166,7 +166,8 @@ def _agent_row(agent: Agent, now: datetime) -> dict[str, Any]:
 
 def live_board(session: Session, *, rules: Rules, timezone: str, now: datetime) -> dict[str, Any]:
     """Everything the live board shows, as plain values: queues, agents, today's answering, emergencies."""
-    agents = list(session.scalars(select(Agent).order_by(Agent.name, Agent.id)))
+    # Agents out of service (the roster, ivr/queueing/agent_roster.py) are not on the floor.
+    agents = list(session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name, Agent.id)))
     entries = list(session.scalars(select(QueueEntry).where(QueueEntry.status.in_((*LIVE, "callback")))))
     local = local_now(now, timezone)
     day_start = utc_of_local(datetime.combine(local.date(), time.min), timezone)

@@ -63,7 +63,8 @@ def expected_calls(
 def scheduled_agents(session: Session, *, rules: Rules, day: date, timezone: str) -> list[int]:
     """Agents per half hour whose groups are open then by the live rules' calendars (what the system
     knows of a schedule: there is no roster), whatever their state."""
-    groups = [set(agent.groups or []) for agent in session.scalars(select(Agent))]
+    in_service = select(Agent).where(Agent.active.is_(True))  # one out of service is scheduled nowhere
+    groups = [set(agent.groups or []) for agent in session.scalars(in_service)]
     counts = []
     for slot in range(HALF_HOURS):
         local = datetime.combine(day, time(slot // 2, 30 * (slot % 2)))

@@ -495,3 +495,22 @@ def test_the_api_is_for_admin_and_supervisor_tokens_shift_leads_read(app, hotlin
     assert refused.status_code == 403 and "admin, supervisor" in refused.get_json()["error"]
     assert api.get("/api/agents").status_code == 401
     assert agent_named(hotline, "李华") is None
+
+
+def test_an_agent_out_of_service_is_neither_on_the_floor_nor_scheduled(hotline):
+    from datetime import date
+
+    from ivr.queueing.board import floor_now
+    from ivr.queueing.staffing import scheduled_agents
+
+    live = rules(hotline)
+    with hotline.sessions() as session:
+        before = scheduled_agents(session, rules=live, day=date(2026, 12, 8), timezone="Asia/Shanghai")
+    chen = agent_named(hotline, "陈静")
+    with unit_of_work(hotline.sessions) as session:
+        deactivate_agent(session, agent_id=chen.id, by="admin")
+    with hotline.sessions() as session:
+        after = scheduled_agents(session, rules=live, day=date(2026, 12, 8), timezone="Asia/Shanghai")
+        board = floor_now(session, rules=live, timezone="Asia/Shanghai", now=utcnow())
+    assert max(before) == 6 and max(after) == 5
+    assert "陈静" not in [row["name"] for row in board["agents"]]
