@@ -65,12 +65,20 @@ def serve(host: str, port: int, scheduler: bool | None, debug: bool) -> None:
         sys.exit(1)
     with_scheduler = settings.scheduler_in_process if scheduler is None else scheduler
     click.echo(f"hotline answering on http://{host}:{port}/voice/incoming (telephony: {settings.telephony})")
+    from ivr.cli.serving import HotlineServer, with_served_simulator
+
+    if not settings.simulator_webhook_url:
+        # The simulator's calls (call-backs) reach this server where it listens; the workers and the
+        # scheduler process read it from the environment they inherit.
+        loopback = "127.0.0.1" if host in ("0.0.0.0", "", "localhost") else host
+        os.environ["IVR_SIMULATOR_WEBHOOK_URL"] = f"http://{loopback}:{port}"
+        hotline.settings = settings = settings.with_overrides(simulator_webhook_url=f"http://{loopback}:{port}")
     if debug:
+        with_served_simulator(hotline)
         if with_scheduler:
             build_scheduler(hotline).start()
         create_app(hotline=hotline).run(host=host, port=port, threaded=True, use_reloader=False)
         return
-    from ivr.cli.serving import HotlineServer
 
     hotline.engine.dispose()  # the workers fork from this process: each opens its own connections
     HotlineServer(settings, f"{host}:{port}", scheduler_command() if with_scheduler else None).run()
@@ -99,6 +107,9 @@ def scheduler_process() -> None:
     # SIGTERM (from `serve`, or a process manager) and Ctrl-C: jobs running finish, none start, exit 0.
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, lambda *_: sys.exit(0))
+    from ivr.cli.serving import with_served_simulator
+
+    with_served_simulator(hotline)  # the simulator places the call-backs (IVR_TELEPHONY=simulator)
     build_scheduler(hotline, blocking=True).start()
 
 

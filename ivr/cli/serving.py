@@ -11,6 +11,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from ivr.config import Settings
+from ivr.hotline import Hotline
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,11 @@ class HotlineServer(BaseApplication):  # type: ignore[misc]
     def load(self) -> Flask:
         """Each worker builds its own app after the fork: its own database connections."""
         from ivr.app import create_app
+        from ivr.config import load_settings
 
-        return create_app()
+        hotline = Hotline.build(load_settings())
+        with_served_simulator(hotline)
+        return create_app(hotline=hotline)
 
     def _start_scheduler(self, server: Any) -> None:
         if self.scheduler_command:
@@ -89,3 +93,43 @@ class HotlineServer(BaseApplication):  # type: ignore[misc]
             log.warning("scheduler process %d did not stop in time; killed", process.pid)
             process.kill()
             process.wait()
+
+
+def with_served_simulator(hotline: Hotline) -> None:
+    """IVR_TELEPHONY=simulator: the built-in simulator is the served hotline's telephony (docs/recordings.md):
+    it places the server's calls (call-backs) and serves the recordings; terminal phones attached to the
+    server keep their own calls. With Twilio nothing changes."""
+    from ivr.telephony.attached import AttachedPhonesTelephony
+    from ivr.telephony.sim_served import ServedSimulator
+
+    settings = hotline.settings
+    if settings.telephony != "simulator":
+        return
+    served = ServedSimulator(
+        auth_token=settings.twilio_auth_token,
+        public_base=settings.public_base_url or "http://127.0.0.1:5000",
+        webhook_base=settings.simulator_webhook_url or "http://127.0.0.1:5000",
+        hotline_number=settings.hotline_number,
+        recording_length=lambda sid: recording_length(hotline, sid),
+    )
+    if isinstance(hotline.telephony, AttachedPhonesTelephony):
+        hotline.telephony.inner = hotline.telephony.inner or served
+    elif hotline.telephony is None:
+        hotline.telephony = served
+
+
+def recording_length(hotline: Hotline, recording_sid: str) -> tuple[int, int] | None:
+    """(seconds, channels) of a call recording or a survey comment the hotline keeps; None if unknown."""
+    from sqlalchemy import select
+
+    from ivr.db.models import Recording, SurveyResponse
+
+    with hotline.sessions() as session:
+        recorded = select(Recording.duration_seconds, Recording.channels)
+        found = session.execute(recorded.where(Recording.recording_sid == recording_sid)).first()
+        if found is not None:
+            return found[0] or 1, found[1] or 1
+        commented = select(SurveyResponse.comment_seconds)
+        comment = session.execute(commented.where(SurveyResponse.comment_recording_sid == recording_sid))
+        comment_row = comment.first()
+    return None if comment_row is None else (comment_row[0] or 1, 1)
