@@ -181,6 +181,17 @@ def development_token_problems(settings: Settings, listen_host: str | None = Non
     """
     if settings.twilio_auth_token != DEV_AUTH_TOKEN:
         return []
+    reasons = reachable_reasons(settings, listen_host)
+    if not reasons:
+        return []
+    return [
+        f"TWILIO_AUTH_TOKEN is not set ({', '.join(reasons)}): set it to the account's auth token; "
+        "the development token is public, so anyone could forge Twilio's webhooks"
+    ]
+
+
+def reachable_reasons(settings: Settings, listen_host: str | None = None) -> list[str]:
+    """What makes this server reachable from beyond this machine, in words (none: loopback only)."""
     reasons = []
     if settings.telephony == "twilio":
         reasons.append("IVR_TELEPHONY=twilio")
@@ -191,12 +202,7 @@ def development_token_problems(settings: Settings, listen_host: str | None = Non
         reasons.append(f"IVR_PUBLIC_BASE_URL is {settings.public_base_url}")
     if listen_host is not None and not _is_loopback(listen_host):
         reasons.append(f"it listens on {listen_host}")
-    if not reasons:
-        return []
-    return [
-        f"TWILIO_AUTH_TOKEN is not set ({', '.join(reasons)}): set it to the account's auth token; "
-        "the development token is public, so anyone could forge Twilio's webhooks"
-    ]
+    return reasons
 
 
 def _is_loopback(host: str) -> bool:

@@ -14,6 +14,7 @@ from ivr.db.demo import load_demo_callbacks, load_demo_data
 from ivr.db.session import unit_of_work
 from ivr.demo_calls import load_demo_calls
 from ivr.hotline import Hotline
+from ivr.people.demo_users import DEMO_PASSWORD, load_demo_users
 from ivr.telephony.factory import telephony_problems
 from ivr.work_orders.deadline_rules import InvalidDeadlines, load_deadlines_file, validate_deadlines
 from ivr.work_orders.deadline_versions import live_row as live_deadlines_row
@@ -36,6 +37,8 @@ def init_database(hotline: Hotline, *, demo: bool) -> list[str]:
             done.append("demo customers, agents and work orders loaded")
             if jobs := load_demo_callbacks(session, hotline.settings):
                 done.append(f"demo completions: {jobs} satisfaction call-back jobs (run.py callbacks status)")
+        if demo and (users := load_demo_users(session)):
+            done.append(f"demo users, password {DEMO_PASSWORD!r} (this machine only): {', '.join(users)}")
         if demo and (calls := load_demo_calls(session, hotline.settings)):
             done.append(f"demo calls: {calls} calls of the last days (CallSids CAdemo...), most recorded")
     return done
