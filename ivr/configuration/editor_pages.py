@@ -17,6 +17,7 @@ from ivr.configuration.change_log import recent_changes
 from ivr.configuration.diff import changes, text_diff
 from ivr.configuration.drafts import ConsoleRefused, Draft
 from ivr.configuration.edit_values import EditRefused
+from ivr.configuration.menu_diagram import menu_diagram
 from ivr.configuration.menu_tree import menu_tree
 from ivr.configuration.menus.validation import Problem
 from ivr.configuration.raw_document import read_document, show_document
@@ -303,6 +304,31 @@ def test_call(kind: str) -> tuple[Response, int]:
     return jsonify(answer), 200
 
 
+def diagram(kind: str) -> tuple[Response, int]:
+    """JSON: the menu's flow diagram (?of=draft, live or a version number), drawn by menu_diagram.js."""
+    of = request.args.get("of", "draft").strip()
+    if of not in ("draft", "live") and not (of.isdigit() and len(of) < 10):
+        return _json_error(f"of must be draft, live or a version number, not {of[:40]!r}", 400)
+    with hotline().sessions() as session:
+        if of == "draft":
+            draft = drafts.current_draft(session, kind)
+            document, base = draft.document, draft.base_version
+            title = f"草稿（基于第 {base} 版） / Draft (based on version {base})"
+        else:
+            try:
+                if of == "live":
+                    row = drafts.live_row(session, kind)
+                else:
+                    row = drafts.version_row(session, kind, int(of))
+            except ConsoleRefused as refused:
+                return _json_error(refused.message, refused.status)
+            document = row.document
+            title = f"第 {row.version} 版 / Version {row.version}"
+            if of == "live":
+                title = f"线上 {title} (live)"
+    return jsonify(of=of, title=title, diagram=menu_diagram(document)), 200
+
+
 # ---------------------------------------------------------------- the change log
 
 
@@ -389,6 +415,9 @@ def _register() -> None:
                 methods=methods,
                 defaults={"kind": kind},
             )
+    bp.add_url_rule(
+        "/menu/diagram", "menu_diagram", role_required(*EDITORS)(diagram), defaults={"kind": "menu"}
+    )
     bp.add_url_rule(
         "/menu/draft/test-call",
         "menu_test_call",

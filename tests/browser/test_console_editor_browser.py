@@ -60,12 +60,13 @@ def saved(page, fragment: str) -> None:  # type: ignore[no-untyped-def]
 def test_supervisor_edits_tests_publishes_and_rolls_back_the_menu(page, site: Site) -> None:
     page.on("dialog", lambda dialog: dialog.accept())  # the confirm() before a rollback
     sign_in(page, site)
-    page.get_by_role("link", name="语音菜单 / Menu editor").click()
+    page.goto(site.url + "/console/menu")
     expect(page.locator("#node-main .option[data-key='4']")).to_contain_text("complaint")
     screenshot(page, "console-menu-live")
 
     # The draft: complaints move from key 4 to key 5.
     page.get_by_role("link", name="菜单草稿 / Menu draft").click()
+    page.locator("#node-main > summary").click()  # node cards are collapsed to one line until opened
     option = page.locator("#node-main form.option[data-key='4']")
     option.locator("input[name=key]").fill("5")
     option.get_by_role("button", name="保存 / Save").click()
@@ -82,6 +83,7 @@ def test_supervisor_edits_tests_publishes_and_rolls_back_the_menu(page, site: Si
     form.locator("input[name=key]").fill("6")
     form.get_by_role("button", name="添加 / Add").click()
     saved(page, "added menu node outage")
+    page.locator("#node-outage > summary").click()
     outage_option = page.locator("#node-outage form.option[data-key='0']")
     outage_option.locator("input[name=target]").fill("outage")
     outage_option.get_by_role("button", name="保存 / Save").click()

@@ -66,7 +66,20 @@
   function applyAnswer(answer) {
     editor.setAttribute("data-revision", answer.revision);
     var tree = document.getElementById("tree");
-    if (tree) tree.innerHTML = answer.html;  // rendered by the server with Jinja's escaping
+    if (tree) {
+      // The cards the supervisor had open stay open in the new tree.
+      var open = Array.prototype.map.call(tree.querySelectorAll("details[open][id]"), function (d) { return d.id; });
+      var openInner = Array.prototype.map.call(tree.querySelectorAll("details[open]:not([id])"), function (d) {
+        return d.closest("[id]").id + "/" + d.querySelector("summary").textContent;
+      });
+      tree.innerHTML = answer.html;  // rendered by the server with Jinja's escaping
+      open.forEach(function (id) { var d = document.getElementById(id); if (d) d.open = true; });
+      tree.querySelectorAll("details:not([id])").forEach(function (d) {
+        var holder = d.closest("[id]");
+        if (holder && openInner.indexOf(holder.id + "/" + d.querySelector("summary").textContent) >= 0) d.open = true;
+      });
+    }
+    document.dispatchEvent(new CustomEvent("menu-draft-changed"));  // menu_diagram.js redraws the draft
     var problems = document.getElementById("problems");
     if (problems) problems.innerHTML = answer.problems_html;
     var publish = document.getElementById("publish");
@@ -78,6 +91,13 @@
     var unchanged = document.getElementById("draft-unchanged");
     if (unchanged) unchanged.hidden = true;
   }
+
+  // Open or close every node card of the tree at once.
+  editor.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-tree]");
+    if (!button) return;
+    document.querySelectorAll("#tree details.node").forEach(function (d) { d.open = button.getAttribute("data-tree") === "open"; });
+  });
 
   editor.addEventListener("submit", function (event) {
     var form = event.target;
@@ -104,6 +124,20 @@
   if (!panel) return;
   var transcript = document.getElementById("transcript");
   var state = null;
+
+  // The transcript reaches down to the bottom of the window, wherever the (sticky) panel is, so its
+  // last line is always in view while keys are pressed.
+  function fitTranscript() {
+    if (window.getComputedStyle(panel.parentNode).position !== "sticky") {
+      transcript.style.height = "";
+      return;
+    }
+    var top = transcript.getBoundingClientRect().top;
+    transcript.style.height = Math.max(140, window.innerHeight - top - 14) + "px";
+  }
+  window.addEventListener("resize", fitTranscript);
+  window.addEventListener("scroll", fitTranscript, { passive: true });
+  fitTranscript();
 
   function field(name) { return panel.querySelector("[name='" + name + "']"); }
 
@@ -151,6 +185,7 @@
         p.setAttribute("data-key", said.key);
       });
       var next = answer.next;
+      document.dispatchEvent(new CustomEvent("test-call-at", { detail: next.node || null }));  // the diagram marks it
       if (next.kind === "ask") {
         state = answer.state;
         line("… " + next.node + "（" + (next.keys === "digits" ? "按号码后按 # / key digits then #" : "按一个键或说话 / one key or speech") + "）", "where");
@@ -183,6 +218,7 @@
       turn({ state: state, digits: field("digits").value }, "▶ " + field("digits").value);
     } else if (action === "hangup") {
       state = null;
+      document.dispatchEvent(new CustomEvent("test-call-at", { detail: null }));
       inCall(false);
       line("已挂断 / Hung up", "end").setAttribute("data-end", "hangup");
     }
