@@ -787,3 +787,34 @@ def test_two_supervisors_publishing_the_draft_at_once_make_one_version(hotline, 
     assert (
         _versions(hotline) == [1, 2] and len(_log(hotline, action="publish")) == 1 and _draft(hotline) is None
     )
+
+
+def test_the_menu_diagram_of_the_draft_the_live_version_and_any_version(supervisor):
+    def diagram(of: str) -> dict[str, Any]:
+        response = supervisor.get(f"/console/menu/diagram?of={of}")
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def complaint_key(answer: dict[str, Any]) -> list[str]:
+        edges = answer["diagram"]["edges"]
+        return [e["key"] for e in edges if e["source"] == "main" and e["target"] == "complaint"]
+
+    assert complaint_key(diagram("draft")) == ["4"]  # no draft yet: the live version's document
+    outage = {"op": "add_node", "node": "outage", "type": "menu", "parent": "main", "key": "6"}
+    supervisor.edits(COMPLAINT_KEY_TO_5, outage)
+    draft, live, first = diagram("draft"), diagram("live"), diagram("1")
+    assert complaint_key(draft) == ["5"] and complaint_key(live) == ["4"] and complaint_key(first) == ["4"]
+    assert len(draft["diagram"]["nodes"]) == len(live["diagram"]["nodes"]) + 1
+    assert "Draft (based on version 1)" in draft["title"] and "Version 1 (live)" in live["title"]
+    gas = [e for e in live["diagram"]["edges"] if e["gas_leak"]]
+    assert {(e["source"], e["key"]) for e in gas} == {("main", "2"), ("complaint", "3")}
+
+
+def test_the_menu_diagram_says_what_was_wrong(supervisor):
+    for of, status, fragment in [
+        ("nonsense", 400, "of must be draft, live or a version number"),
+        ("99", 404, "there is no menu version 99"),
+        ("1" * 12, 400, "of must be"),
+    ]:
+        response = supervisor.get(f"/console/menu/diagram?of={of}")
+        assert response.status_code == status and fragment in response.get_json()["error"], of
