@@ -223,15 +223,16 @@ def callbacks_policy() -> None:
     "--by", "author", default="cli", show_default=True, help="Who publishes (kept with the version)."
 )
 def callbacks_policy_publish(path: str, author: str) -> None:
-    """Validate a policy file (TOML or JSON) and make it the live version."""
-    from ivr.surveys.draws import publish_policy
+    """Validate a policy file (TOML or JSON) and make it the live version (logged in the change log)."""
     from ivr.surveys.policy import load_policy_file
+    from ivr.surveys.policy_changes import live_document, publish_as
 
-    version = publish_or_explain(
-        path,
-        lambda: load_policy_file(Path(path)),
-        lambda session, doc: publish_policy(session, doc, created_by=author),
-    )
+    def store(session, document):  # type: ignore[no-untyped-def]
+        # The same document as the live one is no new version (as on the settings page).
+        version = publish_as(session, document, who=author, based_on=None, action="publish")
+        return live_document(session)[0] if version is None else version
+
+    version = publish_or_explain(path, lambda: load_policy_file(Path(path)), store)
     click.echo(f"sampling policy version {version} is live")
 
 

@@ -225,3 +225,23 @@ def test_numbers_go_on_and_off_the_do_not_call_list(boss, hotline):
         ("add", "+8613800000042"),
         ("remove", "+8613800000042"),
     ]
+
+
+def test_the_publish_command_is_logged_and_makes_no_version_of_the_same_document(hotline, tmp_path):
+    from click.testing import CliRunner
+
+    from run import cli
+
+    document = load_policy_file()
+    document["service_types"]["ignition"]["share"] = 0.5
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    for _ in range(2):
+        result = CliRunner().invoke(
+            cli, ["callbacks", "policy", "publish", str(path), "--by", "ops"], obj=hotline
+        )
+        assert result.exit_code == 0 and "version 1 is live" in result.output
+    assert [v.version for v in rows(hotline, SamplingPolicyVersion)] == [1]
+    assert [(e.kind, e.action, e.who) for e in rows(hotline, ChangeLog)] == [
+        ("callback_policy", "publish", "ops")
+    ]

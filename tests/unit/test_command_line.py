@@ -21,6 +21,7 @@ COMMANDS = {
     "audit status", "report quality", "report satisfaction", "report storm", "callbacks import",
     "callbacks hotline", "callbacks select", "callbacks try", "callbacks schedule", "callbacks status",
     "callbacks policy publish", "callbacks policy show", "queues sync",
+    "callbacks jobs", "callbacks retry", "callbacks cancel",
     "deadlines show", "deadlines check", "deadlines load", "deadlines versions", "deadlines rollback",
     "export work-orders", "export calls",
 }  # fmt: skip
