@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr.configuration.change_log import log_change
@@ -85,6 +86,14 @@ class InvalidAgent(ValueError):
 
 class RosterRefused(ValueError):
     """A roster change that cannot be made now (no such agent, already out of service); says why."""
+
+
+class AgentNotFound(RosterRefused):
+    """No agent has that id."""
+
+
+class RosterConflict(RosterRefused):
+    """Another change took the same client identity at the same moment; nothing of this one is kept."""
 
 
 @dataclass(frozen=True)
@@ -214,7 +223,7 @@ def add_agent(
     agent = Agent(state="offline", active=True)
     _apply(agent, fields)
     session.add(agent)
-    session.flush()
+    _flush_unique(session)
     log_change(session, by, "agent", "add", _subject(agent), before=None, after=snapshot(agent))
     return agent
 
@@ -236,7 +245,7 @@ def edit_agent(
     wanted = {**{key: before[key] for key in FIELDS}, **values} if partial else dict(values)
     fields = check_agent(session, wanted, known=vocabulary(rules, languages), agent_id=agent.id)
     _apply(agent, fields)
-    session.flush()
+    _flush_unique(session)
     after = snapshot(agent)
     if after != before:
         log_change(session, by, "agent", "edit", _subject(agent), before=before, after=after)
@@ -286,11 +295,22 @@ def roster(session: Session) -> list[Agent]:
     return list(session.scalars(select(Agent).order_by(Agent.active.desc(), Agent.name, Agent.id)))
 
 
+def _flush_unique(session: Session) -> None:
+    # The check above saw no other agent with this identity; one saved since then is caught here.
+    try:
+        session.flush()
+    except IntegrityError:
+        raise RosterConflict(
+            "另一处同时保存了相同的客户端标识，未保存 / another change took the same client identity at the "
+            "same moment: nothing was saved; try again"
+        ) from None
+
+
 def _locked(session: Session, agent_id: int) -> Agent:
     # Locked, so a dispatcher claiming this agent now waits for us (or we for it).
     agent = session.scalar(select(Agent).where(Agent.id == agent_id).with_for_update())
     if agent is None:
-        raise RosterRefused(f"没有此坐席 / there is no agent with id {agent_id}")
+        raise AgentNotFound(f"没有此坐席 / there is no agent with id {agent_id}")
     return agent
 
 

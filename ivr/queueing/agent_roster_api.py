@@ -16,6 +16,7 @@ from ivr.db.session import unit_of_work
 from ivr.people.auth import person, role_required
 from ivr.queueing.agent_csv import RosterFileRefused, import_roster
 from ivr.queueing.agent_roster import (
+    AgentNotFound,
     InvalidAgent,
     RosterRefused,
     add_agent,
@@ -126,6 +127,8 @@ def import_csv() -> Answer:
             )
         except RosterFileRefused as refused:
             return _error(400, str(refused))
+        except RosterRefused as refused:  # a row raced another change: the whole import is rolled back
+            return _error(409, str(refused))
         if dry_run:
             session.rollback()
         else:
@@ -156,7 +159,7 @@ def _write(change: Callable[[Session, Any, str], Agent], status: int) -> Answer:
         problems = [{"field": problem.where, "message": problem.message} for problem in invalid.problems]
         return jsonify(error="the agent was not saved: " + str(invalid), problems=problems), 422
     except RosterRefused as refused:
-        return _error(404 if "no agent" in str(refused) else 409, str(refused))
+        return _error(404 if isinstance(refused, AgentNotFound) else 409, str(refused))
     return jsonify(answer), status
 
 

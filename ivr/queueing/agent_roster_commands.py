@@ -158,7 +158,7 @@ def import_command(file: Path, dry_run: bool) -> None:
     with hotline.sessions() as session:
         try:
             report = import_roster(session, text=text, rules=hotline.rules.live(), by=BY, dry_run=dry_run)
-        except RosterFileRefused as refused:
+        except (RosterFileRefused, RosterRefused) as refused:
             click.echo(f"refused: {refused}", err=True)
             sys.exit(1)
         if dry_run:

@@ -143,6 +143,9 @@ def new() -> Response | str | tuple[str, int]:
                 done = f"{agent.name} (#{agent.id})"
         except InvalidAgent as invalid:
             return _form_page(form, known, None, invalid), 422
+        except RosterRefused as refused:
+            flash(str(refused), "error")
+            return _form_page(form, known, None, None), 409
         flash(f"已添加坐席 / Agent added: {done}", "ok")
         return redirect(url_for("people_agents.index"))
     return _form_page(form, known, None, None)
@@ -215,15 +218,11 @@ def import_page() -> str | tuple[str, int]:
     refused = None
     text = ""
     if request.method == "POST" and form.validate_on_submit():
-        upload = request.files.get("file")
-        if upload is not None and upload.filename:
-            text = upload.read().decode("utf-8-sig", errors="replace")
-        else:
-            text = form.csv_text.data or ""
-        if not text.strip():
-            refused = "请选择一个 CSV 文件 / choose a CSV file"
-        else:
-            report, refused = _run_import(text, dry_run=bool(form.dry_run.data))
+        try:
+            text = _posted_csv(form)
+            report = _run_import(text, dry_run=bool(form.dry_run.data))
+        except (RosterFileRefused, RosterRefused) as refusal:  # RosterRefused: a row raced another change
+            refused = str(refusal)
     form.csv_text.data = text
     page = render_template(
         "admin/agent_roster_import.html", form=form, report=report, refused=refused, csv_text=text
@@ -231,19 +230,32 @@ def import_page() -> str | tuple[str, int]:
     return (page, 400) if refused else page
 
 
-def _run_import(text: str, *, dry_run: bool) -> tuple[ImportReport | None, str | None]:
+def _posted_csv(form: ImportForm) -> str:
+    """The uploaded file's text, or the text of the file previewed before."""
+    upload = request.files.get("file")
+    text: str
+    if upload is not None and upload.filename:
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise RosterFileRefused("文件不是 UTF-8 文本 / the file is not UTF-8: save it as UTF-8") from None
+    else:
+        text = form.csv_text.data or ""
+    if not text.strip():
+        raise RosterFileRefused("请选择一个 CSV 文件 / choose a CSV file")
+    return text
+
+
+def _run_import(text: str, *, dry_run: bool) -> ImportReport:
     h = hotline()
     with h.sessions() as session:
-        try:
-            rules = h.rules.live()
-            report = import_roster(session, text=text, rules=rules, by=person().username, dry_run=dry_run)
-        except RosterFileRefused as refused:
-            return None, str(refused)
+        rules = h.rules.live()
+        report = import_roster(session, text=text, rules=rules, by=person().username, dry_run=dry_run)
         if dry_run:
             session.rollback()  # a preview writes nothing
         else:
             session.commit()
-    return report, None
+    return report
 
 
 def _form_page(form: AgentForm, known: RosterVocabulary, agent: Any, invalid: InvalidAgent | None) -> str:

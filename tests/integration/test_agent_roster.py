@@ -376,6 +376,15 @@ def test_the_import_page_previews_then_applies_the_same_file(app, hotline):
     applied = client.post("/console/agents/import", data={"csrf_token": token, "csv_text": ROSTER_CSV})
     assert "已导入 / Imported" in applied.get_data(as_text=True)
     assert agent_named(hotline, "李华") is not None and agent_named(hotline, "Grace Lin") is not None
+    latin1 = client.post(
+        "/console/agents/import",
+        data={
+            "csrf_token": token,
+            "file": (BytesIO("name,phone\nJosé,+8613700000013\n".encode("latin-1")), "r.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert latin1.status_code == 400 and "not UTF-8" in latin1.get_data(as_text=True)
     broken = client.post("/console/agents/import", data={"csrf_token": token, "csv_text": "name\nx\n"})
     assert broken.status_code == 400 and "client_identity or phone" in broken.get_data(as_text=True)
 
@@ -481,6 +490,8 @@ def test_the_api_adds_changes_deactivates_and_imports(app, hotline):
     assert agent_named(hotline, "Grace Lin") is None
     real = api.post("/api/agents/import", data=ROSTER_CSV.encode(), headers=csv_auth)
     assert real.status_code == 200 and agent_named(hotline, "Grace Lin") is not None
+    latin1 = api.post("/api/agents/import", data="name,phone\nJosé,+1\n".encode("latin-1"), headers=csv_auth)
+    assert latin1.status_code == 400 and "not UTF-8" in latin1.get_json()["error"]
     wrong_type = api.post("/api/agents/import", json={"x": 1}, headers=auth)
     assert wrong_type.status_code == 415
     unreadable = api.post("/api/agents/import", data="name\nx\n", headers=csv_auth)
