@@ -709,3 +709,20 @@ class WorkOrderOutbox(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_error: Mapped[str] = mapped_column(String(500), default="")
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime)  # a sender holds it until then
+
+
+class WallboardThreshold(Base):
+    """The limits that colour the wallboard's figures, for every queue ("*") or one queue (its empty columns
+    take the "*" row's value). Waiting and longest wait turn amber or red at or above; service level (whole
+    percent) below."""
+
+    __tablename__ = "wallboard_thresholds"
+    scope: Mapped[str] = mapped_column(String(50), primary_key=True)  # "*" or a queue's name
+    waiting_amber: Mapped[int | None] = mapped_column(Integer)
+    waiting_red: Mapped[int | None] = mapped_column(Integer)
+    longest_wait_amber: Mapped[int | None] = mapped_column(Integer)  # seconds
+    longest_wait_red: Mapped[int | None] = mapped_column(Integer)
+    service_level_amber: Mapped[int | None] = mapped_column(Integer)  # percent
+    service_level_red: Mapped[int | None] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

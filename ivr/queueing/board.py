@@ -161,11 +161,22 @@ def _agent_row(agent: Agent, now: datetime) -> dict[str, Any]:
         "seconds": _seconds_since(agent.state_since, now),
         "groups": list(agent.groups or []),
         "call_sid": agent.call_sid,
+        "active": agent.active,  # False: out of service (offline, never offered a call)
     }
 
 
 def live_board(session: Session, *, rules: Rules, timezone: str, now: datetime) -> dict[str, Any]:
     """Everything the live board shows, as plain values: queues, agents, today's answering, emergencies."""
+    return {
+        **floor_now(session, rules=rules, timezone=timezone, now=now),
+        "late_work_orders": late_work_orders(session, now, timezone),
+        "open_work_orders": live_work_orders(session, now=now),  # by age, with the overdue ones
+    }
+
+
+def floor_now(session: Session, *, rules: Rules, timezone: str, now: datetime) -> dict[str, Any]:
+    """The floor now, as plain values: queues (waiting, today's answering), agents, emergencies of the last
+    hour. The live board shows it with the work orders; the wallboard shows it alone."""
     # Agents out of service (the roster, ivr/queueing/agent_roster.py) are not on the floor.
     agents = list(session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name, Agent.id)))
     entries = list(session.scalars(select(QueueEntry).where(QueueEntry.status.in_((*LIVE, "callback")))))
@@ -194,8 +205,6 @@ def live_board(session: Session, *, rules: Rules, timezone: str, now: datetime) 
         "total": total,
         "agents": [_agent_row(agent, now) for agent in agents],
         "emergencies": emergencies(session, now, {a.id: a.name for a in agents}, timezone),
-        "late_work_orders": late_work_orders(session, now, timezone),
-        "open_work_orders": live_work_orders(session, now=now),  # by age, with the overdue ones
     }
 
 

@@ -75,6 +75,9 @@ def init_pages(app: Flask) -> None:
     )
 
     app.register_blueprint(floor_bp)
+    from ivr.queueing.wallboard_pages import bp as wallboard_bp  # docs/console-floor.md, "Wallboard"
+
+    app.register_blueprint(wallboard_bp)
     from ivr.configuration.editor_pages import (
         bp as editor_bp,  # menu and rules editors (docs/console-editor.md)
     )

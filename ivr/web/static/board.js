@@ -70,12 +70,14 @@
     numberCell(tr, row.waiting).setAttribute("data-field", "waiting");
     numberCell(tr, row.longest_wait, duration(row.longest_wait)).setAttribute("data-field", "longest");
     numberCell(tr, row.callbacks);
-    numberCell(tr, row.today.offered);
+    numberCell(tr, row.today.offered).classList.add("first");  // "first": the first column of a group
     numberCell(tr, row.today.service_level, pct(row.today.service_level));
     numberCell(tr, row.today.abandonment, pct(row.today.abandonment));
     numberCell(tr, row.today.average_answer_seconds, secs(row.today.average_answer_seconds));
-    Object.keys(labels.states).forEach(function (state) {
-      numberCell(tr, row.agents[state]).setAttribute("data-state", state);
+    Object.keys(labels.states).forEach(function (state, index) {
+      var cell = numberCell(tr, row.agents[state]);
+      cell.setAttribute("data-state", state);
+      if (index === 0) cell.classList.add("first");
     });
     return tr;
   }
