@@ -157,12 +157,12 @@ def _write_call(
     at = started
     menu_version = context.menu_version
     write(kinds.CallStarted(from_=caller, to=line, menu_version=menu_version, visited=("main",)), at)
-    visited = ["main"]
+    visited = ["main"]  # the path so far; each event holds the nodes its own turn reached
     if english:
         at += timedelta(seconds=rng.uniform(4, 8))
         visited.append("main")
         choice = kinds.MenuTurn(from_=caller, to=line, node="main", step=1, digits="9", reason="key")
-        write(replace(choice, visited=tuple(visited), language=language), at)
+        write(replace(choice, visited=("main",), language=language), at)
     for node, key, target in route.keys:
         at += timedelta(seconds=rng.uniform(5, 14))
         visited.append(target)
@@ -173,7 +173,7 @@ def _write_call(
             step=len(visited) - 1,
             digits=key,
             reason="key",
-            visited=tuple(visited),
+            visited=(target,),
             language=language,
             intent=route.intent,
             menu_version=context.menu_version,

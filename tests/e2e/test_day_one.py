@@ -60,6 +60,9 @@ def test_make_run_draws_yesterdays_sample_plays_a_recording_and_places_the_call_
         # The demo call-backs are due on the 3rd day after their completion, in the calling window: open
         # all day here, so the test does not depend on the hour it runs at.
         "IVR_CALLBACK_WINDOW": "00:00-23:59",
+        # No public address, as under `make run`: the call-backs' URLs name 127.0.0.1:5000, and the simulator
+        # takes them to the port the server listens on (the demo users' password is for loopback only).
+        "IVR_PUBLIC_BASE_URL": "",
     }
     init = [sys.executable, "run.py", "init-db", "--demo"]
     done = subprocess.run(init, cwd=ROOT, env=os.environ | env, capture_output=True, text=True)

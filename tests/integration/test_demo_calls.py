@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from ivr.db.models import Call, CallEvent, QueueEntry, Recording, RoutingDecision
 from ivr.demo_calls import demo_days, load_demo_calls
+from ivr.events.store import call_path
 from ivr.jobs.scheduler import build_scheduler
 from ivr.jobs.tasks import draw_due_samples
 from ivr.setup import init_database
@@ -62,6 +63,8 @@ def test_yesterday_has_answered_recorded_calls_of_every_kind_and_a_second_load_a
     assert all(r.agent_id and r.recording_sid.startswith("REdemo") for r in recordings)
     with hotline.sessions() as session:
         days = {row.date() for row in session.scalars(select(Call.started_at))}
+        paths = {tuple(call_path(session, c.call_sid)) for c in calls if c.language == "zh-CN"}
+    assert ("main", "billing", "billing_queue") in paths and ("main", "emergency") in paths
     assert len(days) >= 7  # at least the week before: the history and the reports have figures
 
     before = _counts(hotline)
