@@ -314,6 +314,10 @@ def fill_sqlite(path: Path, rows: int, seed: int) -> None:
             " balance, language) VALUES (?, ?, ?, ?, '', '', 'residential', 0, 'zh-CN')",
             [(n, f"B{n:08d}", f"客户{n}", f"+86139{n:08d}") for n in range(1, CUSTOMERS + 1)],
         )
+        connection.executemany(  # each customer's number, as the IVR and the search find them
+            "INSERT INTO customer_numbers (customer_id, phone, position) VALUES (?, ?, 0)",
+            [(n, f"+86139{n:08d}") for n in range(1, CUSTOMERS + 1)],
+        )
     orders_sql, timers_sql = (
         _insert("work_orders", ORDER_COLUMNS),
         _insert("work_order_timers", TIMER_COLUMNS),
@@ -354,6 +358,9 @@ def fill_postgres(url: str, rows: int, seed: int) -> None:
                 copy.write_row(
                     (n, f"B{n:08d}", f"客户{n}", f"+86139{n:08d}", "", "", "residential", 0, "zh-CN")
                 )
+        with cursor.copy("COPY customer_numbers (customer_id, phone, position) FROM STDIN") as copy:
+            for n in range(1, CUSTOMERS + 1):
+                copy.write_row((n, f"+86139{n:08d}", 0))
         for orders, timers in make_rows(rows, seed):
             with cursor.copy(f"COPY work_orders ({', '.join(ORDER_COLUMNS)}) FROM STDIN") as copy:
                 for row in orders:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.calls.flow import ActionResult
-from ivr.db.models import Customer, WorkOrder, utcnow
+from ivr.db.models import Customer, CustomerNumber, WorkOrder, utcnow
 from ivr.work_orders import lifecycle
 from ivr.work_orders.deadline_versions import live_deadlines
 from ivr.work_orders.orders import find_work_order, open_work_order
@@ -43,18 +43,24 @@ def _balance(customer: Customer) -> ActionResult:
 
 
 def caller_balance(session: Session, context: ActionContext, digits: str) -> ActionResult:
-    """The balance of the account whose phone number is the caller's."""
-    customer = session.scalar(select(Customer).where(Customer.phone == context.caller).limit(1))
+    """The balance of the account that has the caller's number among its numbers."""
+    customer = session.scalar(select(Customer).where(Customer.with_number(context.caller)))
     return _balance(customer) if customer else ActionResult(False)
 
 
 def account_balance(session: Session, context: ActionContext, digits: str) -> ActionResult:
     """The balance of the account the caller keyed, when it is the caller's own; else the second factor."""
     customer = session.scalar(select(Customer).where(Customer.account_number == digits))
-    if customer is not None and context.caller and customer.phone == context.caller:
+    if customer is not None and context.caller and _has_number(session, customer, context.caller):
         return _balance(customer)
     # Someone else's account or none at all: one answer for both, so a caller learns nothing of it.
     return ActionResult(False, second_factor_for=digits)
+
+
+def _has_number(session: Session, customer: Customer, number: str) -> bool:
+    """Whether `number` is one of the customer's own numbers."""
+    mine = select(CustomerNumber.id).where(CustomerNumber.customer_id == customer.id)
+    return session.scalar(mine.where(CustomerNumber.phone == number)) is not None
 
 
 def checked_account_balance(session: Session, context: ActionContext, digits: str) -> ActionResult:
@@ -73,7 +79,7 @@ def checked_account_balance(session: Session, context: ActionContext, digits: st
 
 def report_fault(session: Session, context: ActionContext, digits: str) -> ActionResult:
     """Open a repair work order for the caller and read its number back."""
-    customer = session.scalar(select(Customer).where(Customer.phone == context.caller).limit(1))
+    customer = session.scalar(select(Customer).where(Customer.with_number(context.caller)))
     now = utcnow()
     order = open_work_order(
         session,

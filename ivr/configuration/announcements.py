@@ -323,13 +323,11 @@ def active_for(
 
 
 def district_of(session: Session, caller_number: str | None) -> str | None:
-    """The district of the customer whose phone is this number, if any."""
+    """The district of the customer who has this number among their numbers, if any."""
     number = normalise_phone(caller_number)
     if number is None:
         return None
-    found = session.scalar(
-        select(Customer.district).where(Customer.phone == number).order_by(Customer.id).limit(1)
-    )
+    found = session.scalar(select(Customer.district).where(Customer.with_number(number)))
     return found or None
 
 

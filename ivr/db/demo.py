@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
-from ivr.db.models import Agent, Customer, ServiceCompletion, utcnow
+from ivr.db.models import Agent, Customer, CustomerNumber, ServiceCompletion, utcnow
 from ivr.work_orders.orders import open_work_order
 
 CUSTOMERS = [
@@ -107,6 +107,7 @@ def load_demo_data(session: Session) -> bool:
         agent.groups, agent.state, agent.idle_since = sorted(skills), "available", utcnow()
         session.add(agent)
     session.flush()
+    session.add_all(CustomerNumber(customer_id=c.id, phone=c.phone, position=0) for c in customers)
     now = utcnow()
     orders = [
         ("meter_fault", "open", customers[0], now + timedelta(hours=2), None),

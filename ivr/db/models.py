@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     Date,
     DateTime,
     Float,
@@ -74,7 +75,7 @@ class Customer(Base):
 
     @classmethod
     def with_number(cls, phone: Any) -> ColumnElement[bool]:
-        """The customer who has `phone` (a value or a bind parameter) among their numbers: one index lookup."""
+        """The customer who has `phone` (a value or bind parameter) among their numbers: one index lookup."""
         owner = select(CustomerNumber.customer_id).where(CustomerNumber.phone == phone).scalar_subquery()
         return cls.id == owner
 
@@ -560,7 +561,7 @@ class CallbackJob(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     candidate_id: Mapped[int] = mapped_column(ForeignKey("callback_candidates.id"), unique=True)
     completion_id: Mapped[int] = mapped_column(ForeignKey("service_completions.id"), unique=True)
-    phone: Mapped[str] = mapped_column(String(40))  # E.164
+    phone: Mapped[str] = mapped_column(String(40), index=True)  # E.164; the customer page looks them up by it
     language: Mapped[str] = mapped_column(String(10))
     due_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # the next try, not before
     latest_at: Mapped[datetime] = mapped_column(DateTime)  # no try at or after (end of day 5's window)

@@ -180,7 +180,6 @@ _UPDATES = {
 }
 _FAST_UPDATES = {kind: FastStatement(statement) for kind, statement in _UPDATES.items()}
 _INSERTS: dict[tuple[str, str], FastStatement] = {}
-_CUSTOMER_BY_PHONE = select(Customer.id).order_by(Customer.id).limit(1)
 
 
 def _event_insert(dialect: Dialect) -> FastStatement:
@@ -226,8 +225,8 @@ def _create_call(connection: Connection, call_sid: str, event: kinds.Event, at: 
     statement = _INSERTS.get((name, "new-call"))
     if statement is None:
         dialect = postgresql if name == "postgresql" else sqlite
-        # The customer is matched by the caller's number inside the INSERT: one statement, not two.
-        customer = _CUSTOMER_BY_PHONE.where(Customer.phone == bindparam("caller")).scalar_subquery()
+        # The customer is matched by any of their numbers inside the INSERT: one statement, not two.
+        customer = select(Customer.id).where(Customer.with_number(bindparam("caller"))).scalar_subquery()
         inserting = dialect.insert(_calls).values(customer_id=customer).on_conflict_do_nothing()
         statement = _INSERTS[(name, "new-call")] = FastStatement(inserting.returning(_c.id))
     return statement.execute(connection, row).fetchone() is not None

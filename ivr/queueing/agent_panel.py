@@ -117,9 +117,7 @@ def _customer_of(session: Session, call: Call) -> Customer | None:
     if not call.from_number:
         return None
     # A customer added after the call started is still found by the caller's number.
-    return session.scalar(
-        select(Customer).where(Customer.phone == call.from_number).order_by(Customer.id).limit(1)
-    )
+    return session.scalar(select(Customer).where(Customer.with_number(call.from_number)))
 
 
 def _open_orders(session: Session, call: Call, customer: Customer | None) -> list[WorkOrder]:

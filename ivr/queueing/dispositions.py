@@ -128,9 +128,7 @@ def _caller(session: Session, call_sid: str) -> tuple[str, Customer | None]:
         return call.from_number, session.get(Customer, call.customer_id)
     if not call.from_number:
         return "", None
-    customer = session.scalar(
-        select(Customer).where(Customer.phone == call.from_number).order_by(Customer.id).limit(1)
-    )
+    customer = session.scalar(select(Customer).where(Customer.with_number(call.from_number)))
     return call.from_number, customer
 
 

@@ -52,8 +52,7 @@ def enqueue(connection: Connection, call_sid: str, queued: CallQueued, at: datet
         dialect = postgresql if name == "postgresql" else sqlite
         customer_class = (
             select(Customer.customer_class)
-            .where(Customer.phone == bindparam("caller_phone"))
-            .limit(1)
+            .where(Customer.with_number(bindparam("caller_phone")))
             .scalar_subquery()
         )
         statement = _INSERTS[name] = (

@@ -62,7 +62,7 @@ def follow_up_order(session: Session, response: SurveyResponse, low: str, *, now
     order = session.scalar(select(WorkOrder).where(WorkOrder.source_key == key))
     if order is None:
         desk = manager_desk(session, completion)
-        customer = session.scalar(select(Customer).where(Customer.phone == response.phone).limit(1))
+        customer = session.scalar(select(Customer).where(Customer.with_number(response.phone)))
         order = cases.open_case(
             session,
             work_class=FOLLOW_UP_CLASS,

@@ -126,10 +126,10 @@ def begin(session: Session, job_id: int, call_sid: str, timezone: str, now: date
 
 
 def mark_called_back(session: Session, phone: str, day: date) -> None:
-    """Customer accounts with this number carry the date of their last call-back."""
+    """The customer account with this number carries the date of its last call-back."""
     session.execute(
         update(Customer)
-        .where(Customer.phone == phone)
+        .where(Customer.with_number(phone))
         .values(last_called_back_on=day)
         .execution_options(synchronize_session=False)
     )

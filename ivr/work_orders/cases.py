@@ -255,7 +255,7 @@ def open_orders_of(
         raise InvalidInput("number", "give a phone number or an account number")
     matches = []
     if phone:
-        customer_ids = select(Customer.id).where(Customer.phone == phone)
+        customer_ids = select(Customer.id).where(Customer.with_number(phone))
         matches.append(or_(WorkOrder.caller_number == phone, WorkOrder.customer_id.in_(customer_ids)))
     if account:
         matches.append(

@@ -20,7 +20,7 @@ def gas_leak_source_key(call_sid: str) -> str:
 
 def open_gas_leak_order(session: Session, *, call_sid: str, caller: str, reported_at: datetime) -> WorkOrder:
     """Open the call's gas-leak order (the customer matched by the caller's number), or return it if open."""
-    customer = session.scalar(select(Customer).where(Customer.phone == caller).order_by(Customer.id).limit(1))
+    customer = session.scalar(select(Customer).where(Customer.with_number(caller)))
     return open_work_order(
         session,
         kind="gas_leak",

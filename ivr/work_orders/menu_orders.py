@@ -129,4 +129,4 @@ def _desk(rules: DeadlinesDocument, work_class: str) -> str | None:
 
 
 def _customer(session: Session, caller: str) -> Customer | None:
-    return session.scalar(select(Customer).where(Customer.phone == caller).order_by(Customer.id).limit(1))
+    return session.scalar(select(Customer).where(Customer.with_number(caller)))
