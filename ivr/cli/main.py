@@ -10,6 +10,7 @@ from ivr.calls.commands import calls, publish_fallback, why
 from ivr.cli.phone import call
 from ivr.cli.running import check_config, init_db, scheduler_process, serve, spool_replay
 from ivr.configuration.commands import publish
+from ivr.customers.commands import customers
 from ivr.people.commands import api_token, create_user_command, deactivate_user_command, users
 from ivr.quality.commands import audit, quality_report
 from ivr.queueing.agent_roster_commands import agents
@@ -57,5 +58,6 @@ for command in (
     agents,
     deadlines,
     export,
+    customers,
 ):
     cli.add_command(command)

@@ -108,6 +108,11 @@ def init_pages(app: Flask) -> None:
 
     app.register_blueprint(desk_pages.bp)
     app.register_blueprint(order_pages.bp)
+    from ivr.customers import api as customers_api  # docs/customers.md
+    from ivr.customers import pages as customer_pages
+
+    app.register_blueprint(customer_pages.bp)
+    customers_api.register(app)
     from ivr.home.pages import bp as home_bp  # each role's home (docs/users.md, "Home")
 
     app.register_blueprint(home_bp)

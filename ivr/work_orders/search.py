@@ -1,8 +1,9 @@
 """Finding customers and work orders by phone number, name, account number or work-order number.
 
-Every lookup is an indexed one: work_orders.number and customers.account_number are unique,
-customers.phone and work_orders.caller_number are indexed, a name is matched by its beginning against
+Every lookup is an indexed one: work_orders.number, customers.account_number and customer_numbers.phone
+are unique, work_orders.caller_number is indexed, a name is matched by its beginning against
 ix_customers_name (varchar_pattern_ops on PostgreSQL; GLOB, which SQLite answers from the index).
+The customer pages (ivr/customers/search.py) find customers with the same functions.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from ivr.db.models import Customer, WorkOrder
+from ivr.db.models import Customer, CustomerNumber, WorkOrder
 from ivr.work_orders.lifecycle import CLOSED
 
 MAX_CUSTOMERS = 20
@@ -58,9 +59,9 @@ def search(session: Session, query: str) -> SearchResult:
         raise SearchRefused(f"搜索内容太长 / the search is too long: at most {MAX_QUERY} characters")
     compact = text.replace(" ", "").replace("-", "")
     if compact.lstrip("+").isdigit():
-        customers, orders = _by_number(session, compact)
+        customers, orders = customers_by_number(session, compact), _orders_by_number(session, compact)
     else:
-        customers, orders = _by_name(session, text), []
+        customers, orders = customers_by_name(session, text), []
     hits = _with_open_orders(session, customers)
     return SearchResult(query=text, customers=hits, orders=orders)
 
@@ -73,32 +74,32 @@ def phone_forms(digits: str) -> list[str]:
         forms.add(f"+86{bare}")
     if bare.startswith("86") and len(bare) == 13:
         forms.add(bare[2:])
+    if bare.startswith("0") and 10 <= len(bare) <= 12:  # a mainland landline with its trunk 0
+        forms.add(f"+86{bare[1:]}")
     return sorted(forms)
 
 
-def _by_number(session: Session, digits: str) -> tuple[list[Customer], list[WorkOrder]]:
-    phones = phone_forms(digits)
-    bare = digits.lstrip("+")
-    customers = list(
-        session.scalars(
-            select(Customer)
-            .where(or_(Customer.account_number == bare, Customer.phone.in_(phones)))
-            .order_by(Customer.id)
-            .limit(MAX_CUSTOMERS)
-        )
-    )
-    orders = list(
+def customers_by_number(session: Session, digits: str) -> list[Customer]:
+    """Customers with this account number, or with this number (in any stored form) among their numbers."""
+    owners = select(CustomerNumber.customer_id).where(CustomerNumber.phone.in_(phone_forms(digits)))
+    matches = or_(Customer.account_number == digits.lstrip("+"), Customer.id.in_(owners))
+    return list(session.scalars(select(Customer).where(matches).order_by(Customer.id).limit(MAX_CUSTOMERS)))
+
+
+def _orders_by_number(session: Session, digits: str) -> list[WorkOrder]:
+    matches = or_(WorkOrder.number == digits.lstrip("+"), WorkOrder.caller_number.in_(phone_forms(digits)))
+    return list(
         session.scalars(
             select(WorkOrder)
-            .where(or_(WorkOrder.number == bare, WorkOrder.caller_number.in_(phones)))
+            .where(matches)
             .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
             .limit(MAX_ORDERS)
         )
     )
-    return customers, orders
 
 
-def _by_name(session: Session, name: str) -> list[Customer]:
+def customers_by_name(session: Session, name: str) -> list[Customer]:
+    """Customers whose name begins with `name`, by name."""
     return list(
         session.scalars(
             select(Customer)

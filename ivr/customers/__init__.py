@@ -1,0 +1,1 @@
+"""Customers: the accounts, their numbers, import from CSV, the sync API, search, the customer page."""
