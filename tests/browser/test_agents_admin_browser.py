@@ -54,7 +54,6 @@ def test_an_admin_adds_an_agent_who_then_receives_a_call(page, site: Site):
     page.goto(site.url + "/console/agents")
     expect(page.locator("#roster")).to_contain_text("陈静")
     _fits(page)
-    screenshot(page, "agents_list")
 
     page.click("#add-agent")
     page.fill("input[name=name]", "李华")
@@ -102,6 +101,14 @@ def test_an_admin_adds_an_agent_who_then_receives_a_call(page, site: Site):
 
     page.reload()
     expect(page.locator("#roster tr", has_text="李华")).to_contain_text("话后整理 / Wrap-up")
+    # Take 吴刚 out of service from the page (a POST with the page's CSRF token).
+    page.locator("#roster tr", has_text="吴刚").locator("button", has_text="Deactivate").click()
+    expect(page.locator(".flash")).to_contain_text("out of service: 吴刚")
+    expect(page.locator("#roster tr.inactive", has_text="吴刚")).to_contain_text("否 / no")
+    with hotline.sessions() as session:
+        assert session.scalar(select(Agent.active).where(Agent.name == "吴刚")) is False
+    _fits(page)
+    screenshot(page, "agents_list")
 
 
 def test_the_import_report_shows_each_row(page, site: Site, tmp_path):
