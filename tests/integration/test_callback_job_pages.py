@@ -5,11 +5,13 @@ the page for each role, and the `callbacks jobs|retry|cancel` commands."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
 from ivr.db.models import (
     CallbackJob,
@@ -177,6 +179,46 @@ def test_a_cancel_needs_a_reason(hotline):
     with pytest.raises(JobRefused, match="say why") as refused, unit_of_work(hotline.sessions) as session:
         cancel_job(session, job_id, who="boss", reason="   ", now=NOW)
     assert refused.value.status == 422 and job(hotline, job_id).status == "queued"
+
+
+def test_a_dialler_claiming_the_job_at_the_same_moment_wins_and_the_cancel_writes_nothing(
+    hotline, database_url
+):
+    """PostgreSQL, two real transactions: the cancel has read the job as queued and waits on the dialler's
+    row lock; the dialler commits its claim; the cancel's conditional update then matches nothing, so it
+    is refused and rolled back whole (no cancelled status, no change-log entry)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers: the race is PostgreSQL's")
+    job_id = add_job(hotline, "queued")
+    outcome: dict[str, str] = {}
+
+    def cancel() -> None:
+        try:
+            with unit_of_work(hotline.sessions) as session:
+                cancel_job(session, job_id, who="boss", reason="duplicate", now=NOW)
+            outcome["done"] = "cancelled"
+        except JobRefused as refused:
+            outcome["done"] = refused.message
+
+    with hotline.sessions() as dialler, dialler.begin():
+        dialler.execute(select(CallbackJob.id).where(CallbackJob.id == job_id).with_for_update())
+        canceller = threading.Thread(target=cancel)
+        canceller.start()
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        for _ in range(200):  # until the cancel's UPDATE waits on the dialler's lock
+            with hotline.engine.connect() as watcher:
+                if watcher.execute(waiting).scalar():
+                    break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the cancel never waited on the row lock")
+        dialler.execute(update(CallbackJob).where(CallbackJob.id == job_id).values(status="dialling"))
+    canceller.join(timeout=10)
+    assert "changed at this moment" in outcome["done"]
+    assert job(hotline, job_id).status == "dialling" and log_entries(hotline) == []
 
 
 # ---------------------------------------------------------------- the pages
