@@ -77,6 +77,8 @@ def test_the_menu_as_a_diagram_beside_the_tree_with_the_test_call_in_view(page, 
     expect(page.locator("#menu-diagram .ref.gas-leak[data-from='complaint']")).to_contain_text("⚠")
     expect(page.locator("#node-emergency > summary")).to_contain_text("燃气泄漏 / gas leak")
     fits_the_window(page)
+    expect(page.locator("#menu-diagram g.diagram-node[data-node='main']")).to_be_in_viewport()
+    page.locator("#menu-diagram").screenshot(path=str(SCREENSHOTS / "menu-diagram-card.png"))
     screenshot(page, "menu-diagram-live")
 
     # Clicking a node in the diagram opens its card in the tree.
@@ -88,6 +90,15 @@ def test_the_menu_as_a_diagram_beside_the_tree_with_the_test_call_in_view(page, 
     # The draft: complaints move to key 5; the diagram redraws; the toggle shows the published one unchanged.
     page.goto(site.url + "/console/menu/draft")
     expect(diagram_edge(page, "main", "4")).to_have_count(1)
+    fits_the_window(page)
+    expect(page.locator("#menu-diagram g.diagram-node[data-node='main']")).to_be_in_viewport()
+    box = page.locator("#menu-diagram .diagram-box")
+    assert box.evaluate("b => b.scrollWidth <= b.clientWidth")  # scaled to its column
+    # At full size, beside the test call, the diagram scrolls inside its own box, never the page.
+    page.locator("#menu-diagram button[data-zoom='full']").click()
+    assert box.evaluate("b => b.scrollWidth > b.clientWidth")
+    fits_the_window(page)
+    page.locator("#menu-diagram button[data-zoom='fit']").click()
     page.locator("#node-main > summary").click()
     option = page.locator("#node-main form.option[data-key='4']")
     option.locator("input[name=key]").fill("5")

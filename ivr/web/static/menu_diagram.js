@@ -202,14 +202,23 @@
     placed.lines.filter(function (l) { return l.edge.gas_leak; }).forEach(function (l) { drawLine(svg, l); });
     placed.refs.forEach(function (ref) { drawRef(svg, ref); });
     placed.nodes.forEach(function (at) { drawNode(svg, at); });
+    var first = !box.querySelector("svg");
     box.replaceChildren(svg);
     sized();
+    if (first) centreOn(diagram.root);  // opened on the main menu, not on whatever sits at the top
     if (caption) {
       var emergency = diagram.emergency;
       caption.textContent = answer.title + " · " + diagram.nodes.length + " 个节点 / nodes · " +
         (emergency.phrases ? "在任何一层说 “" + fit(emergency.phrases, 60, 1) + "” 也会转到 " + emergency.target +
           " / these phrases reach " + emergency.target + " from any menu" : "");
     }
+  }
+
+  function centreOn(id) {
+    var at = id && box.querySelector("g.diagram-node[data-node='" + id.replace(/[^a-z0-9_]/g, "") + "']");
+    if (!at) return;
+    var inner = at.getBoundingClientRect(), outer = box.getBoundingClientRect();
+    box.scrollTop += inner.top - outer.top - (box.clientHeight - inner.height) / 2;
   }
 
   function sized() {
