@@ -50,8 +50,10 @@ class AgentForm(PostedForm):
     name = StringField("姓名 / Name")
     phone = StringField("电话（E.164）/ Phone (E.164)")
     client_identity = StringField("浏览器客户端标识 / Browser client identity")
-    groups = Checkboxes("分组 / Groups", validators=[Optional()])
-    languages = Checkboxes("语言 / Languages", validators=[Optional()])
+    # Every value posted goes on to the roster's checks, which name what is wrong (wtforms would only say
+    # "not a valid choice", and drop it).
+    groups = Checkboxes("分组 / Groups", validators=[Optional()], validate_choice=False)
+    languages = Checkboxes("语言 / Languages", validators=[Optional()], validate_choice=False)
     wrap_up_seconds = StringField("话后整理（秒，可空：按分组）/ Wrap-up (s, blank: the group's)")
 
 
@@ -67,7 +69,10 @@ class ToggleForm(PostedForm):
 
 
 def _form_class(known: RosterVocabulary) -> type[AgentForm]:
-    fields = {f"skill_{skill}": SelectField(skill, choices=LEVELS, default="") for skill in known.skills}
+    fields = {
+        f"skill_{skill}": SelectField(skill, choices=LEVELS, default="", validate_choice=False)
+        for skill in known.skills
+    }
     return type("RosterAgentForm", (AgentForm,), fields)
 
 
@@ -84,7 +89,7 @@ def _values(form: AgentForm, known: RosterVocabulary) -> dict[str, Any]:
     for skill in known.skills:
         level = getattr(form, f"skill_{skill}").data
         if level:
-            skills[skill] = int(level)
+            skills[skill] = int(level) if level.isdigit() else level  # not a number: pydantic says so
     return {
         "name": form.name.data or "",
         "phone": form.phone.data or "",
@@ -258,12 +263,22 @@ def _run_import(text: str, *, dry_run: bool) -> ImportReport:
     return report
 
 
-def _form_page(form: AgentForm, known: RosterVocabulary, agent: Any, invalid: InvalidAgent | None) -> str:
+def _form_page(
+    form: AgentForm, known: RosterVocabulary, agent: Agent | None, invalid: InvalidAgent | None
+) -> str:
+    # What the agent holds that the live rules no longer route by has no box on the form: say so, since
+    # saving the form drops it.
+    stale = []
+    if agent is not None:
+        stale = [group for group in agent.groups or [] if group not in known.groups]
+        skills = (agent.skills or {}).items()
+        stale += [f"{skill}:{level}" for skill, level in skills if skill not in known.skills]
     return render_template(
         "admin/agent_roster_form.html",
         form=form,
         known=known,
         agent=agent,
+        stale=stale,
         problems=_problems_by_field(invalid) if invalid else {},
         skill_fields=[getattr(form, f"skill_{skill}") for skill in known.skills],
     )

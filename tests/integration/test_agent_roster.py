@@ -525,3 +525,38 @@ def test_an_agent_out_of_service_is_neither_on_the_floor_nor_scheduled(hotline):
         board = floor_now(session, rules=live, timezone="Asia/Shanghai", now=utcnow())
     assert max(before) == 6 and max(after) == 5
     assert "陈静" not in [row["name"] for row in board["agents"]]
+
+
+def test_the_form_names_what_is_wrong_with_a_crafted_post_and_what_the_rules_dropped(app, hotline):
+    client = signed_in(app, hotline, "supervisor")
+    chen = agent_named(hotline, "陈静")
+    with unit_of_work(hotline.sessions) as session:
+        session.get(Agent, chen.id).groups = ["billing", "legacy-desk"]  # a group of older rules
+    page = client.get(f"/console/agents/{chen.id}/edit").get_data(as_text=True)
+    assert 'id="stale"' in page and "legacy-desk" in page
+    crafted = client.post(
+        f"/console/agents/{chen.id}/edit",
+        data={
+            "csrf_token": _csrf(page),
+            "name": "陈静",
+            "phone": "+8613700000001",
+            "groups": ["nowhere"],
+            "languages": ["zh-CN"],
+            "skill_billing": "x",
+        },
+    )
+    body = crafted.get_data(as_text=True)
+    assert crafted.status_code == 422 and "valid integer" in body
+    assert agent_named(hotline, "陈静").groups == ["billing", "legacy-desk"]
+    crafted = client.post(
+        f"/console/agents/{chen.id}/edit",
+        data={
+            "csrf_token": _csrf(page),
+            "name": "陈静",
+            "phone": "+8613700000001",
+            "groups": ["nowhere"],
+            "languages": ["zh-CN"],
+            "skill_billing": "5",
+        },
+    )
+    assert crafted.status_code == 422 and "nowhere 不是现行路由规则" in crafted.get_data(as_text=True)
