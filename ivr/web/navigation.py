@@ -88,6 +88,8 @@ GROUPS = (
         ),
     ),
 )
+# Pages of a blueprint with no link of its own, and the link of the bar they belong under.
+PART_OF = {"user_admin": "admin.users"}
 # The agent's seat is "my seat" to an agent, the list of agents to the others who may open it.
 _OWN_SEAT = {("agent", "agent_page.agent"): "我的坐席 / My seat"}
 
@@ -120,6 +122,8 @@ def current_link(endpoint: str | None, groups: list[tuple[str, list[Link]]]) -> 
     if endpoint in endpoints:
         return endpoint
     blueprint = endpoint.rpartition(".")[0]
+    if PART_OF.get(blueprint) in endpoints:
+        return PART_OF[blueprint]
     return next((known for known in endpoints if known.rpartition(".")[0] == blueprint), None)
 
 

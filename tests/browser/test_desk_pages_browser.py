@@ -86,6 +86,7 @@ def _nothing_spills(page) -> None:
 
 def test_a_desk_queue_and_a_work_order_with_its_history(page, site, orders):
     _log_in(page, site, "chen")
+    page.locator("nav.main-nav summary", has_text="工单 / Work orders").click()  # the navigation's menu
     page.get_by_role("link", name="工单队列 / Desks").click()
     expect(page.locator("h1")).to_have_text("工作组队列 / Desk queues")
     complaints = page.locator("#desks tbody tr").filter(has_text="投诉组 / Complaints")

@@ -134,6 +134,8 @@ def test_the_current_page_is_marked_in_the_bar(app, people):  # type: ignore[no-
     assert re.search(r'<summary class="nav-item current">现场 / Floor</summary>', nav)
     assert re.search(r'href="/console/board" class="current" aria-current="page"', nav)
     assert nav.count('aria-current="page"') == 1
+    users = _NAV.search(_login(app, "admin").get("/users/new").get_data(as_text=True)).group(0)
+    assert re.search(r'href="/users" class="current" aria-current="page"', users)  # a page under Users
 
 
 def test_an_endpoint_not_registered_or_of_the_token_api_is_never_linked():
