@@ -9,7 +9,8 @@ import sys
 import click
 
 from ivr.cli.context import command_hotline
-from ivr.config import development_token_problems, load_settings
+from ivr.config import development_token_problems, load_settings, reachable_reasons
+from ivr.hotline import Hotline
 
 
 @click.command("init-db")
@@ -59,6 +60,7 @@ def serve(host: str, port: int, scheduler: bool | None, debug: bool) -> None:
     hotline = command_hotline()
     settings = hotline.settings
     problems = development_token_problems(settings, listen_host=host) + config_problems(hotline)
+    problems += demo_password_problems(hotline, listen_host=host)
     if problems:
         for problem in problems:
             click.echo(f"refusing to start: {problem}", err=True)
@@ -82,6 +84,23 @@ def serve(host: str, port: int, scheduler: bool | None, debug: bool) -> None:
 
     hotline.engine.dispose()  # the workers fork from this process: each opens its own connections
     HotlineServer(settings, f"{host}:{port}", scheduler_command() if with_scheduler else None).run()
+
+
+def demo_password_problems(hotline: Hotline, *, listen_host: str) -> list[str]:
+    """The demo users' published password is for a server only this machine can reach."""
+    from ivr.people.demo_users import users_with_the_demo_password
+
+    reasons = reachable_reasons(hotline.settings, listen_host)
+    if not reasons:
+        return []
+    with hotline.sessions() as session:
+        users = users_with_the_demo_password(session)
+    if not users:
+        return []
+    return [
+        f"the demo users {', '.join(users)} still have the published demo password ({', '.join(reasons)}): "
+        "reset their passwords (run.py users reset-link NAME) or deactivate them first"
+    ]
 
 
 def scheduler_command() -> list[str]:
