@@ -560,3 +560,15 @@ def test_the_form_names_what_is_wrong_with_a_crafted_post_and_what_the_rules_dro
         },
     )
     assert crafted.status_code == 422 and "nowhere 不是现行路由规则" in crafted.get_data(as_text=True)
+
+
+def test_the_linked_user_of_an_agent_out_of_service_cannot_go_available_through_the_agent_api(app, hotline):
+    chen = agent_named(hotline, "陈静")
+    with unit_of_work(hotline.sessions) as session:
+        _, given = create_user(session, username="chen", role="agent", password=PASSWORD, agent_id=chen.id)
+        deactivate_agent(session, agent_id=chen.id, by="admin")
+    answer = app.test_client().post(
+        "/api/agent/state", json={"state": "available"}, headers={"Authorization": f"Bearer {given}"}
+    )
+    assert answer.status_code == 400 and "out of service" in answer.get_json()["error"]
+    assert agent_named(hotline, "陈静").state == "offline"
