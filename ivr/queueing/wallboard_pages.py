@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.db.models import utcnow
@@ -35,6 +36,7 @@ LIMIT_LABELS = {
 }
 Typed = dict[str, dict[str, str]]  # the form's fields as typed, per scope
 MAX_LIMIT = 100_000  # no queue waits a day; a larger number is a typing slip
+_CONFLICT = "另一位主管同时保存了阈值，请重新保存 / someone else saved limits at the same moment: save again"
 
 
 def _wallboard() -> dict[str, Any]:
@@ -140,6 +142,8 @@ def save_thresholds() -> BaseResponse | tuple[str, int]:
             )
     except ThresholdsRefused as refused:
         return _thresholds_page(typed, refused.problems), 400
+    except IntegrityError:  # another supervisor stored the same queue's first limits at the same moment
+        return _thresholds_page(typed, [_CONFLICT]), 409
     if changed:
         flash(f"已保存 / Saved: {', '.join(changed)}", "ok")
     else:
