@@ -279,9 +279,9 @@ def _utc(text: str, timezone: str) -> datetime | None:
 
 
 def _local(value: datetime) -> str:
-    """A naive-UTC time as the form's datetime-local value."""
+    """A naive-UTC time as the form's value: local YYYY-MM-DD HH:MM (admin/fields.html datetime_input)."""
     zone = ZoneInfo(hotline().settings.local_timezone)
-    return value.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+    return value.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def _blank_form(now: datetime) -> dict[str, str]:

@@ -39,7 +39,7 @@ def late_orders_of_agent(
                 "stage": order.stage,
                 "escalation": order.escalation,
                 "overdue": due <= now,
-                "due_local": local_now(due, timezone).strftime("%m-%d %H:%M"),
+                "due_local": local_now(due, timezone).strftime("%Y-%m-%d %H:%M"),  # ISO, as every page
                 "minutes": int(abs((now - due).total_seconds()) // 60),
             }
         )

@@ -1,8 +1,17 @@
-"""How values are shown on the pages: bilingual labels (Chinese first, English after), local times."""
+"""How values are shown on the pages: bilingual labels (Chinese first, English after), local times.
+
+Dates and times, everywhere: the centre's time zone (settings.local_timezone), ISO order, 24-hour clock.
+- Showing: `{{ moment|local_time }}` gives 2026-03-10 08:30:05; `|local_time(seconds=False)` 2026-03-10 08:30
+  (where seconds say nothing). Never strftime in a template, never a US or browser-locale format.
+- Asking: the macros of ivr/web/templates/admin/fields.html, `date_input` (YYYY-MM-DD), `month_input`
+  (YYYY-MM) and `datetime_input` (YYYY-MM-DD HH:MM), text inputs with a pattern and a placeholder, instead
+  of <input type="date|month|datetime-local">, which the browser draws in its own locale (mm/dd/yyyy).
+  On the server, `parse_day` reads a date field and says what was wrong in both languages.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 ROLE_LABELS = {
@@ -82,9 +91,28 @@ def label(table: dict[str, str], key: str | None) -> str:
     return table.get(key or "", key or "")
 
 
-def local_time(value: str | datetime | None, timezone: str) -> str:
-    """A naive-UTC time (or its ISO text) in the hotline's time zone, as people there read clocks."""
+def local_time(value: str | datetime | None, timezone: str, *, seconds: bool = True) -> str:
+    """A naive-UTC time (or its ISO text) in the hotline's time zone: YYYY-MM-DD HH:MM[:SS], 24-hour."""
     if not value:
         return "—"
     moment = datetime.fromisoformat(value.removesuffix("Z")) if isinstance(value, str) else value
-    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")
+    shown = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).strftime(shown)
+
+
+class DayError(ValueError):
+    """A date field that is not YYYY-MM-DD; its text says so to the person who typed it."""
+
+
+def parse_day(text: str | None, what: str = "日期 / date") -> date:
+    """A date typed as YYYY-MM-DD (a `date_input` field): the date, or DayError saying the format."""
+    given = (text or "").strip()
+    try:
+        if len(given) != 10:  # fromisoformat would also take 20260310 and 2026-W11-2
+            raise ValueError(given)
+        return date.fromisoformat(given)
+    except ValueError:
+        raise DayError(
+            f"{what}：格式应为 YYYY-MM-DD，例如 2026-03-10 / {what.split(' / ')[-1]} must be YYYY-MM-DD, "
+            f"e.g. 2026-03-10 (not {given!r})"
+        ) from None

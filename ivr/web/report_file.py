@@ -7,6 +7,7 @@ this package's shared one), with the same autoescaping as Flask's and the filter
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,6 @@ def render_report_file(template: str, *, templates: Path, timezone: str, **conte
         # Flask's choice: escape in .html, .htm, .xml, .xhtml and .svg templates.
         autoescape=select_autoescape(("html", "htm", "xml", "xhtml", "svg"), default_for_string=True),
     )
-    environment.filters["local_time"] = lambda value: local_time(value, timezone)
+    environment.filters["local_time"] = partial(local_time, timezone=timezone)
     css = Markup(STYLE_SHEET.read_text(encoding="utf-8"))
     return environment.get_template(template).render(inline_css=css, **context)
