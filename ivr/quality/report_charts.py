@@ -75,7 +75,7 @@ def report_charts(report: QualityReport) -> dict[str, Markup]:
         complaints.add("未到期 / Open", [row.open for row in report.complaints])
         complaints.add("无时限 / No deadline", [row.no_deadline for row in report.complaints])
         count_axis(complaints, [row.calls for row in report.complaints])
-    charts["complaints"] = chart_svg(complaints)
+    charts["complaints"] = chart_svg(complaints, has_data=any(row.calls for row in report.complaints))
 
     coverage = make_chart(pygal.Bar, "录音与抽检 / Recorded and sampled, per agent", show_legend=True)
     coverage.x_labels = [agent.name for agent in report.agents]
@@ -83,7 +83,7 @@ def report_charts(report: QualityReport) -> dict[str, Markup]:
         coverage.add("录音 / Recorded", [agent.recorded for agent in report.agents])
         coverage.add("抽检 / Sampled", [agent.sampled for agent in report.agents])
         count_axis(coverage, [max(agent.recorded, agent.sampled) for agent in report.agents])
-    charts["coverage"] = chart_svg(coverage)
+    charts["coverage"] = chart_svg(coverage, has_data=bool(report.recorded or report.sampled))
 
     scored = [agent for agent in reversed(report.agents) if agent.reviewed]
     scores = make_chart(
@@ -97,7 +97,7 @@ def report_charts(report: QualityReport) -> dict[str, Markup]:
     if scored:  # (pygal fails on labels for an empty chart)
         scores.y_labels = list(range(0, 101, 20))
         scores.add("", [round(agent.mean_score or 0.0, 1) for agent in scored])
-    charts["scores"] = chart_svg(scores)
+    charts["scores"] = chart_svg(scores, has_data=bool(scored))
 
     if report.work_orders is not None:
         charts.update(work_order_charts(report.work_orders))
@@ -134,4 +134,7 @@ def work_order_charts(figures: WorkOrderFigures) -> dict[str, Markup]:
         ages.add("未逾期 / Not overdue", [bucket.open - bucket.overdue for bucket in figures.ages])
         ages.add("已逾期 / Overdue", [bucket.overdue for bucket in figures.ages])
         count_axis(ages, [bucket.open for bucket in figures.ages])
-    return {"deadlines": chart_svg(deadlines), "work_order_ages": chart_svg(ages)}
+    return {
+        "deadlines": chart_svg(deadlines, has_data=any(row.decided for row in figures.by_kind)),
+        "work_order_ages": chart_svg(ages, has_data=bool(figures.open_orders)),
+    }

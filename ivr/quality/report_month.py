@@ -30,10 +30,15 @@ class Month:
         return cls(int(found.group(1)), int(found.group(2)))
 
     @classmethod
+    def current(cls, now: datetime, timezone: str) -> Month:
+        """The month `now` (naive UTC) falls in, in local time."""
+        local = now.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
+        return cls(local.year, local.month)
+
+    @classmethod
     def last_complete(cls, now: datetime, timezone: str) -> Month:
         """The month before the one `now` (naive UTC) falls in, in local time."""
-        local = now.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
-        return cls(local.year, local.month).previous()
+        return cls.current(now, timezone).previous()
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
@@ -61,8 +66,8 @@ class Month:
 
 
 def month_asked(asked: str | None, *, now: datetime, timezone: str) -> tuple[Month | None, str]:
-    """The month asked for as YYYY-MM (nothing asked: the last complete month), or None and why not."""
+    """The month asked for as YYYY-MM (nothing asked: the current month, to date), or None and why not."""
     try:
-        return (Month.parse(asked) if asked else Month.last_complete(now, timezone)), ""
+        return (Month.parse(asked) if asked else Month.current(now, timezone)), ""
     except MonthError as error:
         return None, f"月份格式应为 YYYY-MM / {error}"

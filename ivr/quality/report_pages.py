@@ -9,7 +9,7 @@ from ivr.people.auth import role_required
 from ivr.quality.report import QualityReport, build_quality_report
 from ivr.quality.report_context import page_context
 from ivr.quality.report_csv import report_csv
-from ivr.quality.report_month import month_asked
+from ivr.quality.report_month import Month, month_asked
 from ivr.web.current_hotline import hotline
 from ivr.web.downloads import csv_download
 
@@ -21,11 +21,12 @@ REPORT_ROLES = ("supervisor", "quality", "admin")
 @bp.get("/reports/quality")
 @role_required(*REPORT_ROLES)
 def quality() -> tuple[str, int] | str:
-    """The month's quality report with its charts (?month=YYYY-MM, default: the last complete month)."""
+    """The month's quality report with its charts (?month=YYYY-MM, default: this month to date)."""
     report, error = _report()
     if report is None:
         return render_template("admin/error.html", title="400", message=error, detail=""), 400
-    return render_template("reports/quality.html", **page_context(report))
+    this_month = Month.current(utcnow(), hotline().settings.local_timezone)
+    return render_template("reports/quality.html", **page_context(report), to_date=report.month == this_month)
 
 
 @bp.get("/reports/quality.csv")

@@ -16,6 +16,8 @@ from ivr.web.charts import chart_svg, count_axis, make_chart
 from ivr.web.labels import STATE_LABELS, label
 from routing import erlang
 
+HISTORY_CHART_WIDTH = 560  # two charts side by side at 1366 wide
+
 
 def history_charts(report: History) -> dict[str, Markup]:
     """The history's charts as inline SVG."""
@@ -31,7 +33,7 @@ def history_charts(report: History) -> dict[str, Markup]:
         show_legend=True,
         x_labels_major=major,
         show_minor_x_labels=every == 1,
-        width=700,
+        width=HISTORY_CHART_WIDTH,
     )
     volume.x_labels = labels
     if any(r["offered"] for r in rows):
@@ -39,7 +41,7 @@ def history_charts(report: History) -> dict[str, Markup]:
         volume.add("放弃 / Abandoned", [r["abandoned"] for r in rows])
         volume.add("其他 / Call-back, duty, other", [r["callback"] + r["duty"] + r["other"] for r in rows])
         count_axis(volume, [r["offered"] for r in rows])
-    charts["volume"] = chart_svg(volume)
+    charts["volume"] = chart_svg(volume, has_data=any(r["offered"] for r in rows))
 
     level = make_chart(
         pygal.Line,
@@ -48,7 +50,7 @@ def history_charts(report: History) -> dict[str, Markup]:
         range=(0, 100),
         x_labels_major=major,
         show_minor_x_labels=every == 1,
-        width=700,
+        width=HISTORY_CHART_WIDTH,
     )
     level.x_labels = labels
     if any(r["service_level"] is not None for r in rows):
@@ -61,19 +63,19 @@ def history_charts(report: History) -> dict[str, Markup]:
             show_dots=False,
             stroke_style={"dasharray": "4,4"},
         )
-    charts["level"] = chart_svg(level)
+    charts["level"] = chart_svg(level, has_data=any(r["service_level"] is not None for r in rows))
 
     asa = make_chart(
         pygal.Bar,
         "平均应答时间（秒）/ Average time to answer (s)",
         x_labels_major=major,
         show_minor_x_labels=every == 1,
-        width=700,
+        width=HISTORY_CHART_WIDTH,
     )
     asa.x_labels = labels
     waits = [r["average_answer_seconds"] for r in rows]
     asa.add("", [None if w is None else round(w, 1) for w in waits])
-    charts["asa"] = chart_svg(asa)
+    charts["asa"] = chart_svg(asa, has_data=any(w is not None for w in waits))
 
     staffed = make_chart(
         pygal.StackedBar,
@@ -81,15 +83,16 @@ def history_charts(report: History) -> dict[str, Markup]:
         show_legend=True,
         x_labels_major=major,
         show_minor_x_labels=every == 1,
-        width=700,
+        width=HISTORY_CHART_WIDTH,
     )
     staffed.x_labels = labels
     means = [row.agents for row in report.rows]
-    if any((m.get(s) or 0) > 0 for m in means for s in STATES if s != "offline"):
+    present = any((m.get(s) or 0) > 0 for m in means for s in STATES if s != "offline")
+    if present:
         for state in STATES:
             if state != "offline":
                 staffed.add(label(STATE_LABELS, state), [round(m[state] or 0, 2) for m in means])
-    charts["agents"] = chart_svg(staffed)
+    charts["agents"] = chart_svg(staffed, has_data=present)
     return charts
 
 
@@ -98,9 +101,12 @@ def _pct(value: float | None) -> float | None:
 
 
 def staffing_chart(
-    labels: Sequence[str], plan: Sequence[erlang.Staffing], scheduled: Sequence[int]
+    labels: Sequence[str],
+    plan: Sequence[erlang.Staffing],
+    to_schedule: Sequence[int],
+    scheduled: Sequence[int],
 ) -> Markup:
-    """Agents needed beside agents scheduled, per half hour."""
+    """Agents needed on the phones, to put on the rota (shrinkage added) and scheduled, per half hour."""
     chart = make_chart(
         pygal.Line,
         "所需坐席与排班坐席 / Agents needed and agents scheduled",
@@ -110,7 +116,8 @@ def staffing_chart(
         width=900,
     )
     chart.x_labels = list(labels)
-    chart.add("所需 / Needed", [s.agents for s in plan])
-    chart.add("排班 / Scheduled", list(scheduled))
-    count_axis(chart, [*(s.agents for s in plan), *scheduled])
+    chart.add("在线所需 / Needed on the phones", [s.agents for s in plan])
+    chart.add("应排班（含缩减）/ To schedule (with shrinkage)", list(to_schedule))
+    chart.add("已排班 / Scheduled", list(scheduled))
+    count_axis(chart, [*to_schedule, *scheduled])
     return chart_svg(chart)

@@ -55,5 +55,5 @@ def report_charts(built: SatisfactionReport) -> dict[str, Markup]:
                 for row in scored
             ],
         )
-    charts["employees"] = chart_svg(chart)
+    charts["employees"] = chart_svg(chart, has_data=bool(scored))
     return charts

@@ -24,7 +24,7 @@ from ivr.db.models import utcnow
 from ivr.db.session import unit_of_work
 from ivr.people.auth import person, role_required
 from ivr.quality.recordings import RecordingUnavailable, local_audio
-from ivr.quality.report_month import month_asked
+from ivr.quality.report_month import Month, month_asked
 from ivr.surveys.draws import live_policy
 from ivr.surveys.follow_ups import NOTE_MAX, FollowUpRefused, close_follow_up, follow_ups
 from ivr.surveys.report import SatisfactionReport, build_satisfaction_report, comment_recording_sid
@@ -32,6 +32,7 @@ from ivr.surveys.report_context import page_context
 from ivr.surveys.report_csv import report_csv
 from ivr.web.current_hotline import hotline
 from ivr.web.downloads import csv_download
+from ivr.web.labels import local_time
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,12 @@ CASE_ROLES = ("supervisor", "admin")  # follow-up cases
 @bp.get("/reports/satisfaction")
 @role_required(*REPORT_ROLES)
 def report() -> tuple[str, int] | str:
-    """The month's satisfaction report with its charts (?month=YYYY-MM, default: the last complete month)."""
+    """The month's satisfaction report with its charts (?month=YYYY-MM, default: this month to date)."""
     built, error = _report()
     if built is None:
         return render_template("admin/error.html", title="400", message=error, detail=""), 400
-    return render_template("satisfaction/report.html", **page_context(built))
+    to_date = built.month == Month.current(utcnow(), hotline().settings.local_timezone)
+    return render_template("satisfaction/report.html", **page_context(built), to_date=to_date)
 
 
 @bp.get("/reports/satisfaction.csv")
@@ -122,7 +124,7 @@ def close(case_id: int) -> BaseResponse | tuple[str, int]:
     if closing.closed_now:
         flash(f"跟进单 {case_id} 已关闭 / Follow-up case {case_id} closed", "ok")
     else:
-        when = closing.closed_at.strftime("%Y-%m-%d %H:%M") + " UTC" if closing.closed_at else "?"
+        when = local_time(closing.closed_at, hotline().settings.local_timezone, seconds=False)
         flash(
             f"跟进单 {case_id} 此前已由 {closing.closed_by} 关闭，未作更改 / Case {case_id} was already "
             f"closed by {closing.closed_by} ({when}); nothing was changed",

@@ -1,7 +1,8 @@
 """The reports' charts: pygal drawn server-side in the pages' look, put inline in the page as SVG.
 
 Nothing is loaded at view time, so a page saved as a file is complete on its own (docs/quality-report.md
-says why pygal). Used by the quality report, the satisfaction report and the floor's history and staffing.
+says why pygal). A chart with nothing to draw is a box of its size saying so in one line (`empty_chart`).
+Used by the quality report, the satisfaction report and the floor's history and staffing.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Sequence
+from html import escape
 from typing import Any
 
 from markupsafe import Markup
@@ -52,7 +54,7 @@ def make_chart(kind: type[Any], title: str, **options: Any) -> Any:
         "truncate_label": -1,
         "width": 500,
         "height": 300,
-        "no_data_text": "无数据 / No data",
+        "no_data_text": NO_DATA,  # (not shown: chart_svg draws an empty chart as `empty_chart`)
         "print_values": False,
         **options,
     }
@@ -69,19 +71,45 @@ def count_axis(chart: Any, counts: Sequence[int | float]) -> None:
         chart.y_labels = list(range(0, top + step, step))
 
 
-def chart_svg(chart: Any) -> Markup:
-    """The chart as inline SVG, without pygal's script."""
+NO_DATA = "无数据 / No data"
+
+
+def chart_svg(chart: Any, *, has_data: bool = True) -> Markup:
+    """The chart as inline SVG, without pygal's script; with nothing to draw, `empty_chart` instead."""
+    if not has_data:
+        return empty_chart(chart)
     # pygal escapes every label and value (it writes the SVG through an XML tree); its one inline script
     # only holds the tooltip configuration, which without pygal's script files does nothing: left out.
     return Markup(_SCRIPT.sub("", chart.render(is_unicode=True)))
 
 
+def empty_chart(chart: Any) -> Markup:
+    """A chart with nothing to draw: a box of the chart's size, its title and one muted "no data" line.
+
+    pygal's own "no data" text is drawn at the title's size across the plot, and overflows a narrow box;
+    this stays one line inside the box at any width (styled inline: the standalone report files too).
+    """
+    width, height = int(chart.config.width), int(chart.config.height)
+    line = "white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:100%;margin:0"
+    return Markup(
+        f'<div class="chart-empty" role="img" aria-label="{escape(chart.title or "")}: {NO_DATA}" '
+        f'style="box-sizing:border-box;width:{width}px;max-width:100%;aspect-ratio:{width}/{height};'
+        'display:flex;flex-direction:column;padding:.5rem .7rem;overflow:hidden">'
+        '<p class="chart-empty-title" style="margin:0;font-weight:600;text-align:center">'
+        f"{escape(chart.title or '')}</p>"
+        f'<p class="chart-empty-note" style="{line};margin:auto;color:#5f6b76;font-size:.9rem">{NO_DATA}</p>'
+        "</div>"
+    )
+
+
 def bar_chart(chart: Any, labels: Sequence[str], counts: Sequence[int], *, top_down: bool = False) -> Markup:
-    """One series of counts; an empty month shows pygal's "no data" (it needs every value None for that)."""
+    """One series of counts; all zero (or none): the empty chart's box."""
+    if not any(counts):
+        return empty_chart(chart)
     if top_down:  # pygal stacks horizontal bars from the bottom: reverse to read from the top
         labels, counts = list(reversed(labels)), list(reversed(counts))
     chart.x_labels = list(labels)
-    chart.add("", list(counts) if any(counts) else [None] * len(counts))
+    chart.add("", list(counts))
     count_axis(chart, counts)
     return chart_svg(chart)
 

@@ -25,6 +25,7 @@ from ivr.db.models import (
     Review,
     ScorecardVersion,
     User,
+    utcnow,
 )
 from ivr.db.session import unit_of_work
 from ivr.people.users import create_user
@@ -437,6 +438,8 @@ def test_month_parsing_and_local_bounds():
     assert MARCH.bounds(TIMEZONE) == (datetime(2026, 2, 28, 16), datetime(2026, 3, 31, 16))
     assert Month(2026, 12).next() == Month(2027, 1) and Month(2026, 1).previous() == Month(2025, 12)
     assert Month.last_complete(datetime(2026, 3, 31, 16, 30), TIMEZONE) == MARCH  # 1 April, local
+    assert Month.current(datetime(2026, 3, 31, 16, 30), TIMEZONE) == Month(2026, 4)  # the report's default
+    assert Month.current(datetime(2026, 3, 31, 15, 59), TIMEZONE) == MARCH  # 23:59 on 31 March, local
     for bad in ("2026-13", "2026-3", "March", "", "2026-00", "2026-03-01"):
         with pytest.raises(MonthError, match="YYYY-MM"):
             Month.parse(bad)
@@ -492,8 +495,10 @@ def test_the_page_shows_the_figures_and_charts(march, client, role):
     assert re.search(r'id="aht">224\.0 s<', page)
     assert re.search(r'id="offered">9<', page)
     assert "calls answered by an agent within 20 s of entering an" in page  # the definition, in writing
-    assert page.count("<svg") == 11  # 9 of calls and audit, 2 of work orders
-    assert "<script" not in page  # the charts are plain SVG
+    # 9 of calls and audit, 2 of work orders; a chart with nothing to draw is a box saying so in one line
+    assert page.count("<svg") + page.count('class="chart-empty"') == 11
+    # the charts are plain SVG (the page's one script is the site's navigation file, base.html's)
+    assert re.findall(r"<script[^>]*>", page) in ([], ['<script src="/admin/static/nav.js" defer>'])
     assert "未复述客户信息" in page and "陈静" in page
     assert "/reports/quality.csv?month=2026-03" in page
 
@@ -508,13 +513,18 @@ def test_the_page_is_refused_to_an_agent_and_asks_strangers_to_log_in(march, cli
     assert client.get("/reports/quality.csv?month=2026-03").status_code == 403
 
 
-def test_a_bad_month_is_a_400_and_no_month_is_the_last_complete_one(march, client):
+def test_a_bad_month_is_a_400_and_no_month_is_this_month_to_date(march, client):
     _login(client, march, "boss", "supervisor")
     response = client.get("/reports/quality?month=2026-13")
     assert response.status_code == 400
     assert "YYYY-MM" in response.get_data(as_text=True)
     assert client.get("/reports/quality.csv?month=nope").status_code == 400
-    assert client.get("/reports/quality").status_code == 200
+    page = client.get("/reports/quality").get_data(as_text=True)
+    this_month = str(Month.current(utcnow(), TIMEZONE))
+    assert f"Monthly quality report · {this_month}" in page and 'id="to-date"' in page
+    assert f'name="month" value="{this_month}"' in page  # an ISO text field, not the browser's month picker
+    assert 'type="month"' not in page
+    assert 'id="to-date"' not in client.get("/reports/quality?month=2026-03").get_data(as_text=True)
 
 
 def test_an_empty_month_renders(hotline, client):
@@ -584,7 +594,8 @@ def test_the_cli_writes_the_html_and_the_csv(env, tmp_path, monkeypatch):
     html, csv_file = folder / "quality-2026-03.html", folder / "quality-2026-03.csv"
     assert result.output.split() == [str(html.relative_to(tmp_path)), str(csv_file.relative_to(tmp_path))]
     page = html.read_text(encoding="utf-8")
-    assert page.count("<svg") == 11 and "44.4 %" in page  # 2 of them the work orders'
+    assert page.count("<svg") + page.count('class="chart-empty"') == 11  # 2 of them the work orders'
+    assert "44.4 %" in page
     assert "<link" not in page and "<script" not in page and "src=" not in page  # nothing fetched
     assert _csv(csv_file.read_text(encoding="utf-8"))[("answering", "all", "offered")] == "9"
 
