@@ -27,7 +27,13 @@ from ivr.queueing.shift_moves import (
     change_agent_groups,
     set_agent_state,
 )
-from ivr.queueing.staffing import HALF_HOUR, expected_calls, half_hour_labels, scheduled_agents
+from ivr.queueing.staffing import (
+    HALF_HOUR,
+    agents_to_schedule,
+    half_hour_labels,
+    scheduled_agents,
+    weekday_history,
+)
 from ivr.queueing.staffing_form import StaffingInput
 from ivr.web.current_hotline import hotline
 from ivr.web.downloads import csv_download
@@ -228,9 +234,12 @@ def staffing() -> tuple[str, int] | str:
     today = local_now(utcnow(), timezone).date()
     given = StaffingInput(request.args, today, h.settings.default_handle_seconds)
     history_days: list[date] = []
+    history_handle: float | None = None
     with h.sessions() as session, session.begin():
         if not given.errors and (not given.given or "refill" in request.args):
-            given.calls, history_days = expected_calls(session, day=given.day, today=today, timezone=timezone)
+            past = weekday_history(session, day=given.day, today=today, timezone=timezone)
+            given.use_history(past.calls, past.handle_seconds)
+            history_days, history_handle = past.days, past.handle_seconds
         if "apply" in request.args:
             given.apply_range()
         scheduled = scheduled_agents(session, rules=h.rules.live(), day=given.day, timezone=timezone)
@@ -251,6 +260,7 @@ def staffing() -> tuple[str, int] | str:
         except ValueError as error:
             given.errors.append(str(error))
             plan = []
+    to_schedule = [agents_to_schedule(s.agents, given.shrinkage) for s in plan]
     page = render_template(
         "console/staffing_page.html",
         given=given,
@@ -258,10 +268,12 @@ def staffing() -> tuple[str, int] | str:
         plan=plan,
         scheduled=scheduled,
         history_days=history_days,
-        chart=staffing_chart(half_hour_labels(), plan, scheduled) if plan else None,
+        history_handle=history_handle,
+        to_schedule=to_schedule,
+        chart=staffing_chart(half_hour_labels(), plan, to_schedule, scheduled) if plan else None,
         percent=percent,
         number=number,
-        short_slots=sum(s.agents > n for s, n in zip(plan, scheduled, strict=False)),
+        short_slots=sum(wanted > n for wanted, n in zip(to_schedule, scheduled, strict=False)),
         previous_day=given.day - timedelta(days=1),
         next_day=given.day + timedelta(days=1),
     )

@@ -23,6 +23,7 @@ from ivr.quality.answering import SERVICE_LEVEL_SECONDS, QueueFigures, queue_fig
 from ivr.queueing.agent_states import STATES
 from ivr.queueing.floor_figures import answering, calls_between, long_read, split_open
 from ivr.queueing.local_days import utc_of_local
+from ivr.web.labels import DayError, parse_day
 
 MAX_HISTORY_DAYS = 92
 
@@ -69,12 +70,12 @@ def parse_period(start: str | None, end: str | None, by: str | None, today: date
     if by not in ("day", "hour"):
         raise PeriodError(f"by 只能是 day 或 hour / by must be day or hour, not {by!r}")
     try:
-        last = date.fromisoformat(end.strip()) if end and end.strip() else today
-        first = date.fromisoformat(start.strip()) if start and start.strip() else last - timedelta(days=6)
-    except ValueError:
-        raise PeriodError(
-            f"日期格式应为 YYYY-MM-DD / dates must be YYYY-MM-DD (got {start!r} and {end!r})"
-        ) from None
+        last = parse_day(end, "结束日期 / the end") if end and end.strip() else today
+        first = (
+            parse_day(start, "开始日期 / the start") if start and start.strip() else last - timedelta(days=6)
+        )
+    except DayError as error:
+        raise PeriodError(str(error)) from None
     if first > last:
         raise PeriodError(f"开始日期晚于结束日期 / the start {first} is after the end {last}")
     days = (last - first).days + 1

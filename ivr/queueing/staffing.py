@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from statistics import fmean
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ivr.db.models import Agent, Call
+from ivr.quality.answering import call_facts
 from ivr.queueing.local_days import utc_of_local
 from routing.hours import is_open
 from routing.model import Rules
@@ -16,6 +20,24 @@ from routing.model import Rules
 HALF_HOUR = 1800
 HALF_HOURS = 48
 HISTORY_WEEKS = 4  # the staffing form's expected calls: the same weekday of the last 4 weeks
+SHRINKAGE_PERCENT = 30  # paid time away from the phones (breaks, training, meetings, absence) by default
+
+
+@dataclass
+class WeekdayHistory:
+    """What the same weekday of the last four weeks says: calls per half hour and handling time."""
+
+    calls: list[float]  # mean calls offered to a queue per local half hour
+    handle_seconds: float | None  # mean talk time of the agent-answered calls; None: none answered
+    days: list[date]  # the days averaged (those with calls), oldest first
+
+
+def agents_to_schedule(needed: int, shrinkage_percent: float) -> int:
+    """Agents to put on the rota so that `needed` are on the phones when `shrinkage_percent` of paid time
+    goes elsewhere: needed / (1 - shrinkage), rounded up."""
+    if needed <= 0:
+        return 0
+    return math.ceil(round(needed / (1 - shrinkage_percent / 100), 9))
 
 
 def half_hour_labels() -> list[str]:
@@ -72,3 +94,21 @@ def scheduled_agents(session: Session, *, rules: Rules, day: date, timezone: str
         open_now = {name for name, calendar in rules.calendars.items() if is_open(calendar, moment)}
         counts.append(sum(bool(mine & open_now) for mine in groups))
     return counts
+
+
+def weekday_history(session: Session, *, day: date, today: date, timezone: str) -> WeekdayHistory:
+    """The staffing form's pre-fill for `day`: `expected_calls`, and the mean talk time of the calls
+    agents answered on the days averaged (the agents' own Dial results; call-backs included)."""
+    calls, used = expected_calls(session, day=day, today=today, timezone=timezone)
+    if not used:
+        return WeekdayHistory(calls, None, used)
+    spans = [
+        and_(
+            Call.started_at >= utc_of_local(datetime.combine(past, time.min), timezone),
+            Call.started_at < utc_of_local(datetime.combine(past + timedelta(days=1), time.min), timezone),
+        )
+        for past in used
+    ]
+    _facts, talks = call_facts(session, select(Call.call_sid).where(or_(*spans)))
+    seconds = [answer.talk for answer in talks if answer.talk]
+    return WeekdayHistory(calls, fmean(seconds) if seconds else None, used)

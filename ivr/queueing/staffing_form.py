@@ -7,7 +7,8 @@ from datetime import date
 from werkzeug.datastructures import MultiDict
 
 from ivr.quality.answering import SERVICE_LEVEL_SECONDS, SERVICE_LEVEL_TARGET
-from ivr.queueing.staffing import HALF_HOURS, half_hour_labels
+from ivr.queueing.staffing import HALF_HOURS, SHRINKAGE_PERCENT, half_hour_labels
+from ivr.web.labels import DayError, parse_day
 
 
 class StaffingInput:
@@ -16,6 +17,7 @@ class StaffingInput:
     def __init__(self, args: MultiDict[str, str], today: date, default_handle: int):
         self.args = args
         self.errors: list[str] = []
+        self.bad: set[str] = set()  # fields whose text is shown again as typed
         self.day = self._day(args.get("day"), today)
         self.handle = self._number(
             "handle", args.get("handle"), default_handle, 1, 36_000, "处理时长 / handling time"
@@ -25,6 +27,9 @@ class StaffingInput:
         )
         self.within = self._number(
             "within", args.get("within"), SERVICE_LEVEL_SECONDS, 0, 3600, "应答秒数 / answer within"
+        )
+        self.shrinkage = self._number(
+            "shrinkage", args.get("shrinkage"), SHRINKAGE_PERCENT, 0, 90, "缩减率 / shrinkage"
         )
         occupancy = (args.get("max_occupancy") or "").strip()
         self.max_occupancy = (
@@ -42,9 +47,10 @@ class StaffingInput:
         if not (text or "").strip():
             return today
         try:
-            return date.fromisoformat((text or "").strip())
-        except ValueError:
-            self.errors.append(f"日期格式应为 YYYY-MM-DD / the day must be YYYY-MM-DD, not {text!r}")
+            return parse_day(text, "日期 / the day")
+        except DayError as error:
+            self.bad.add("day")
+            self.errors.append(str(error))
             return today
 
     def _number(
@@ -55,14 +61,31 @@ class StaffingInput:
         try:
             value = float(text.strip())
         except ValueError:
+            self.bad.add(name)
             self.errors.append(f"{what}：应为数字 / must be a number, not {text!r}")
             return default
         if not low <= value <= high or value != value:
+            self.bad.add(name)
             self.errors.append(
                 f"{what}：应在 {low:g} 到 {high:g} 之间 / must be from {low:g} to {high:g}, not {value:g}"
             )
             return default
         return value
+
+    def shown(self, name: str) -> str:
+        """A field's value for the form: as typed when it was wrong, else the number in use."""
+        if name in self.bad:
+            return self.args.get(name, "")
+        value = getattr(self, name)
+        if value is None:
+            return ""
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    def use_history(self, calls: list[float], handle_seconds: float | None) -> None:
+        """Take the expected calls (and the handling time, when calls were answered) from history."""
+        self.calls = calls
+        if handle_seconds is not None and "handle" not in self.bad:
+            self.handle = float(round(handle_seconds))
 
     def apply_range(self) -> None:
         """The "one figure for a range" part of the form: set the half hours from..to (inclusive) to it."""

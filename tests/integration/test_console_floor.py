@@ -399,10 +399,12 @@ def test_the_staffing_page_gives_agents_needed_beside_scheduled(hotline, lead):
     )
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    # 100 calls per half hour of 180 s, 80 % in 20 s: 14 agents (Erlang C); 6 scheduled: 8 short.
+    # 100 calls per half hour of 180 s, 80 % in 20 s: 14 agents (Erlang C); with the default 30 % shrinkage
+    # 14 / 0.7 = 20 to schedule; 6 scheduled: 14 short.
     row = re.search(r'<tr data-slot="08:00" class="short">(.*?)</tr>', html, re.S).group(1)
     assert re.search(r'class="n needed">14<', row) and re.search(r'class="n scheduled">6<', row)
-    assert "-8" in row and "88.8 %" in row
+    assert re.search(r'class="n to-schedule">20<', row) and re.search(r'class="n gap">-14<', row)
+    assert "88.8 %" in row
     assert re.search(r'id="peak-needed">14<', html) and re.search(r'id="short-slots">4<', html)
     quiet = re.search(r'<tr data-slot="10:00" class="">(.*?)</tr>', html, re.S).group(1)
     assert re.search(r'class="n needed">0<', quiet)
@@ -493,7 +495,8 @@ def test_the_history_page_and_csv(hotline, floor, lead):
     floor.hung_up_waiting(floor.call(local(9, 9, 30), "repair"), local(9, 9, 31))
     page = lead.get("/console/history?start=2026-03-09&end=2026-03-10&by=day")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and html.count("<svg") == 4
+    assert page.status_code == 200 and html.count("<svg") == 3  # no agent state changes: that one is empty
+    assert html.count('class="chart-empty"') == 1 and "Mean agents by state" in html
     assert re.search(r'id="total-sl">33.3 %<', html) and re.search(r'id="total-abandoned">33.3 %<', html)
     rows = list(
         csv.reader(
