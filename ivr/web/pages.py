@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -136,7 +138,7 @@ def init_pages(app: Flask) -> None:
         WORK_ORDER_STATUSES=WORK_ORDER_STATUSES,
     )
     timezone = app.extensions["hotline"].settings.local_timezone
-    app.jinja_env.filters["local_time"] = lambda value: local_time(value, timezone)
+    app.jinja_env.filters["local_time"] = partial(local_time, timezone=timezone)
 
 
 def _csrf_refused(error: CSRFError) -> tuple[str, int]:
