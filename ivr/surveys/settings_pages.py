@@ -100,6 +100,10 @@ def import_confirm() -> BaseResponse | tuple[str, int]:
         document = _parse(request.form.get("document", ""), toml=False)
     except ValueError as error:
         return _page(refused=f"无法读取 / cannot be read: {error}"), 400
+    try:
+        validate_policy(document)  # the hidden field came back from the browser: checked again
+    except InvalidPolicy as invalid:
+        return _preview(None, list(invalid.problems), ""), 422
     based_on = _based_on()
     return _publish(document, based_on, "import", lambda refused: _preview(document, [], "", refused=refused))
 

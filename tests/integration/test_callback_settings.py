@@ -189,6 +189,9 @@ def test_an_invalid_or_unreadable_import_names_the_problems_and_stores_nothing(b
         "/console/callbacks/policy/import/confirm", data={"document": json.dumps(document), "based_on": "0"}
     )
     assert tampered.status_code == 422
+    confirm = "/console/callbacks/policy/import/confirm"
+    shapeless = boss.post(confirm, data={"document": '{"service_types": [1]}'})
+    assert shapeless.status_code == 422 and "must be a table" in shapeless.get_data(as_text=True)
     assert rows(hotline, SamplingPolicyVersion) == [] and rows(hotline, ChangeLog) == []
 
 
