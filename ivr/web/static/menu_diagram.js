@@ -8,7 +8,7 @@
   if (!card) return;
 
   var SVG = "http://www.w3.org/2000/svg";
-  var NODE_W = 152, NODE_H = 52, REF_W = 104, REF_H = 22, GAP_Y = 6, COL_GAP = 86, START_GAP = 22, PAD = 10;
+  var NODE_W = 156, NODE_H = 54, REF_W = 104, REF_H = 22, GAP_Y = 6, COL_GAP = 74, START_GAP = 22, PAD = 10;
   var box = card.querySelector(".diagram-box");
   var caption = card.querySelector(".diagram-caption");
   var shown = card.getAttribute("data-of") || "draft";
@@ -139,12 +139,12 @@
       "marker-end": edge.gas_leak ? "url(#arrow-gas)" : "url(#arrow)"
     }, g);
     // The key sits on the line just before what it leads to; the phrases above it, shortened (all in the tooltip).
-    var label = edgeLabel(edge), wide = Math.max(16, width(label) * 11 + 8), keyX = line.to.x - 8 - wide / 2;
+    var label = edgeLabel(edge), wide = Math.max(17, width(label) * 11.5 + 8), keyX = line.to.x - 8 - wide / 2;
     el("rect", { x: keyX - wide / 2, y: line.to.y - 8, width: wide, height: 16, rx: 8, "class": "key-badge" }, g);
     text(g, keyX, line.to.y + 4, label, "key");
     var said = (edge.gas_leak ? "⚠ " : "") + (edge.phrases ? edge.phrases.split(/[,/]/)[0].trim() : "") +
       (edge.language ? " " + edge.language : "");
-    if (said.trim()) text(g, keyX - wide / 2 - 3, line.to.y + 3.5, fit(said, COL_GAP - wide / 2 - 24, 10), "phrase");
+    if (said.trim()) text(g, keyX - wide / 2 - 3, line.to.y + 3.5, fit(said, COL_GAP - wide / 2 - 20, 10.5), "phrase");
     tooltip(g, describeEdge(edge));
   }
 
@@ -156,7 +156,7 @@
     }, svg);
     el("rect", { width: REF_W, height: REF_H, rx: 12 }, g);
     var words = (edge.gas_leak ? "⚠ " : "") + (ARROW[edge.relation] || "") + edge.target;
-    text(g, 9, 15, fit(words, REF_W - 14, 11), "ref-text");
+    text(g, 9, 15.5, fit(words, REF_W - 14, 11.5), "ref-text");
     tooltip(g, (RELATION[edge.relation] || "") + " " + edge.target + " — " + describeEdge(edge));
   }
 
@@ -170,16 +170,16 @@
     }, svg);
     el("rect", { width: NODE_W, height: NODE_H, rx: 7, "class": "box" }, g);
     el("rect", { width: 5, height: NODE_H, rx: 2, "class": "stripe" }, g);
-    text(g, 12, 16, fit(node.id, NODE_W - 20, 12.5), "node-id");
+    text(g, 12, 17, fit(node.id, NODE_W - 20, 13.5), "node-id");
     if (node.gas_leak) {
-      text(g, 12, 31, "⚠ 燃气泄漏 / Gas leak", "gas-label");
+      text(g, 12, 33, "⚠ 燃气泄漏 / Gas leak", "gas-label");
     } else {
-      text(g, 12, 31, fit(node.does, NODE_W - 18, 11), "does");
+      text(g, 12, 33, fit(node.does, NODE_W - 18, 12), "does");
     }
     var detail = node.reachable ? node.detail || node.roles.map(function (r) { return ROLE[r]; }).join(" · ")
       : "无法到达 / unreachable";
     if (node.gas_leak) detail = node.detail;
-    text(g, 12, 45, fit(detail, NODE_W - 18, 10), "detail");
+    text(g, 12, 48, fit(detail, NODE_W - 18, 10.5), "detail");
     var words = node.id + " — " + node.does + (node.detail ? " · " + node.detail : "") +
       (node.roles.length ? " · " + node.roles.map(function (r) { return ROLE[r]; }).join(", ") : "");
     tooltip(g, words);
@@ -188,7 +188,7 @@
   function draw(answer) {
     var diagram = answer.diagram, placed = layout(diagram);
     var svg = el("svg", {
-      viewBox: "0 0 " + placed.width + " " + placed.height, "class": "diagram", role: "img",
+      viewBox: "0 0 " + placed.width + " " + placed.height, "class": "diagram", role: "group",
       "aria-label": "菜单流程图 / Menu flow diagram: " + answer.title,
       "data-of": answer.of, "data-width": placed.width
     });
