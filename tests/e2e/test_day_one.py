@@ -63,6 +63,7 @@ def test_make_run_draws_yesterdays_sample_plays_a_recording_and_places_the_call_
         # No public address, as under `make run`: the call-backs' URLs name 127.0.0.1:5000, and the simulator
         # takes them to the port the server listens on (the demo users' password is for loopback only).
         "IVR_PUBLIC_BASE_URL": "",
+        "IVR_SIMULATOR_PHONES": "1",  # as `make run` starts the server: terminal phones may attach
     }
     init = [sys.executable, "run.py", "init-db", "--demo"]
     done = subprocess.run(init, cwd=ROOT, env=os.environ | env, capture_output=True, text=True)

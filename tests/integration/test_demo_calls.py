@@ -112,3 +112,23 @@ def test_the_served_simulator_makes_a_recording_as_long_as_the_call(length, chan
         served.fetch_recording("REunknown")
     assert unknown.value.status == 404
     assert served.find_number("+864008888888").phone_number == "+864008888888"
+
+
+def test_the_served_hotline_uses_the_simulator_only_without_twilio(hotline):
+    from ivr.cli.serving import with_served_simulator
+    from ivr.telephony.attached import AttachedPhonesTelephony
+    from ivr.telephony.factory import build_telephony
+    from ivr.telephony.twilio_rest import TwilioTelephony
+
+    with_served_simulator(hotline)  # IVR_TELEPHONY=simulator, as under `make run`
+    assert isinstance(hotline.telephony, ServedSimulator)
+    hotline.settings = hotline.settings.with_overrides(simulator_phones=True)
+    hotline.telephony = build_telephony(hotline.settings)
+    with_served_simulator(hotline)  # terminal phones attach, and the server's own calls are the simulator's
+    assert isinstance(hotline.telephony, AttachedPhonesTelephony)
+    assert isinstance(hotline.telephony.inner, ServedSimulator)
+    hotline.settings = hotline.settings.with_overrides(telephony="twilio", twilio_account_sid="AC" + "1" * 32)
+    hotline.telephony = twilio = build_telephony(hotline.settings)
+    with_served_simulator(hotline)
+    assert hotline.telephony is twilio and isinstance(twilio, TwilioTelephony)
+    twilio.close()
