@@ -810,6 +810,14 @@ def test_the_menu_diagram_of_the_draft_the_live_version_and_any_version(supervis
     assert {(e["source"], e["key"]) for e in gas} == {("main", "2"), ("complaint", "3")}
 
 
+def test_an_earlier_version_page_opens_its_own_diagram_with_a_toggle_to_live_and_draft(supervisor):
+    supervisor.edits(COMPLAINT_KEY_TO_5)
+    supervisor.form("/console/menu/draft/publish", note="k5")
+    page = _text(supervisor.get("/console/menu/versions/1"))
+    assert 'id="menu-diagram"' in page and 'data-of="1"' in page and "menu_diagram.js" in page
+    assert "Version 1</button>" in page and "Published v2</button>" in page and 'data-of="draft"' in page
+
+
 def test_the_menu_diagram_says_what_was_wrong(supervisor):
     for of, status, fragment in [
         ("nonsense", 400, "of must be draft, live or a version number"),
