@@ -119,6 +119,12 @@ def test_every_page_of_the_bar_opens_and_fits_1366(browser, made_run, username, 
                 problems.append(f"{path}: sticking out of the window: {out}")
             if spilled := page.evaluate(SPILLING_TEXT):
                 problems.append(f"{path}: text spilling out of its box: {spilled}")
+            # What a fold (<details>) holds must fit too, once opened.
+            if page.evaluate("[...document.querySelectorAll('main details')].map(d => d.open = true).length"):
+                if not page.evaluate(NO_SIDEWAYS_SCROLL):
+                    problems.append(f"{path}: scrolls sideways at 1366 with its folds open")
+                if out := page.evaluate(STICKING_OUT):
+                    problems.append(f"{path}: sticking out of the window with its folds open: {out}")
             players = page.eval_on_selector_all("audio[src], audio source[src]", "a => a.map(e => e.src)")
             for source in players[:2]:
                 played = page.request.get(source)
