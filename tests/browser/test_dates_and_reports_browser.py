@@ -89,7 +89,14 @@ def test_history_fits_1366_with_iso_date_fields(page: Any, centre: Site) -> None
     assert start.get_attribute("type") == "text"
     assert ISO_DAY.match(start.input_value())
     expect(page.locator("#history tbody tr")).to_have_count(8)  # 7 days and the total
+    table = page.locator("#history").bounding_box()
+    card = page.locator("section.card", has=page.locator("#history")).bounding_box()
+    assert table and card
+    assert table["x"] + table["width"] <= card["x"] + card["width"], "the day table is cut off"
     _fits(page, "history")
+    page.goto(centre.url + "/console/history?by=hour")
+    expect(page.locator("#history tbody tr")).to_have_count(25)  # 24 hours and the total
+    _fits(page, "history-by-hour")
 
 
 def test_history_refuses_a_us_date_with_a_message(page: Any, centre: Site) -> None:
