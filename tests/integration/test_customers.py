@@ -373,6 +373,12 @@ def test_an_agent_finds_a_caller_and_reads_the_page_but_cannot_edit_or_import(ap
     assert customer(hotline, LI_QIANG).name == "李强"
 
 
+def test_the_work_order_search_links_each_customer_to_their_page(app, hotline):
+    agent = signed_in(app, hotline, "agent")
+    html = agent.get("/search?q=13800000002").get_data(as_text=True)
+    assert f'href="/customers/{customer(hotline, LI_QIANG).id}"' in html
+
+
 def test_an_empty_search_is_a_400_with_the_form(app, hotline):
     quality = signed_in(app, hotline, "quality")
     answer = quality.get("/customers?q=+")
