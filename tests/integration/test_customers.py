@@ -525,3 +525,31 @@ def test_the_cli_imports_with_a_dry_run_and_finds(hotline, tmp_path):
     assert found.exit_code == 0 and found.output == "20000001\t赵六\t+8613900000011\t东城\n"
     nothing = runner.invoke(cli, ["customers", "find", "无此人"], obj=hotline)
     assert nothing.exit_code == 1
+
+
+# ---------------------------------------------------------------- the migration
+
+
+def test_0022_gives_each_account_its_phone_and_a_shared_phone_to_the_oldest(tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from ivr.db import migrate
+    from ivr.db.session import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = migrate.alembic_config(str(engine.url))
+    command.upgrade(config, "0021")
+    insert = text(
+        "INSERT INTO customers (id, account_number, name, phone, address, district, customer_class, balance,"
+        " language) VALUES (:id, :account, 'x', :phone, '', '', 'residential', 0, 'zh-CN')"
+    )
+    with engine.begin() as connection:
+        for id_, account, phone in ((1, "A1", "+8613800000001"), (2, "A2", "+8613800000001"), (3, "A3", "")):
+            connection.execute(insert, {"id": id_, "account": account, "phone": phone})
+    command.upgrade(config, "0022")
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT customer_id, phone, position FROM customer_numbers")).all()
+    assert [tuple(row) for row in rows] == [(1, "+8613800000001", 0)]
+    command.downgrade(config, "0021")
+    engine.dispose()
