@@ -89,3 +89,17 @@ class Server:
             self.process.kill()
             self.process.wait()
         self.output.close()
+
+
+def init_demo_without_logins(env: dict[str, str]) -> None:
+    """`init-db --demo`, then without the demo users: a server with a public address (as these test servers
+    have) refuses to start while logins with the published demo password exist."""
+    init = [sys.executable, "run.py", "init-db", "--demo"]
+    subprocess.run(init, cwd=ROOT, env=env, check=True, capture_output=True)
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(env["DATABASE_URL"])
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM password_links"))
+        connection.execute(text("DELETE FROM users"))
+    engine.dispose()

@@ -22,7 +22,7 @@ from ivr.queueing.agent_states import set_state
 from ivr.telephony.callers import ScriptedCaller
 from tests.e2e.test_app_killed import ToServer
 from tests.helpers import PUBLIC_BASE_URL, TEST_AUTH_TOKEN
-from tests.server_process import ROOT, Server
+from tests.server_process import ROOT, Server, init_demo_without_logins
 
 DUTY = "+8613900000000"
 SAFETY_WAIT = 12  # IVR_SAFETY_QUEUE_MAX_WAIT for this server: seconds from pressing 2 to the duty engineer
@@ -32,9 +32,7 @@ SAFETY_WAIT = 12  # IVR_SAFETY_QUEUE_MAX_WAIT for this server: seconds from pres
 def served(tmp_path: Path):  # type: ignore[no-untyped-def]
     database_url = f"sqlite:///{tmp_path}/hotline.db"
     env = os.environ | {"DATABASE_URL": database_url, "IVR_INSTANCE_DIR": str(tmp_path / "instance")}
-    subprocess.run(
-        [sys.executable, "run.py", "init-db", "--demo"], cwd=ROOT, env=env, check=True, capture_output=True
-    )
+    init_demo_without_logins(env)
     server = Server(
         database_url,
         tmp_path,

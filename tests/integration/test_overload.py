@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -20,7 +18,7 @@ import pytest
 
 from ivr.web.overload import SHED_HEADER
 from tests.helpers import PUBLIC_BASE_URL, new_call_sid
-from tests.server_process import ROOT, Server
+from tests.server_process import Server, init_demo_without_logins
 
 DUTY = "+8613900000000"
 SAFETY_WAIT = "/voice/wait?q=safety&l=zh-CN&e=1"
@@ -57,8 +55,7 @@ def server(tmp_path: Path):  # type: ignore[no-untyped-def]
     """`run.py serve` on SQLite (the embedded default), one worker, at most 1 webhook in flight."""
     url = f"sqlite:///{tmp_path}/instance/hotline.db"
     env = os.environ | {"IVR_INSTANCE_DIR": str(tmp_path / "instance"), "DATABASE_URL": url}
-    init = [sys.executable, "run.py", "init-db", "--demo"]
-    subprocess.run(init, cwd=ROOT, env=env, check=True, capture_output=True)
+    init_demo_without_logins(env)
     served = Server(
         url,
         tmp_path,
