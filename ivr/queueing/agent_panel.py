@@ -189,6 +189,7 @@ def _surveys(session: Session, numbers: list[str]) -> list[dict[str, Any]]:
 
 def _customer_view(customer: Customer) -> dict[str, Any]:
     return {
+        "id": customer.id,  # the customer page, /customers/<id>
         "name": customer.name,
         "account_number": customer.account_number,
         "balance": str(customer.balance),

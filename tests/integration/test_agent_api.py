@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from ivr.db.models import Agent, AgentStateChange, User
+from ivr.db.models import Agent, AgentStateChange, Customer, User
 from ivr.db.session import unit_of_work
 from ivr.people.users import create_user
 from ivr.queueing.agent_states import claim_agent, set_state
@@ -87,7 +87,10 @@ def test_me_gives_the_connected_caller_with_path_customer_and_open_orders(
     caller = body["caller"]
     assert caller["call_sid"] == sid and caller["number"] == CALLER and caller["language"] == "zh-CN"
     assert caller["menu_path"] == ["main", "repair"]
+    with hotline.sessions() as session:
+        li_qiang = session.scalar(select(Customer.id).where(Customer.account_number == "10000002"))
     assert caller["customer"] == {
+        "id": li_qiang,  # the customer page, /customers/<id>
         "name": "李强",
         "account_number": "10000002",
         "balance": "-46.20",

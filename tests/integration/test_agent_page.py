@@ -195,6 +195,7 @@ def test_the_caller_panel_shows_number_path_customer_and_open_orders(signed_in, 
             "王芳" in page and "10000001" in page and "¥128.50" in page and "朝阳区建国路88号3单元501" in page
         )
         assert demo.number in page and "表具故障 / Meter fault" in page  # the customer's order
+        assert f'href="/customers/{customer.id}"' in page  # the customer's page, one click away
         assert by_number.number in page  # opened from the caller's number
         assert done.number not in page and other.number not in page  # completed, and someone else's
 
