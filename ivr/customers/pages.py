@@ -16,6 +16,8 @@ from ivr.customers.sync import REFUSED, numbers_of, store_customer
 from ivr.db.models import Customer
 from ivr.db.session import unit_of_work
 from ivr.people.auth import person, role_required
+from ivr.surveys.job_pages import STATUS_LABELS as CALLBACK_STATUS_LABELS
+from ivr.surveys.job_pages import VIEWERS as CALLBACK_VIEWERS
 from ivr.web.current_hotline import hotline
 
 bp = Blueprint("customers", __name__, template_folder="templates")
@@ -46,6 +48,9 @@ def _labels() -> dict[str, object]:
     who = g.get("person")  # unset on the login redirect and the 403 page, which this blueprint renders too
     return {
         "can_edit": who is not None and who.role in EDITORS,
+        # A call-back links to its job's page only for the roles that page lets in (no 403 behind a link).
+        "can_open_jobs": who is not None and who.role in CALLBACK_VIEWERS,
+        "CALLBACK_STATUS_LABELS": CALLBACK_STATUS_LABELS,
         "CUSTOMER_LANGUAGES": LANGUAGES,
         "RESULT_LABELS": RESULT_LABELS,
         "CLASS_LABELS": CLASS_LABELS,

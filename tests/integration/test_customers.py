@@ -472,6 +472,7 @@ def test_the_customer_page_shows_calls_orders_callbacks_and_scores(app, hotline,
     assert order_number in html[html.index('id="orders"') : html.index('id="callbacks"')]
     callbacks = html[html.index('id="callbacks"') : html.index('id="surveys"')]
     assert "leak_repair" in callbacks and "#1" in callbacks
+    assert "已完成 / Completed" in callbacks and "/console/callback-jobs/" in callbacks  # quality may open jobs
     surveys = html[html.index('id="surveys"') :]
     assert 'class="low-score"' in surveys and "<td>4</td>" in surveys and "<td>9</td>" in surveys
     assert signed_in_missing(app, hotline) == 404
