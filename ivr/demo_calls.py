@@ -21,6 +21,7 @@ from ivr.config import Settings
 from ivr.db.demo import AGENTS
 from ivr.db.models import (
     Agent,
+    AgentStateChange,
     Call,
     Customer,
     MenuVersion,
@@ -37,6 +38,7 @@ RECORDING_PREFIX = "REdemo"
 YESTERDAY_CALLS = 36  # enough that the 10 % audit sample of yesterday has several calls to review
 OTHER_DAY_CALLS = (14, 24)  # a quieter spread on the days before
 LEAST_DAYS = 7  # at least a week of history, even early in a month
+DEMO_WRAP_UP_SECONDS = 30  # after each demo call, before the agent is available again
 
 
 @dataclass(frozen=True)
@@ -130,15 +132,58 @@ def _write_day(session: Session, context: _Context, day: date, count: int | None
     count = count or rng.randint(*OTHER_DAY_CALLS)
     opening = datetime.combine(day, time(8, 0), tzinfo=context.zone)
     moments = sorted(rng.uniform(0, 12 * 3600) for _ in range(count))  # 08:00 to 20:00 local
+    talks: list[_Talk] = []
     for number, offset in enumerate(moments, start=1):
         started = (opening + timedelta(seconds=offset)).astimezone(UTC).replace(tzinfo=None)
-        _write_call(session, context, rng, f"{day:%Y%m%d}{number:020d}", started)
+        if talk := _write_call(session, context, rng, f"{day:%Y%m%d}{number:020d}", started):
+            talks.append(talk)
+    closing = opening + timedelta(hours=12)
+    _write_shifts(session, context.agents, talks, _naive_utc(opening), _naive_utc(closing))
     return count
+
+
+@dataclass(frozen=True)
+class _Talk:
+    agent_id: int
+    call_sid: str
+    answered: datetime
+    ended: datetime
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _write_shifts(
+    session: Session, agents: list[Agent], talks: list[_Talk], opening: datetime, closing: datetime
+) -> None:
+    """Each agent's states of the day, as the floor's history reads them: available from opening, on a call
+    and in wrap-up around each call they answered, offline at closing."""
+    for agent in agents:
+        changes: list[tuple[datetime, str, str, str | None]] = [(opening, "available", "offline", None)]
+        free_from = opening
+        for talk in sorted((t for t in talks if t.agent_id == agent.id), key=lambda t: t.answered):
+            if talk.answered < free_from:
+                continue  # the demo gave them two calls at once: keep the first
+            wrapped = talk.ended + timedelta(seconds=DEMO_WRAP_UP_SECONDS)
+            changes += [
+                (talk.answered, "on_call", "available", talk.call_sid),
+                (talk.ended, "wrap_up", "on_call", talk.call_sid),
+                (wrapped, "available", "wrap_up", None),
+            ]
+            free_from = wrapped
+        changes.append((max(closing, free_from), "offline", "available", None))
+        for at, state, previous, call_sid in changes:
+            session.add(
+                AgentStateChange(
+                    agent_id=agent.id, state=state, previous=previous, at=at, by="demo", call_sid=call_sid
+                )
+            )
 
 
 def _write_call(
     session: Session, context: _Context, rng: random.Random, suffix: str, started: datetime
-) -> None:
+) -> _Talk | None:
     """One call: greeting, menu turns, queue, then answered by an agent and recorded, or abandoned."""
     call_sid = CALL_PREFIX + suffix
     route = rng.choices(ROUTES, weights=[r.weight for r in ROUTES])[0]
@@ -194,7 +239,9 @@ def _write_call(
     )
     write(queued, at)
     queued_at = at
-    wait = round(rng.uniform(3, 25) if route.emergency else rng.triangular(5, 420, 40))
+    # A centre near its target: most callers answered within 20 s, a tail waits minutes.
+    quick = route.emergency or rng.random() < 0.75
+    wait = round(rng.uniform(3, 20) if quick else rng.triangular(20, 300, 50))
     agent = _agent_for(context.agents, route.queue, language, rng)
     abandoned = agent is None or (not route.emergency and rng.random() < min(0.5, wait / 900))
     at = queued_at + timedelta(seconds=wait)
@@ -203,7 +250,7 @@ def _write_call(
         write(replace(gave_up, queue_time=str(wait)), at)
         total = round((at - started).total_seconds())
         write(kinds.CallStatus(from_=caller, to=line, status="completed", duration=str(total)), at)
-        return
+        return None
     session.add(_decision(context, call_sid, route, language, agent, queued_at, wait))
     write(kinds.AgentOffered(from_=caller, to=line, agent_id=agent.id), at)
     left = kinds.QueueLeft(from_=caller, to=line, queue=route.queue, result="bridged", queue_time=str(wait))
@@ -233,6 +280,7 @@ def _write_call(
     total = round((ended - started).total_seconds())
     write(kinds.CallStatus(from_=caller, to=line, status="completed", duration=str(total)), ended)
     write(recording, ended + timedelta(seconds=rng.uniform(2, 20)))  # Twilio's callback comes after
+    return _Talk(agent.id, call_sid, answered, ended)
 
 
 def _stranger(rng: random.Random) -> str:
