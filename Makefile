@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test call lint bench check-config clean browser-deps
+.PHONY: run test call lint bench check-config clean browser-deps screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ browser-deps:
 	@{ test -x /usr/bin/chromium && test -d /usr/share/fonts/truetype/wqy; } || { $(SUDO) apt-get update -qq \
 	  && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; } \
 	  || echo "chromium could not be installed: the browser tests will be skipped"
+
+screenshots: $(STAMP) browser-deps  ## the user guide's pictures (docs/screenshots/), taken by the browser tests
+	rm -rf docs/screenshots
+	IVR_DOCS_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/browser -q
 
 call: $(STAMP)  ## phone the hotline from the terminal through the simulator
 	$(PY) run.py init-db --demo

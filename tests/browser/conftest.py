@@ -128,7 +128,41 @@ def write_wav(path: Path, seconds: float = 1.0, rate: int = 8000) -> None:
         audio.writeframes(b"".join(struct.pack("<h", s) for s in samples))
 
 
+# docs/users.md shows these moments of the tests besides one picture of each page (the tour's): with
+# IVR_DOCS_SCREENSHOTS set to a folder (`make screenshots`), a small JPEG copy of each goes there.
+DOCS_MOMENTS = {
+    "agent-page-1-connected-caller",
+    "agent-page-2-disposition-recorded",
+    "2-scoring",
+    "day-one-2-playing",
+    "users-3-link",
+    "agents_form",
+    "agents_import_report",
+    "customers_import_report",
+    "customers_page",
+    "callbacks-job",
+    "callbacks-import-preview",
+    "menu-diagram-draft-test-call",
+    "console-menu-diff",
+    "wallboard-1920",
+    "wallboard-thresholds-1366",
+    "desks-4-order-history",
+    "console-announcements-2-storm-on",
+}
+
+
 def screenshot(page: Any, name: str) -> None:
-    """Keep what the page looked like (tests/browser/screenshots/, git-ignored)."""
+    """Keep what the page looked like (tests/browser/screenshots/, git-ignored; docs/screenshots/ for the
+    moments the user guide shows, when IVR_DOCS_SCREENSHOTS asks)."""
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    if name in DOCS_MOMENTS:
+        docs_screenshot(page, name)
+
+
+def docs_screenshot(page: Any, name: str) -> None:
+    """A small JPEG of the page for the user guide, when IVR_DOCS_SCREENSHOTS names the folder."""
+    folder = os.environ.get("IVR_DOCS_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.jpg"), type="jpeg", quality=60, full_page=True)

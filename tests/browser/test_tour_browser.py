@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from ivr.people.demo_users import DEMO_PASSWORD, DEMO_USERS
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import docs_screenshot, screenshot
 from tests.server_process import ROOT, Server
 
 pytestmark = pytest.mark.browser
@@ -77,12 +77,14 @@ def _slug(path: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "root"
 
 
-def _keep(page: Any, name: str) -> None:
-    screenshot(page, name)
-    docs = os.environ.get("IVR_DOCS_SCREENSHOTS")
-    if docs:
-        Path(docs).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(docs) / f"{name}.jpg"), type="jpeg", quality=70, full_page=True)
+def _keep(page: Any, role: str, path: str) -> None:
+    """The test's screenshot, and one picture of each page for the user guide (a home and the agent page
+    are each role's own; the other pages are the same for every role that opens them)."""
+    screenshot(page, f"tour-{role}-{_slug(path)}")
+    name = f"page-{_slug(path)}" + (f"-{role}" if path in ("/home", "/agent") else "")
+    folder = os.environ.get("IVR_DOCS_SCREENSHOTS")
+    if folder and not (Path(folder) / f"{name}.jpg").exists():
+        docs_screenshot(page, name)
 
 
 # One user of each role (the second agent, zhao, sees what chen sees).
@@ -112,7 +114,7 @@ def test_every_page_of_the_bar_opens_and_fits_1366(browser, made_run, username, 
             if status != 200:
                 problems.append(f"{path}: HTTP {status}")
                 continue
-            _keep(page, f"tour-{role}-{_slug(path)}")
+            _keep(page, role, path)
             if not page.evaluate(NO_SIDEWAYS_SCROLL):
                 problems.append(f"{path}: scrolls sideways at 1366")
             if out := page.evaluate(STICKING_OUT):
