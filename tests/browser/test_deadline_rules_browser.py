@@ -31,7 +31,8 @@ def test_supervisor_validates_saves_compares_and_rolls_back_the_deadline_rules(p
     page.fill("input[name=username]", "zhuguan")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.get_by_role("link", name="工单时限规则 / Work-order deadline rules").click()
+    page.locator("nav.main-nav summary", has_text="工单 / Work orders").click()  # the navigation's menu
+    page.get_by_role("link", name="工单时限规则 / Deadline rules").click()
     expect(page.locator("h1")).to_contain_text("默认规则 / the defaults")
     expect(page.locator("#live-deadlines")).to_contain_text("gas_leak")
 

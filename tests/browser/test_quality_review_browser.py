@@ -122,6 +122,7 @@ def test_a_reviewer_plays_and_scores_a_call_and_its_agent_sees_only_their_own(pa
 
     # The reviewer opens the sample from their home page.
     _log_in(page, site, "qa")
+    page.locator("nav.main-nav summary", has_text="质检 / Quality").click()  # the navigation's menu
     page.get_by_role("link", name="质检抽样 / Audit sample").click()
     expect(page.locator("tr.sampled-call")).to_have_count(4)
     row = page.locator(f'tr.sampled-call[data-item-id="{pending}"]')
