@@ -58,8 +58,9 @@ def agent_items(
     }
 
 
-def review_queue(session: Session) -> dict[str, Any]:
-    """The quality staff's work: the newest audit sample (drawn today for yesterday) and what is pending."""
+def review_queue(session: Session, *, reviewer_id: int, now: datetime) -> dict[str, Any]:
+    """The quality staff's work: the newest audit sample (drawn today for yesterday), what is pending, and
+    how many reviews the reviewer submitted in the last week."""
     newest = session.scalar(select(AuditSample).order_by(AuditSample.day.desc()).limit(1))
     pending_by_sample = Counter(
         dict(
@@ -74,6 +75,16 @@ def review_queue(session: Session) -> dict[str, Any]:
         "day": newest.day if newest else None,
         "sampled": newest.sampled_calls if newest else 0,
         "pending": pending_by_sample.get(newest.id, 0) if newest else 0,
+        "mine_this_week": session.scalar(
+            select(func.count())
+            .select_from(Review)
+            .where(
+                Review.reviewer_id == reviewer_id,
+                Review.submitted_at >= now - timedelta(days=NEW_REVIEW_DAYS),
+            )
+        )
+        or 0,
+        "week_days": NEW_REVIEW_DAYS,
         "pending_older": sum(pending_by_sample.values())
         - (pending_by_sample.get(newest.id, 0) if newest else 0),
     }

@@ -32,7 +32,7 @@ def page() -> str:
                 session, agent_id=who.agent_id, user_id=who.id, now=now, timezone=timezone
             )
         if who.role in ("quality", "supervisor", "admin"):
-            shown["reviews"] = review_queue(session)
+            shown["reviews"] = review_queue(session, reviewer_id=who.id, now=now)
         if who.role in ("shift_lead", "supervisor", "admin"):
             shown["floor"] = floor_at_a_glance(session, rules=h.rules.live(), timezone=timezone, now=now)
         if who.role in ("supervisor", "admin"):

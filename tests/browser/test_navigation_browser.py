@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from ivr.db.models import Agent, Call, QueueEntry, utcnow
+from ivr.db.models import Agent, AuditItem, AuditSample, Call, QueueEntry, Recording, utcnow
 from ivr.db.session import unit_of_work
 from ivr.people.users import ROLES, create_user
 from ivr.queueing.storm import set_storm
@@ -25,14 +25,14 @@ HOME_SHOWS = {
     "admin": ["今日服务水平 / Service level today", "需要处理 / Past its limit", "现场 / The floor"],
     "supervisor": ["最长等待 / Longest wait", "风暴模式 / Storm mode", "今日质检 / Today's reviews"],
     "shift_lead": ["现场 / The floor"],
-    "quality": ["今日质检 / Today's reviews"],
+    "quality": ["今日质检 / Today's reviews", "开始质检 / Review them"],
     "agent": ["我的状态 / My state", "我的工单 / My open work orders", "我的质检 / My reviews"],
 }
 
 
 @pytest.fixture
 def centre(site: Site) -> Site:
-    """A user per role, two callers waiting (one a gas leak), storm mode on."""
+    """A user per role, two callers waiting (one a gas leak), storm mode on, yesterday's sample to review."""
     now = utcnow()
     with unit_of_work(site.hotline.sessions) as session:
         agent_id = session.scalars(select(Agent.id).order_by(Agent.id)).first()
@@ -69,6 +69,25 @@ def centre(site: Site) -> Site:
                 )
             )
         set_storm(session, True, who="c-supervisor")
+        # Yesterday's audit sample, three calls still to review.
+        sample = AuditSample(
+            day=(now - timedelta(days=1)).date(), seed=7, rate=0.1, recorded_calls=30, sampled_calls=3
+        )
+        session.add(sample)
+        session.flush()
+        for index in range(3):
+            recording = Recording(call_sid=f"CAaudit{index}", agent_id=agent_id, status="completed")
+            session.add(recording)
+            session.flush()
+            session.add(
+                AuditItem(
+                    sample_id=sample.id,
+                    recording_id=recording.id,
+                    call_sid=recording.call_sid,
+                    agent_id=agent_id,
+                    status="pending",
+                )
+            )
     return site
 
 

@@ -319,11 +319,20 @@ def test_quality_staff_see_the_pending_reviews_of_the_newest_sample(app, hotline
     assert "No sample drawn yet" in client.get("/home").get_data(as_text=True)
     day = _sample_with_pending(hotline, people["agent"][1])
     with hotline.sessions() as session:
-        assert review_queue(session) == {"day": day, "sampled": 4, "pending": 3, "pending_older": 1}
+        reviewer = people["quality"][0]
+        assert review_queue(session, reviewer_id=reviewer, now=utcnow()) == {
+            "day": day,
+            "sampled": 4,
+            "pending": 3,
+            "pending_older": 1,
+            "mine_this_week": 1,
+            "week_days": 7,
+        }
     html = client.get("/home").get_data(as_text=True)
     assert re.search(r'<span class="count-big bad">3</span>\s*/ 4 通待评', html)
     assert f'href="/quality?date={day.isoformat()}&amp;status=pending"' in html
     assert "1 more pending in older samples" in html
+    assert "You submitted 1 reviews in the last 7 days" in html
     assert client.get(f"/quality?date={day.isoformat()}&status=pending").status_code == 200
 
 
