@@ -32,7 +32,7 @@ _NO_SESSION = ("/voice/",)
 
 def init_pages(app: Flask) -> None:
     """Register every domain's pages and JSON API on `app`, with login, CSRF and security headers."""
-    from ivr.people import pages, user_pages
+    from ivr.people import pages, user_pages, users_api
     from ivr.people.auth import init_login
     from ivr.quality.pages import bp as quality_bp
     from ivr.quality.playback import bp as recordings_bp
@@ -63,6 +63,7 @@ def init_pages(app: Flask) -> None:
     app.register_blueprint(layout_bp)  # the base template and /admin/static
     app.register_blueprint(pages.bp)
     app.register_blueprint(user_pages.bp)  # add and change users, one-time password links (docs/users.md)
+    users_api.register(app)  # the same for the staff system, with an admin's token (docs/users.md)
     app.register_blueprint(agent_page.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(quality_bp)

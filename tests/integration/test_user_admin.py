@@ -259,3 +259,104 @@ def test_a_refused_users_command_exits_1_with_the_reason(env):  # type: ignore[n
     refused = CliRunner().invoke(cli, ["users", "link-agent", "qa", "1"])
     assert refused.exit_code == 1 and "only agent users are linked" in refused.output
     assert _user(env, "boss").active and _changes(env, "boss") == []
+
+
+# ---------------------------------------------------------------- the API
+
+
+@pytest.fixture
+def api(app, hotline):  # type: ignore[no-untyped-def]
+    """A client and the bearer headers of an admin and of a supervisor."""
+    with unit_of_work(hotline.sessions) as session:
+        _, admin_token = create_user(session, username="staff-sync", role="admin", password=PASSWORD)
+        _, sup_token = create_user(session, username="sup", role="supervisor", password=PASSWORD)
+    return (
+        app.test_client(),
+        {"Authorization": f"Bearer {admin_token}"},
+        {"Authorization": f"Bearer {sup_token}"},
+    )
+
+
+def test_the_users_api_adds_changes_and_links_users_with_an_admin_token(app, hotline, api):  # type: ignore[no-untyped-def]
+    client, admin, supervisor = api
+    agent_id = _free_agent(hotline)
+    made = client.post(
+        "/api/users", json={"username": "hr-7", "role": "agent", "agent_id": agent_id}, headers=admin
+    )
+    assert made.status_code == 201
+    body = made.get_json()
+    assert body["user"] == {"username": "hr-7", "role": "agent", "agent_id": agent_id, "active": True}
+    assert body["link_hours"] == 24 and body["password_link"].startswith("http://hotline.test/reset/")
+    assert (
+        _set_password(app, "http://localhost/reset/" + body["password_link"].rsplit("/", 1)[1]).status_code
+        == 302
+    )
+
+    changed = client.patch("/api/users/hr-7", json={"role": "quality"}, headers=admin)
+    assert changed.status_code == 200
+    assert changed.get_json()["user"] == {
+        "username": "hr-7",
+        "role": "quality",
+        "agent_id": None,
+        "active": True,
+    }
+    assert (
+        client.patch("/api/users/hr-7", json={"active": False}, headers=admin).get_json()["user"]["active"]
+        is False
+    )
+    assert (
+        client.patch("/api/users/hr-7", json={"active": False}, headers=admin).status_code == 200
+    )  # no change
+    again = client.patch("/api/users/hr-7", json={"active": True}, headers=admin)
+    assert again.status_code == 200 and again.get_json()["user"]["active"] is True
+    link = client.post("/api/users/hr-7/password-link", headers=admin)
+    assert link.status_code == 200 and "/reset/" in link.get_json()["password_link"]
+    listed = client.get("/api/users", headers=admin).get_json()["users"]
+    assert {"username": "hr-7", "role": "quality", "agent_id": None, "active": True} in listed
+    assert [action for who, action, *_ in _changes(hotline, "hr-7")] == [
+        "create",
+        "set-password",
+        "set-role",
+        "deactivate",
+        "reactivate",
+        "password-link",
+    ]
+    assert {who for who, *_ in _changes(hotline, "hr-7")} == {"staff-sync", "hr-7"}
+    assert client.get("/api/users", headers=supervisor).status_code == 403  # only admins
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "message"),
+    [
+        ("post", "/api/users", {"username": "x1", "role": "agent"}, 400, "an agent user needs"),
+        (
+            "post",
+            "/api/users",
+            {"username": "x1", "role": "agent", "agent_id": "1"},
+            400,
+            "must be a whole number",
+        ),
+        ("post", "/api/users", {"role": "quality"}, 400, "username is required"),
+        ("post", "/api/users", {"username": "sup", "role": "quality"}, 400, "is taken"),
+        ("patch", "/api/users/nobody", {"active": False}, 404, "there is no user 'nobody'"),
+        ("patch", "/api/users/sup", {"colour": "red"}, 400, "not colour"),
+        ("patch", "/api/users/sup", {"active": "no"}, 400, "active must be bool"),
+        ("patch", "/api/users/staff-sync", {"role": "quality"}, 400, "last active admin"),
+        ("patch", "/api/users/staff-sync", {"active": False}, 400, "last active admin"),
+    ],
+)
+def test_the_users_api_refuses_with_the_reason_and_writes_nothing(
+    hotline, api, method, path, body, status, message
+):  # type: ignore[no-untyped-def]
+    client, admin, _ = api
+    with hotline.sessions() as session:
+        before = [
+            snapshot for snapshot in session.execute(select(User.username, User.role, User.active)).all()
+        ]
+    answer = getattr(client, method)(path, json=body, headers=admin)
+    assert answer.status_code == status and message in answer.get_json()["error"]
+    with hotline.sessions() as session:
+        assert session.execute(select(User.username, User.role, User.active)).all() == before
+        assert (
+            session.scalar(select(func.count()).select_from(ChangeLog).where(ChangeLog.kind == "user")) == 0
+        )
