@@ -19,6 +19,8 @@ from ivr.queueing.board import EMERGENCY_WINDOW, live_board
 from ivr.queueing.dispositions import disposition_missing
 from ivr.queueing.owned_orders import late_orders_of_agent
 from ivr.queueing.storm import storm_state
+from ivr.queueing.wallboard_levels import AMBER, OK, RED, Limits, level_at_or_above, limits_for
+from ivr.queueing.wallboard_thresholds import stored_limits
 from ivr.work_orders.lifecycle import CLOSED
 from routing.model import Rules
 
@@ -94,13 +96,25 @@ def floor_at_a_glance(session: Session, *, rules: Rules, timezone: str, now: dat
     """Queues (waiting, longest wait, agents by state) and today's answering, from the live board."""
     board = live_board(session, rules=rules, timezone=timezone, now=now)
     agents_by_state = Counter(agent["state"] for agent in board["agents"])
+    stored = stored_limits(session)
+    levels = {queue["name"]: _level(queue, limits_for(queue["name"], stored)) for queue in board["queues"]}
     return {
         "board": board,
         "queues": board["queues"],
+        "levels": levels,
         "total": board["total"],
         "agents_by_state": [(state, agents_by_state.get(state, 0)) for state in STATES],
         "sl_seconds": SERVICE_LEVEL_SECONDS,
     }
+
+
+def _level(queue: dict[str, Any], limits: Limits) -> str:
+    """The worse of the queue's waiting and longest-wait levels against the limits supervisors set."""
+    found = {
+        level_at_or_above(queue["waiting"], limits.waiting_amber, limits.waiting_red),
+        level_at_or_above(queue["longest_wait"], limits.longest_wait_amber, limits.longest_wait_red),
+    }
+    return RED if RED in found else AMBER if AMBER in found else OK
 
 
 def centre_figures(
@@ -128,9 +142,7 @@ def centre_figures(
         )
         or 0
     )
-    over = [
-        queue["name"] for queue in floor["queues"] if (queue["longest_wait"] or 0) > SERVICE_LEVEL_SECONDS
-    ]
+    over = [name for name, level in floor["levels"].items() if level == RED]
     storm = storm_state(session)
     return {
         "service_level": total["today"]["service_level"],

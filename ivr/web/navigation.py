@@ -39,6 +39,7 @@ GROUPS = (
             Link("坐席 / Agent seat", "agent_page.agent"),
             Link("现场看板 / Live board", "floor.board"),
             Link("大屏 / Wallboard", "wallboard.page"),
+            Link("大屏颜色阈值 / Wallboard limits", "wallboard.thresholds"),
             Link("历史 / History", "floor.history_page"),
             Link("排班测算 / Staffing", "floor.staffing"),
         ),

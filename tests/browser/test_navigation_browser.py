@@ -161,6 +161,6 @@ def test_the_supervisor_home_reads_the_floor(page, centre):
         "开 / On"
     )
     billing = page.locator("table.queues tr", has_text="账单 / Billing")
-    expect(billing).to_have_class("over")  # 75 s waiting: past the 20 s service level
+    expect(billing).to_have_class("level-amber")  # 75 s waiting: past the built-in amber limit of 60 s
     tiles.locator("a.tile", has_text="风暴模式 / Storm mode").click()
     expect(page).to_have_url(centre.url + "/console/announcements")

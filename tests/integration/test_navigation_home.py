@@ -29,6 +29,7 @@ from ivr.db.session import unit_of_work
 from ivr.home.figures import agent_items, centre_figures, floor_at_a_glance, review_queue
 from ivr.people.users import ROLES, create_user
 from ivr.queueing.storm import set_storm
+from ivr.queueing.wallboard_thresholds import save_limits
 from ivr.web.navigation import GROUPS, links_for, may_open
 
 PASSWORD = "navigate-the-console-1"
@@ -203,6 +204,9 @@ def _centre_in_trouble(hotline, people):  # type: ignore[no-untyped-def]
             ]
         )
         set_storm(session, True, who="nav-supervisor")
+        # The supervisors' limit for billing (wallboard thresholds): red from 60 s of waiting.
+        limits = {"billing": {"longest_wait_amber": 30, "longest_wait_red": 60}}
+        save_limits(session, given=limits, queues=["billing"], by="nav-supervisor")
         first, second = session.scalars(
             select(WorkOrder).where(WorkOrder.stage != "closed").order_by(WorkOrder.id)
         )
@@ -212,27 +216,38 @@ def _centre_in_trouble(hotline, people):  # type: ignore[no-untyped-def]
             "supervisor",
         )
         second.owner_user_id = people["agent"][0]
+        second.due_at, second.warn_at = now + timedelta(hours=5), now + timedelta(hours=4)
         load_demo_callbacks(session, hotline.settings)
-        behind, given_up, _ = session.scalars(select(CallbackJob).order_by(CallbackJob.id))
+        behind, given_up, later = session.scalars(select(CallbackJob).order_by(CallbackJob.id))
+        later.status, later.due_at = "queued", now + timedelta(hours=1)  # its time is still to come
         behind.status, behind.due_at = "queued", now - timedelta(hours=1)
         given_up.status, given_up.finished_at = "unreachable", now - timedelta(hours=2)
     hotline.settings.spool_dir.mkdir(parents=True, exist_ok=True)
     (hotline.settings.spool_dir / "0001-test.json").write_text("[]")
 
 
-def test_the_supervisor_figures_are_read_from_the_database(hotline, people):  # type: ignore[no-untyped-def]
-    _centre_in_trouble(hotline, people)
+def _figures(hotline):  # type: ignore[no-untyped-def]
     now = utcnow()
     with hotline.sessions() as session, session.begin():
         floor = floor_at_a_glance(session, rules=hotline.rules.live(), timezone="Asia/Shanghai", now=now)
-        figures = centre_figures(session, floor, now=now, spool_waiting=1)
+        return floor, centre_figures(session, floor, now=now, spool_waiting=1)
+
+
+def test_the_supervisor_figures_are_read_from_the_database(hotline, people):  # type: ignore[no-untyped-def]
+    _, calm = _figures(hotline)
+    assert calm["waiting"] == 0 and calm["emergencies"] == 0 and not calm["storm"].on
+    _centre_in_trouble(hotline, people)
+    floor, figures = _figures(hotline)
     assert figures["waiting"] == 2 and 95 <= figures["longest_wait"] <= 100
     assert figures["emergencies"] == 1 and figures["emergencies_on_line"] == 1  # the one of 3 h ago is out
     assert figures["storm"].on and figures["storm"].set_by == "nav-supervisor"
     past = figures["past_limit"]
+    # Of the demo's two open orders, one is past its deadline (escalated), the other not yet.
     assert past["orders_overdue"] == 1 and past["orders_escalated"] == 1
-    assert past["queues_over"] == ["safety", "billing"]  # both callers waited past the 20 s service level
-    assert past["callbacks_behind"] == 1 and past["callbacks_given_up"] == 1
+    assert past["queues_over"] == ["billing"]  # 95 s against its red limit of 60 s; safety's 30 s is fine
+    assert floor["levels"]["billing"] == "red" and floor["levels"]["safety"] == "ok"
+    assert past["callbacks_behind"] == 1 and past["callbacks_given_up"] == 1  # none before: no demo jobs
+    assert calm["past_limit"]["callbacks_behind"] == 0 and calm["past_limit"]["queues_over"] == []
     queues = {queue["name"]: queue for queue in floor["queues"]}
     assert queues["billing"]["waiting"] == 1 and queues["safety"]["emergencies_waiting"] == 1
 
@@ -242,7 +257,8 @@ def test_the_supervisor_home_shows_the_live_figures_and_what_is_past_its_limit(a
     calm = client.get("/home").get_data(as_text=True)
     assert re.search(r'风暴模式 / Storm mode</span>\s*<span class="tile-value">关 / Off', calm)
     assert re.search(
-        r'<li class="fine"><span class="count">0</span>\s*<a href="/console/board">工单已超时', calm
+        r'<li class="fine"><span class="count">0</span>\s*<span class="what"><a href="/desks">工单已升级',
+        calm,
     )
     _centre_in_trouble(hotline, people)
     html = client.get("/home").get_data(as_text=True)
@@ -251,10 +267,12 @@ def test_the_supervisor_home_shows_the_live_figures_and_what_is_past_its_limit(a
     assert re.search(r'Gas emergencies, last hour</span>\s*<span class="tile-value">1<', html)
     assert re.search(r'风暴模式 / Storm mode</span>\s*<span class="tile-value">开 / On', html)
     assert re.search(
-        r'<li class="bad"><span class="count">1</span>\s*<a href="/console/board">工单已超时', html
+        r'<li class="bad"><span class="count">1</span>\s*<span class="what"><a href="/desks">工单已升级', html
     )
-    assert re.search(r'<li class="bad"><span class="count">1</span>\s*数据库中断期间暂存的事件', html)
-    assert "(燃气安全 / Safety, 账单 / Billing)" in html
+    assert re.search(
+        r'<li class="bad"><span class="count">1</span>\s*<span class="what">数据库中断期间', html
+    )
+    assert "(账单 / Billing)" in html and '<tr class="level-red">' in html
 
 
 def test_the_shift_lead_sees_queues_and_agents_but_not_the_centre_figures(app, hotline, people):  # type: ignore[no-untyped-def]
