@@ -24,11 +24,13 @@ from ivr.people.users import (
     UserRefused,
     add_user,
     deactivate_user,
+    issue_api_token,
     issue_password_link,
     link_agent,
     reactivate_user,
     set_password_by_link,
     set_role,
+    token_issued,
     user_of_link,
 )
 from ivr.web.current_hotline import hotline
@@ -132,6 +134,22 @@ def password_link(user_id: int) -> Page:
     except UserRefused as refused:
         return _user_page(user_id, str(refused), 400)
     return _link_page({"username": username, "id": user_id}, token, first=False)
+
+
+@bp.post("/users/<int:user_id>/api-token")
+@role_required(*USER_ADMINS)
+def api_token(user_id: int) -> Page:
+    """A new API token for the user (their old one stops working), shown once to the admin."""
+    days = hotline().settings.api_token_days
+    try:
+        with unit_of_work(hotline().sessions) as session:
+            username = _username(session, user_id)
+            token = issue_api_token(session, username=username, token_days=days)
+            token_issued(session, username=username, by=_who())
+    except UserRefused as refused:
+        return _user_page(user_id, str(refused), 400)
+    user = {"username": username, "id": user_id}
+    return render_template("admin/user_token.html", user=user, token=token, days=days)
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])

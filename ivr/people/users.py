@@ -218,6 +218,11 @@ def issue_password_link(session: Session, *, username: str, by: str, hours: int 
     return token
 
 
+def token_issued(session: Session, *, username: str, by: str) -> None:
+    """Log that the user was given a new API token (the token itself is never logged)."""
+    _log(session, by, "api-token", user_named(session, username), None)
+
+
 def user_of_link(session: Session, token: str) -> User:
     """The active user a password link is for, while it is unused and in time; UserRefused saying why not."""
     link = (

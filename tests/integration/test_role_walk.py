@@ -46,6 +46,8 @@ def walk(app, hotline, database_url):  # type: ignore[no-untyped-def]
     tokens = {}
     with unit_of_work(hotline.sessions) as session:
         agent_id = session.query(Agent.id).order_by(Agent.id).first()[0]
+        # User 1: the routes on a user (/users/1/...) change this one, never a walker's own token or session.
+        create_user(session, username="walk-target", role="quality", password=PASSWORD)
         for role in ROLES:
             _, tokens[role] = create_user(
                 session,

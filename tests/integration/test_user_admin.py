@@ -360,3 +360,19 @@ def test_the_users_api_refuses_with_the_reason_and_writes_nothing(
         assert (
             session.scalar(select(func.count()).select_from(ChangeLog).where(ChangeLog.kind == "user")) == 0
         )
+
+
+def test_an_admin_gives_a_user_a_new_api_token_shown_once(app, hotline, admin):  # type: ignore[no-untyped-def]
+    sup = _user(hotline, "sup")
+    answer = _post(admin, f"/users/{sup.id}/api-token")
+    assert answer.status_code == 200
+    token = re.search(r'id="api-token" value="([^"]+)"', answer.get_data(as_text=True)).group(1)
+    assert (
+        _user(hotline, "sup").api_token_hash
+        == hashlib.sha256(token.encode()).hexdigest()
+        != sup.api_token_hash
+    )
+    assert (
+        app.test_client().get("/api/users", headers={"Authorization": f"Bearer {token}"}).status_code == 403
+    )
+    assert _changes(hotline, "sup") == [("boss", "api-token", None, _state("supervisor", None))]
