@@ -12,7 +12,6 @@ from ivr.cli.context import command_hotline
 from ivr.customers.imports import ImportRefused, decode, import_customers
 from ivr.customers.search import SearchRefused, find_customers
 from ivr.customers.sync import numbers_of
-from ivr.db.session import unit_of_work
 
 
 @click.group()
@@ -28,8 +27,7 @@ def import_command(file: Path, dry_run: bool) -> None:
     hotline = command_hotline()
     try:
         text = decode(file.read_bytes())
-        with unit_of_work(hotline.sessions) as session:
-            report = import_customers(session, text, who=f"cli:{getpass.getuser()}", dry_run=dry_run)
+        report = import_customers(hotline.sessions, text, who=f"cli:{getpass.getuser()}", dry_run=dry_run)
     except ImportRefused as refused:
         click.echo(f"error: {refused}", err=True)
         sys.exit(2)

@@ -89,8 +89,7 @@ def import_file() -> Page:
     if problem:
         return render_template("customers/index.html", query="", found=None, problem=problem), 400
     try:
-        with unit_of_work(hotline().sessions) as session:
-            report = import_customers(session, decode(data), who=person().username, dry_run=dry_run)
+        report = import_customers(hotline().sessions, decode(data), who=person().username, dry_run=dry_run)
     except ImportRefused as refused:
         problem = f"文件无法导入 / The file cannot be imported: {refused}"
         return render_template("customers/index.html", query="", found=None, problem=problem), 400

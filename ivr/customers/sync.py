@@ -65,29 +65,24 @@ def store_customer(session: Session, record: CustomerRecord, *, who: str) -> Out
 
 def _store(session: Session, record: CustomerRecord, who: str) -> Outcome:
     customer = session.scalar(select(Customer).where(Customer.account_number == record.account))
-    given = record.given()
-    if customer is None:
-        if not record.name:
-            raise RecordRefused("name", "is required for a new account")
-        customer = Customer(account_number=record.account, name=record.name, phone="")
-        for field, default in DEFAULTS.items():
-            setattr(customer, field, default)
-        session.add(customer)
-        session.flush()
-        before = None
-    else:
-        before = details(session, customer)
-    _check_numbers_free(session, customer.id, given.get("numbers"))
-    now = details(session, customer)
-    wanted = now | given
+    if customer is None and not record.name:
+        raise RecordRefused("name", "is required for a new account")
+    before = details(session, customer) if customer is not None else None
+    current = before or {"account": record.account, "name": "", "numbers": [], **DEFAULTS}
+    wanted = current | record.given()
     wanted["numbers"] = list(wanted["numbers"])
     changed = tuple(field for field in DETAIL_FIELDS if before is None or wanted[field] != before[field])
-    if before is not None and not changed:
+    if customer is not None and not changed:
         return Outcome(record.account, UNCHANGED, customer_id=customer.id)
-    for field in ("name", "address", "district", "customer_class", "language"):
-        setattr(customer, field, wanted[field])
-    _set_numbers(session, customer, wanted["numbers"])
-    session.flush()
+    if "numbers" in changed:
+        _check_numbers_free(session, customer.id if customer else None, wanted["numbers"])
+    if customer is None:
+        customer = _new_customer(session, record.account, wanted)
+    else:
+        for field in ("name", "address", "district", "customer_class", "language"):
+            setattr(customer, field, wanted[field])
+        if "numbers" in changed:
+            _set_numbers(session, customer, wanted["numbers"])
     if before is None:
         log_change(session, who, "customer", "create", _subject(customer), after=wanted)
         return Outcome(record.account, CREATED, customer_id=customer.id, changed=changed)
@@ -103,18 +98,34 @@ def _store(session: Session, record: CustomerRecord, who: str) -> Outcome:
     return Outcome(record.account, UPDATED, customer_id=customer.id, changed=changed)
 
 
-def _check_numbers_free(session: Session, customer_id: int, numbers: object) -> None:
+def _check_numbers_free(session: Session, customer_id: int | None, numbers: list[str]) -> None:
     if not numbers:
         return
-    assert isinstance(numbers, tuple)
-    taken = session.execute(
+    query = (
         select(CustomerNumber.phone, Customer.account_number)
         .join(Customer, Customer.id == CustomerNumber.customer_id)
-        .where(CustomerNumber.phone.in_(numbers), CustomerNumber.customer_id != customer_id)
+        .where(CustomerNumber.phone.in_(numbers))
         .order_by(CustomerNumber.phone)
-    ).first()
+    )
+    if customer_id is not None:
+        query = query.where(CustomerNumber.customer_id != customer_id)
+    taken = session.execute(query).first()
     if taken is not None:
         raise RecordRefused("numbers", f"{taken.phone} is already a number of account {taken.account_number}")
+
+
+def _new_customer(session: Session, account: str, wanted: dict[str, Any]) -> Customer:
+    numbers = wanted["numbers"]
+    fields = ("name", "address", "district", "customer_class", "language")
+    customer = Customer(
+        account_number=account, phone=numbers[0] if numbers else "", **{f: wanted[f] for f in fields}
+    )
+    session.add(customer)
+    session.flush()
+    session.add_all(
+        CustomerNumber(customer_id=customer.id, phone=phone, position=n) for n, phone in enumerate(numbers)
+    )
+    return customer
 
 
 def _set_numbers(session: Session, customer: Customer, numbers: list[str]) -> None:
@@ -122,16 +133,18 @@ def _set_numbers(session: Session, customer: Customer, numbers: list[str]) -> No
         row.phone: row
         for row in session.scalars(select(CustomerNumber).where(CustomerNumber.customer_id == customer.id))
     }
-    for phone, row in rows.items():
-        if phone not in numbers:
-            session.delete(row)
-    session.flush()  # the removed numbers go first, so the unique index never sees a number twice
+    removed = [row for phone, row in rows.items() if phone not in numbers]
+    for row in removed:
+        session.delete(row)
+    if removed:
+        session.flush()  # the removed numbers go first, so the unique index never sees a number twice
     for position, phone in enumerate(numbers):
         if phone in rows:
             rows[phone].position = position
         else:
             session.add(CustomerNumber(customer_id=customer.id, phone=phone, position=position))
     customer.phone = numbers[0] if numbers else ""
+    session.flush()
 
 
 def _subject(customer: Customer) -> str:

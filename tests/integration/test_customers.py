@@ -173,8 +173,7 @@ def test_the_import_reports_each_row_and_never_duplicates(hotline):
         "20000004,,,,,,\n"  # a new account needs a name
         "20000005,周九,,,,industrial,\n"
     )
-    with unit_of_work(hotline.sessions) as session:
-        report = import_customers(session, text, who="sup", dry_run=False)
+    report = import_customers(hotline.sessions, text, who="sup", dry_run=False)
     rows = [(row.line, row.account, row.result) for row in report.rows]
     assert rows == [
         (2, "20000001", "created"),
@@ -198,8 +197,7 @@ def test_the_import_reports_each_row_and_never_duplicates(hotline):
     assert customer(hotline, LI_QIANG).address == "海淀区中关村大街27号2-1102"  # an empty cell kept it
     # Imported again: nothing new, nothing duplicated.
     before = count(hotline, Customer), count(hotline, CustomerNumber)
-    with unit_of_work(hotline.sessions) as session:
-        again = import_customers(session, text, who="sup")
+    again = import_customers(hotline.sessions, text, who="sup")
     assert [row.result for row in again.rows][:3] == ["unchanged", "unchanged", "unchanged"]
     assert (count(hotline, Customer), count(hotline, CustomerNumber)) == before
 
@@ -207,14 +205,29 @@ def test_the_import_reports_each_row_and_never_duplicates(hotline):
 def test_a_dry_run_reports_the_same_and_stores_nothing(hotline):
     text = HEADER + "20000001,赵六,13900000011,,,,\n20000002,钱七,13900000011,,,,\n"
     before = count(hotline, Customer), count(hotline, CustomerNumber), count(hotline, ChangeLog)
-    with unit_of_work(hotline.sessions) as session:
-        report = import_customers(session, text, who="sup", dry_run=True)
-    # The preview sees its own earlier rows: the second row's number is the first row's.
+    report = import_customers(hotline.sessions, text, who="sup", dry_run=True)
+    # The preview knows the file's earlier rows: the second row's number is the first row's.
     assert [(row.result, row.why) for row in report.rows] == [
         ("created", ""),
-        ("refused", "numbers: +8613900000011 is already a number of account 20000001"),
+        ("refused", "numbers: +8613900000011 is also on line 2, for account 20000001"),
     ]
     assert (count(hotline, Customer), count(hotline, CustomerNumber), count(hotline, ChangeLog)) == before
+
+
+def test_a_file_of_several_batches_is_all_stored_and_its_preview_stores_nothing(hotline):
+    from ivr.customers.imports import BATCH
+
+    rows = [f"3{n:07d},客户{n},139{n:08d},,,," for n in range(BATCH * 2 + 7)]
+    rows[BATCH + 3] = "30000999,重号,13800000001,,,,"  # in the second batch: 王芳's number
+    text = HEADER + "\n".join(rows) + "\n"
+    before = count(hotline, Customer)
+    preview = import_customers(hotline.sessions, text, who="sup", dry_run=True)
+    assert count(hotline, Customer) == before
+    report = import_customers(hotline.sessions, text, who="sup")
+    assert [row.result for row in report.rows] == [row.result for row in preview.rows]
+    assert (report.count("created"), report.count("refused")) == (BATCH * 2 + 6, 1)
+    assert report.rows[BATCH + 3].line == BATCH + 5 and "10000001" in report.rows[BATCH + 3].why
+    assert count(hotline, Customer) == before + BATCH * 2 + 6
 
 
 @pytest.mark.parametrize(
@@ -227,16 +240,15 @@ def test_a_dry_run_reports_the_same_and_stores_nothing(hotline):
     ],
 )
 def test_a_file_that_cannot_be_read_is_refused_whole(hotline, text, words):
-    with unit_of_work(hotline.sessions) as session, pytest.raises(ImportRefused, match=words):
-        import_customers(session, text, who="sup")
+    with pytest.raises(ImportRefused, match=words):
+        import_customers(hotline.sessions, text, who="sup")
 
 
 def test_chinese_headers_and_a_gb18030_file(hotline, tmp_path):
     from ivr.customers.imports import decode
 
     data = "户号,姓名,电话,区域\n20000009,吴十,13900000099,西城\n".encode("gb18030")
-    with unit_of_work(hotline.sessions) as session:
-        report = import_customers(session, decode(data), who="sup")
+    report = import_customers(hotline.sessions, decode(data), who="sup")
     assert [row.result for row in report.rows] == ["created"]
     assert customer(hotline, "20000009").district == "西城"
 
@@ -472,7 +484,7 @@ def test_the_customer_page_shows_calls_orders_callbacks_and_scores(app, hotline,
     assert order_number in html[html.index('id="orders"') : html.index('id="callbacks"')]
     callbacks = html[html.index('id="callbacks"') : html.index('id="surveys"')]
     assert "leak_repair" in callbacks and "#1" in callbacks
-    assert "已完成 / Completed" in callbacks and "/console/callback-jobs/" in callbacks  # quality may open jobs
+    assert "已完成 / Completed" in callbacks and "/console/callback-jobs/" in callbacks  # quality opens jobs
     surveys = html[html.index('id="surveys"') :]
     assert 'class="low-score"' in surveys and "<td>4</td>" in surveys and "<td>9</td>" in surveys
     assert signed_in_missing(app, hotline) == 404
