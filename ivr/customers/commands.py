@@ -27,7 +27,8 @@ def import_command(file: Path, dry_run: bool) -> None:
     hotline = command_hotline()
     try:
         text = decode(file.read_bytes())
-        report = import_customers(hotline.sessions, text, who=f"cli:{getpass.getuser()}", dry_run=dry_run)
+        who = f"cli:{getpass.getuser()}"
+        report = import_customers(hotline.sessions, text, who=who, dry_run=dry_run, max_rows=None)
     except ImportRefused as refused:
         click.echo(f"error: {refused}", err=True)
         sys.exit(2)

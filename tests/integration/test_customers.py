@@ -244,6 +244,15 @@ def test_a_file_that_cannot_be_read_is_refused_whole(hotline, text, words):
         import_customers(hotline.sessions, text, who="sup")
 
 
+def test_a_file_over_the_limit_is_refused_before_anything_is_stored(hotline):
+    text = HEADER + "".join(f"3000000{n},客户{n},,,,,\n" for n in range(4))
+    with pytest.raises(ImportRefused, match="4 rows, at most 3 here"):
+        import_customers(hotline.sessions, text, who="sup", max_rows=3)
+    assert customer(hotline, "30000000") is None
+    unlimited = import_customers(hotline.sessions, text, who="sup", max_rows=None)  # the command line's
+    assert [row.result for row in unlimited.rows] == ["created"] * 4
+
+
 def test_chinese_headers_and_a_gb18030_file(hotline, tmp_path):
     from ivr.customers.imports import decode
 
