@@ -167,7 +167,6 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class WorkOrder(Base):
 class PasswordLink(Base):
     """A one-time link to set a user's password (their first, or a reset): kept as sha256 only; works once."""
 
@@ -181,6 +180,7 @@ class PasswordLink(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime)  # also set when a newer link replaces it
 
 
+class WorkOrder(Base):
     """A case: a request that needs work after the call, from opening to the customer's answer."""
 
     __tablename__ = "work_orders"

@@ -116,15 +116,15 @@ def init_pages(app: Flask) -> None:
 
     app.register_blueprint(customer_pages.bp)
     customers_api.register(app)
+    from ivr.queueing import agent_roster_api, agent_roster_pages  # docs/agents.md (the roster)
+
+    app.register_blueprint(agent_roster_pages.bp)
+    agent_roster_api.register(app)
     from ivr.home.pages import bp as home_bp  # each role's home (docs/users.md, "Home")
 
     app.register_blueprint(home_bp)
     from ivr.web.navigation import navigation  # the bar on every page (docs/users.md, "Navigation")
 
-    from ivr.queueing import agent_roster_api, agent_roster_pages  # docs/agents.md (the roster)
-
-    app.register_blueprint(agent_roster_pages.bp)
-    agent_roster_api.register(app)
     app.jinja_env.globals.update(
         navigation=navigation,
         label=label,
