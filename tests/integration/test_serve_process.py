@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from tests.helpers import new_call_sid
-from tests.server_process import ROOT, Server
+from tests.server_process import ROOT, Server, init_demo_without_logins
 
 
 def _children(pid: int) -> dict[int, str]:
@@ -42,8 +42,7 @@ def _alive(pid: int) -> bool:
 def test_make_run_serves_through_gunicorn_with_the_scheduler_beside_it_and_stops_cleanly(tmp_path: Path):
     instance = tmp_path / "instance"
     env = os.environ | {"IVR_INSTANCE_DIR": str(instance), "DATABASE_URL": f"sqlite:///{instance}/hotline.db"}
-    init = [sys.executable, "run.py", "init-db", "--demo"]
-    subprocess.run(init, cwd=ROOT, env=env, check=True, capture_output=True)
+    init_demo_without_logins(env)
     server = Server(
         env["DATABASE_URL"], tmp_path, tmp_path / "serve.log", serve=True, IVR_SCHEDULER_IN_PROCESS="1"
     )

@@ -24,6 +24,10 @@ COMMANDS = {
     "callbacks jobs", "callbacks retry", "callbacks cancel",
     "deadlines show", "deadlines check", "deadlines load", "deadlines versions", "deadlines rollback",
     "export work-orders", "export calls",
+    "agents list", "agents add", "agents edit", "agents deactivate", "agents reactivate", "agents import",
+    "users list", "users set-role", "users link-agent", "users deactivate", "users reactivate",
+    "users reset-link",
+    "customers import", "customers find",
 }  # fmt: skip
 
 
