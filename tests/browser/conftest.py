@@ -145,7 +145,6 @@ DOCS_MOMENTS = {
     "menu-diagram-draft-test-call",
     "console-menu-diff",
     "wallboard-1920",
-    "wallboard-thresholds-1366",
     "desks-4-order-history",
     "console-announcements-2-storm-on",
 }
