@@ -193,25 +193,6 @@
     drawAgents(data);
   }
 
-  function refresh() {
-    fetch(board.getAttribute("data-url"), { credentials: "same-origin", cache: "no-store" })
-      .then(function (response) {
-        if (response.redirected) {  // signed out meanwhile: show the login page
-          window.location.assign(response.url);
-          return null;
-        }
-        if (!response.ok) throw new Error(String(response.status));
-        return response.json();
-      })
-      .then(function (data) {
-        if (data === null) return;
-        draw(data);
-        status.textContent = "";
-      })
-      .catch(function () { status.textContent = board.getAttribute("data-stale"); })
-      .finally(function () { window.setTimeout(refresh, EVERY_MS); });
-  }
-
   draw(JSON.parse(document.getElementById("board-data").textContent));
-  window.setTimeout(refresh, EVERY_MS);
+  window.livePoll(board, status, EVERY_MS, draw);
 })();

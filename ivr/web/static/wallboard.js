@@ -132,29 +132,6 @@
     drawAgents(data);
   }
 
-  function refresh() {
-    fetch(wall.getAttribute("data-url"), { credentials: "same-origin", cache: "no-store" })
-      .then(function (response) {
-        if (response.redirected) {  // signed out meanwhile: show the login page
-          window.location.assign(response.url);
-          return null;
-        }
-        if (!response.ok) throw new Error(String(response.status));
-        return response.json();
-      })
-      .then(function (data) {
-        if (data === null) return;
-        draw(data);
-        status.textContent = "";
-        wall.classList.remove("stale");
-      })
-      .catch(function () {
-        status.textContent = wall.getAttribute("data-stale");
-        wall.classList.add("stale");
-      })
-      .finally(function () { window.setTimeout(refresh, EVERY_MS); });
-  }
-
   draw(JSON.parse(document.getElementById("wallboard-data").textContent));
-  window.setTimeout(refresh, EVERY_MS);
+  window.livePoll(wall, status, EVERY_MS, draw);
 })();
