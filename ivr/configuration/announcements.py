@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.configuration.change_log import log_change
 from ivr.db.deadline import bounded
 from ivr.db.models import Announcement, Customer, Switch, utcnow
-from ivr.surveys.phones import normalise_phone
+from ivr.telephony.phones import normalise_phone
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-from ivr.surveys.phones import normalise_phone
+from ivr.telephony.phones import normalise_phone
 
 CLASSES = ("residential", "commercial")
 LANGUAGES = ("zh-CN", "en-US")

@@ -1,5 +1,5 @@
 """Satisfaction call-backs: the sampling policy, the daily draw, the dialling jobs, the survey call, report.
 
-The pure rules (policy, due, phones, selection) use the standard library only; the database side is
+The pure rules (policy, due, selection) use the standard library only; the database side is
 draws.py, jobs.py, completions.py and responses.py.
 """

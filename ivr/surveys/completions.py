@@ -1,5 +1,7 @@
-"""Service completions: checked one by one (API and CSV share the rules), stored once per source and
-external id, and made from answered hotline calls. Formats and rules: docs/callbacks.md."""
+"""Service completions: checked one by one, stored once per source and external id, made from answered calls.
+
+The API and CSV share the checking rules; completions are also made from answered hotline calls. Formats and
+rules: docs/callbacks.md."""
 
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.db.models import Agent, Call, QueueEntry, ServiceCompletion
-from ivr.surveys.phones import normalise_phone
 from ivr.surveys.policy import HOTLINE_CALL
+from ivr.telephony.phones import normalise_phone
 
 FIELD, HOTLINE = "field", "hotline"
 LANGUAGES = ("zh-CN", "en-US")

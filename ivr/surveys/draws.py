@@ -1,6 +1,8 @@
-"""The call-back sampling policy in the database, and the daily draw: every completion not yet decided from
-before today, decided on its month's figures so far and stored as CallbackCandidate rows under a
-CallbackDraw. The rules themselves are pure: ivr/surveys/selection.py; docs/callbacks.md."""
+"""The call-back sampling policy in the database, and the daily draw that applies it.
+
+The draw takes every completion not yet decided from before today, decides it on its month's figures so far
+and stores it as CallbackCandidate rows under a CallbackDraw. The rules themselves are pure:
+ivr/surveys/selection.py; docs/callbacks.md."""
 
 from __future__ import annotations
 
@@ -31,9 +33,9 @@ from ivr.db.session import unit_of_work
 from ivr.quality.report_month import Month
 from ivr.surveys.completions import record_hotline_completions
 from ivr.surveys.jobs import calling_rules, create_jobs
-from ivr.surveys.phones import normalise_phone
 from ivr.surveys.policy import DEFAULT_POLICY_FILE, Policy, load_policy_file, validate_policy
 from ivr.surveys.selection import NOT_SAMPLED, Case, SoFar, decide
+from ivr.telephony.phones import normalise_phone
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
-"""Satisfaction call-backs in the database: a job per selected completion, claimed and dialled when due,
-retried when nobody (or a machine) answered, with its final outcome kept. The timing rules are pure:
-ivr/surveys/due.py; docs/callbacks.md, "When".
+"""Satisfaction call-backs in the database: a job per selected completion, dialled when due until it ends.
+
+A job is claimed and dialled when due, retried when nobody (or a machine) answered, with its final outcome
+kept. The timing rules are pure: ivr/surveys/due.py; docs/callbacks.md, "When".
 
 Safety: a job is claimed by a conditional update (`status='queued' AND due_at<=now` -> 'dialling', on
 PostgreSQL after SELECT ... FOR UPDATE SKIP LOCKED), one job at a time just before its call is placed, so two
@@ -32,8 +33,8 @@ from ivr.db.models import (
 )
 from ivr.queueing.placed_calls import CLOCK_SKEW, known_call_sids
 from ivr.surveys.due import CallingRules, first_due, is_callable, next_retry, parse_window
-from ivr.surveys.phones import normalise_phone
 from ivr.telephony.base import PlacedCall, Telephony, TelephonyError
+from ivr.telephony.phones import normalise_phone
 
 log = logging.getLogger(__name__)
 

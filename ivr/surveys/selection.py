@@ -1,7 +1,8 @@
-"""Who is called back among a draw's completions: exclusions first, then the policy's share per service
-type and month, counted on the month so far, stratified by employee over the month. Pure and
-deterministic: the same cases, policy, lists, month figures and seed give the same decisions. The rules
-and why are in docs/callbacks.md, "The daily draw"."""
+"""Who is called back among a draw's completions. Pure and deterministic.
+
+Exclusions first, then the policy's share per service type and month, counted on the month so far, stratified
+by employee over the month. The same cases, policy, lists, month figures and seed give the same decisions. The
+rules and why are in docs/callbacks.md, "The daily draw"."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from ivr.surveys.phones import normalise_phone
 from ivr.surveys.policy import Policy
+from ivr.telephony.phones import normalise_phone
 
 # Why a completion is not called back (CallbackCandidate.exclusion_reason), in the order they are checked.
 NO_USABLE_NUMBER = "no_usable_number"

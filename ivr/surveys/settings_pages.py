@@ -1,6 +1,8 @@
-"""The supervisor's page for satisfaction call-backs: the sampling policy as a form (saved as a new version),
-its JSON export and import (previewed as a diff before it is published), and the do-not-call list. Every
-change is in the change log (docs/callbacks.md, "The settings page")."""
+"""The supervisor's page for satisfaction call-backs: the sampling policy and the do-not-call list.
+
+The sampling policy as a form (saved as a new version), its JSON export and import (previewed as a diff before
+it is published), and the do-not-call list. Every change is in the change log (docs/callbacks.md, "The
+settings page")."""
 
 from __future__ import annotations
 
@@ -18,10 +20,10 @@ from ivr.configuration.diff import changes
 from ivr.db.models import DoNotCall, SamplingPolicyVersion
 from ivr.db.session import unit_of_work
 from ivr.people.auth import person, role_required
-from ivr.surveys.phones import normalise_phone
 from ivr.surveys.policy import InvalidPolicy, validate_policy
 from ivr.surveys.policy_changes import PolicyConflict, document_of, live_document, publish_as
 from ivr.surveys.policy_form import PolicyForm, form_of, read_form
+from ivr.telephony.phones import normalise_phone
 from ivr.web.current_hotline import hotline
 
 bp = Blueprint("callback_settings", __name__, template_folder="templates")

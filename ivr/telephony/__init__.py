@@ -7,4 +7,5 @@ sim_telephony  Telephony served in-process by a Simulator
 rest_server    Twilio-compatible REST endpoints backed by a Simulator
 callers        ScriptedCaller / InteractiveCaller: the person on the line
 transport      FlaskTransport (in-process) / HttpTransport (real HTTP) for webhook requests
+phones         customer phone numbers in E.164 (pure: customers, surveys and announcements use it)
 """

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ivr.surveys.phones import normalise_phone
 from ivr.surveys.policy import InvalidPolicy, Policy, load_policy_file, validate_policy
 from ivr.surveys.selection import (
     CALLBACK_PENDING,
@@ -26,6 +25,7 @@ from ivr.surveys.selection import (
     batch_quota,
     decide,
 )
+from ivr.telephony.phones import normalise_phone
 
 MONTH_START = datetime(2026, 3, 1)
 
