@@ -1,5 +1,7 @@
-"""A call's story from its events, for `run.py why`: what the caller did, where the call went, and why it
-reached no agent when it did not (after hours, the duty engineer, a voicemail, a hang-up)."""
+"""A call's story told from its events, for `run.py why`.
+
+What the caller did, where the call went, and why it reached no agent when it did not (after hours, the duty
+engineer, a voicemail, a hang-up)."""
 
 from __future__ import annotations
 

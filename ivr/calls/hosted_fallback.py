@@ -1,5 +1,7 @@
-"""The number's fallback that Twilio hosts: the leak advice and the duty engineer's dial, needing no server of
-ours, published as the number's VoiceFallbackUrl and kept in step with the live menu and the duty number.
+"""The number's fallback that Twilio hosts: leak advice and the duty engineer's dial when our server fails.
+
+It needs no server of ours, is published as the number's VoiceFallbackUrl, and is kept in step with the live
+menu and the duty number.
 
 Twilio requests the fallback URL on a fatal error while executing a call (our URL refused, timed out, an HTTP
 error or bad TwiML). Served by our own server, a dead server would take it down too; hosted by Twilio (the

@@ -1,5 +1,7 @@
-"""Webhooks of a work order's click-to-call (ivr/work_orders/click_to_call.py): the user answered their phone,
-so dial the customer; the dial ended; the call's status. Each status is kept with the work order.
+"""Webhooks of a work order's click-to-call (ivr/work_orders/click_to_call.py).
+
+The user answered their phone, so dial the customer; the dial ended; the call's status. Each status is kept
+with the work order.
 
 On the `voice` blueprint (ivr/calls/routes.py), so the same signature check and rescue handler apply.
 """

@@ -1,5 +1,7 @@
-"""The supervisor console's editors: the menu and the routing rules (draft, validate, test call, publish,
-versions, diff, rollback) and the change log. Supervisors and admins only, on every page and call."""
+"""The supervisor console's editors: the menu, the routing rules and the change log.
+
+The menu and the rules each have draft, validate, test call, publish, versions, diff and rollback. Supervisors
+and admins only, on every page and call."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The menu as a flow diagram's data: each node with what it does in words, each way on (key, phrases,
-then, back) and where it leads, the gas-leak path marked. Built from the raw document, so a draft that does
-not validate is still drawn; ivr/web/static/menu_diagram.js lays it out and draws it as SVG."""
+"""The menu as a flow diagram's data; ivr/web/static/menu_diagram.js lays it out and draws it as SVG.
+
+Each node with what it does in words, each way on (key, phrases, then, back) and where it leads, the gas-leak
+path marked. Built from the raw document, so a draft that does not validate is still drawn."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""The menu as a tree for the pages: each node with its prompt texts in every language, its keys and
-phrases, where each leads, and the problems that name it. Built from the raw document, so a draft that
-does not validate is still shown (what cannot be read is shown as missing)."""
+"""The menu as a tree for the pages.
+
+Each node with its prompt texts in every language, its keys and phrases, where each leads, and the problems
+that name it. Built from the raw document, so a draft that does not validate is still shown (what cannot be
+read is shown as missing)."""
 
 from __future__ import annotations
 

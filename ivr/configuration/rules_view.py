@@ -1,5 +1,7 @@
-"""The routing rules for the pages: each group's calendar (hours per weekday, holidays) and each filter's
-match and steps, with the problems that name them. Built from the raw document, valid or not."""
+"""The routing rules for the pages, built from the raw document, valid or not.
+
+Each group's calendar (hours per weekday, holidays) and each filter's match and steps, with the problems that
+name them."""
 
 from __future__ import annotations
 

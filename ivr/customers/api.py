@@ -1,5 +1,7 @@
-"""The customer sync API (JSON, bearer tokens) for the utility's billing or CRM system: put one account,
-put many, read one (docs/customers.md). Idempotent: the same record sent again answers "unchanged".
+"""The customer sync API (JSON, bearer tokens) for the utility's billing or CRM system.
+
+Put one account, put many, read one (docs/customers.md). Idempotent: the same record sent again answers
+"unchanged".
 
 Tokens of admin and supervisor users may write and read; give the sending system its own user.
 """

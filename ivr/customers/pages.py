@@ -1,6 +1,7 @@
-"""The customer pages: search and import (/customers), a customer's page with its edit form
-(/customers/<id>). Agents and shift leads look callers up, quality staff read, supervisors and admins
-also import and edit (docs/customers.md).
+"""The customer pages: search and import, and a customer's page with its edit form.
+
+Search and import are /customers, a customer's page /customers/<id>. Agents and shift leads look callers up,
+quality staff read, supervisors and admins also import and edit (docs/customers.md).
 """
 
 from __future__ import annotations
