@@ -1,4 +1,7 @@
-"""satisfaction surveys (responses, follow-up cases, daily draws, customers' call-back date) and the supervisor console (drafts, change log, announcements, switches)
+"""satisfaction surveys and the supervisor console
+
+Surveys: responses, follow-up cases, daily draws, customers' call-back date. Supervisor console: drafts,
+change log, announcements, switches.
 
 Revision ID: 0006
 Revises: 0005

@@ -1,5 +1,7 @@
-"""Retention of everything holding a phone number or a recording (issue 13): the playback log outlives its
-recording, and Twilio's copies of recordings deleted once a local copy is verified are recorded.
+"""Retention of everything holding a phone number or a recording (issue 13).
+
+The playback log outlives its recording, and Twilio's copies of recordings deleted once a local copy is
+verified are recorded.
 
 - playback_log.recording_id becomes nullable: retention removes an expired recording but keeps who
   listened to it (the access record) until that row is itself past retention; the row keeps its call_sid.

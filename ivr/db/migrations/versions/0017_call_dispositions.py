@@ -1,5 +1,6 @@
-"""Call dispositions (issue 16): what the agent recorded about a call: the class, the outcome, notes; and
-an index on customers.name for the search by a name's beginning.
+"""Call dispositions (issue 16), and an index on customers.name for the search by a name's beginning.
+
+A disposition is what the agent recorded about a call: the class, the outcome, notes.
 
 Revision ID: 0017
 Revises: 0016

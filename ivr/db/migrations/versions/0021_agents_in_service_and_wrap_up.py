@@ -1,5 +1,7 @@
-"""Agents taken out of service and a per-agent wrap-up (issue 17, the roster): `active` (an inactive agent is
-never offered a call and cannot become available) and `wrap_up_seconds` (overrides the group's wrap-up).
+"""Agents taken out of service and a per-agent wrap-up (issue 17, the roster).
+
+`active`: an inactive agent is never offered a call and cannot become available. `wrap_up_seconds`: overrides
+the group's wrap-up.
 
 Revision ID: 0021
 Revises: 0020
