@@ -1,5 +1,7 @@
-"""Demo calls for `make run`: the last days' calls, answered and recorded or abandoned, so that the boards,
-the history, the reports and the quality review have something to show on day one.
+"""Demo calls for `make run`: the last days' calls, so that the pages have something to show on day one.
+
+The calls are answered and recorded or abandoned, so that the boards, the history, the reports and the quality
+review have something to show.
 
 Each call is written as its webhooks would have written it (call events through the projection, which
 makes the `calls`, `queue_entries` and `recordings` rows), plus the dispatcher's routing decision. Every

@@ -1,6 +1,8 @@
-"""Files holding callers' numbers or voices (the SQLite database, the spool, local recordings, the secret
-key) belong to the service's own user: files 0600, directories 0700, set explicitly so that the umask
-(022 by default, which leaves files readable by every local account) does not decide."""
+"""Files holding callers' numbers or voices belong to the service's own user: files 0600, directories 0700.
+
+Those files are the SQLite database, the spool, local recordings and the secret key. The modes are set
+explicitly so that the umask (022 by default, which leaves files readable by every local account) does not
+decide."""
 
 from __future__ import annotations
 

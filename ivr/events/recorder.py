@@ -1,6 +1,7 @@
-"""Appending a webhook's events: to the database when it answers in time, to the spool when it does not, and
-to the log when the spool cannot take them either (a full or read-only disk). What the caller hears never
-depends on which.
+"""Appending a webhook's events: to the database, else to the spool, else to the log.
+
+To the database when it answers in time, to the spool when it does not, and to the log when the spool cannot
+take them either (a full or read-only disk). What the caller hears never depends on which.
 
 `append` is the one call a use case makes to store its events: the compiled statements, the process's
 kept connection and the SQLite writers' turn stay behind it."""

@@ -1,5 +1,7 @@
-"""What each role's home shows: read from the domains that own the data (the live board's figures, the agent's
-panel, the audit sample, the call-back jobs, the storm switch), as plain values. No Flask, no hotline.
+"""What each role's home shows, read from the domains that own the data, as plain values.
+
+The live board's figures, the agent's panel, the audit sample, the call-back jobs, the storm switch. No Flask,
+no hotline.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
-"""The use cases as one running hotline runs them: each is handed the hotline's sessions and the few
-collaborators it needs (telephony, live rules or menu, settings values). The scheduler, the command line
-and the tests call these; the use cases themselves never reach for a Hotline."""
+"""The use cases as one running hotline runs them, for the scheduler, the command line and the tests.
+
+Each is handed the hotline's sessions and the few collaborators it needs (telephony, live rules or menu,
+settings values). The scheduler, the command line and the tests call these; the use cases themselves never
+reach for a Hotline."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The admin's pages for users: add one, change role, link an agent, deactivate, reactivate, and the one-time
-password link; and the page where a user sets their password through such a link (no login needed).
+"""The pages for users: the admin's user administration, and setting a password through a one-time link.
+
+The admin adds a user, changes a role, links an agent, deactivates, reactivates, and makes the one-time
+password link; the page where a user sets their password through such a link needs no login.
 
 Only admins change users (supervisors see the list): whoever can make users can make an admin.
 """

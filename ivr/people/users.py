@@ -1,6 +1,8 @@
-"""Users who log in: roles, hashed passwords, sessions, API tokens (kept as sha256 only; they expire), and
-their administration: create, change role, link an agent, deactivate and reactivate, one-time password links.
-Every change to a user is written to the change log (kind "user") in the same transaction."""
+"""Users who log in, and their administration, each change in the change log.
+
+Users have roles, hashed passwords, sessions and API tokens (kept as sha256 only; they expire). Their
+administration: create, change role, link an agent, deactivate and reactivate, one-time password links. Every
+change to a user is written to the change log (kind "user") in the same transaction."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The users API (JSON, an admin's bearer token) for keeping users in step with the utility's staff system:
-list, add (answering the one-time link to set a password), change role, agent or active, a new link.
-The same use cases and refusals as the users' pages; every change in the change log (docs/users.md).
+"""The users API (JSON, an admin's bearer token) for keeping users in step with the utility's staff system.
+
+List, add (answering the one-time link to set a password), change role, agent or active, a new link. The same
+use cases and refusals as the users' pages; every change in the change log (docs/users.md).
 """
 
 from __future__ import annotations
