@@ -1,5 +1,7 @@
-"""The quality pages: the daily audit sample, a sampled call with its recording and the scorecard form,
-the scorecard and its versions (supervisors publish), and an agent's own reviewed calls."""
+"""The quality pages: the audit sample, reviewing a sampled call, the scorecard, an agent's reviewed calls.
+
+The daily audit sample, a sampled call with its recording and the scorecard form, the scorecard and its
+versions (supervisors publish), and an agent's own reviewed calls."""
 
 from __future__ import annotations
 

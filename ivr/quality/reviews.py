@@ -1,5 +1,7 @@
-"""Quality reviews of the audit sample: what a sampled call was (details from Call, QueueEntry and the
-call's events), the sample lists, and submitting a review (one transaction, once per call, then final).
+"""Quality reviews of the audit sample: what a sampled call was, the sample lists, and submitting a review.
+
+A sampled call's details come from Call, QueueEntry and the call's events. A review is submitted in one
+transaction, once per call, then final.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""Quality scorecards: the document (sections, questions, weights, N/A, automatic fails), its validation,
-the score maths (pure), and the versions in the database (each publish adds one; none is ever changed).
+"""Quality scorecards: the document, its validation, the score maths and the versions in the database.
+
+The document has sections, questions, weights, N/A and automatic fails. The score maths is pure. Each publish
+adds a version; none is ever changed.
 
 Scores: each question is answered with a whole percentage 0-100 (the review page offers pass 100,
 partial 50, fail 0) or "na". The review's score is the weighted mean of the answered questions

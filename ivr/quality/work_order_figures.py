@@ -1,7 +1,8 @@
-"""Work-order figures of the reports (pure: the standard library only): each deadline met on time, late or
-overdue; the on-time rate per deadline kind, class, desk and owner; complaint closure; open and overdue
-work orders by age. The queries that gather the facts are ivr/quality/work_order_report.py; the
-definitions are written out in docs/work-orders.md, "Reports"."""
+"""Work-order figures of the reports (pure: the standard library only).
+
+Each deadline met on time, late or overdue; the on-time rate per deadline kind, class, desk and owner;
+complaint closure; open and overdue work orders by age. The queries that gather the facts are
+ivr/quality/work_order_report.py; the definitions are written out in docs/work-orders.md, "Reports"."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The work-order facts of a report, read from the database: the deadline timers (when each deadline was
-due and met: ivr/work_orders/timers.py keeps them), the complaints taken, the orders open at a moment.
+"""The work-order facts of a report, read from the database.
+
+The deadline timers (when each deadline was due and met: ivr/work_orders/timers.py keeps them), the complaints
+taken, the orders open at a moment.
 
 Only the database models are read here (the work-order package reaches the quality package for its pages,
 so this way round would be a cycle); the figures are computed by ivr/quality/work_order_figures.py.
