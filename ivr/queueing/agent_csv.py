@@ -1,5 +1,7 @@
-"""A whole roster from CSV: one agent a row, created or updated (found by client identity, else phone), each
-row checked whole before anything of it is written, and a report of what each row did or why it was refused.
+"""A whole roster from CSV: one agent a row, created or updated, and a report of what each row did.
+
+An agent is found by client identity, else phone. Each row is checked whole before anything of it is written,
+and the report says what each row did or why it was refused.
 
 Columns (a header row names them, in any order; only `name` and one of client_identity / phone are needed):
 name, client_identity, phone, groups (a;b), skills (billing:5;general:4), languages (zh-CN;en-US),

@@ -1,5 +1,7 @@
-"""What an agent's page and the agent API show: the agent's state and the caller they are connected to, with
-the caller's customer, past calls, open work orders, survey scores and this call's disposition.
+"""What an agent's page and the agent API show: the agent's state and the caller they are connected to.
+
+With the caller come the caller's customer, past calls, open work orders, survey scores and this call's
+disposition.
 
 Every read is bounded: by an indexed column (calls.from_number, work_orders.caller_number/customer_id,
 survey_responses.phone, call_dispositions.call_sid) and a limit.

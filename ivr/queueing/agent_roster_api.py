@@ -1,6 +1,7 @@
-"""The roster API (JSON, bearer tokens) for bulk work: list, add, replace or change, take out of service and
-back, and import a CSV roster (docs/agents.md). Reading is for admin, supervisor and shift_lead tokens;
-changing for admin and supervisor, as on the pages."""
+"""The roster API (JSON, bearer tokens) for bulk work on the agents (docs/agents.md).
+
+List, add, replace or change, take out of service and back, and import a CSV roster. Reading is for admin,
+supervisor and shift_lead tokens; changing for admin and supervisor, as on the pages."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""`hotline agents ...`: the roster from the command line: list, add, edit, take out of service and back,
-import a CSV roster (docs/agents.md)."""
+"""`hotline agents ...`: the roster from the command line (docs/agents.md).
+
+List, add, edit, take out of service and back, import a CSV roster."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The roster pages (/console/agents): the agents with their state, the add and edit forms, taking an agent
-out of service and back, and a CSV import with its per-row report (docs/users.md, "Agents (seats)")."""
+"""The roster pages (/console/agents): the agents with their state, their forms and a CSV import.
+
+The add and edit forms, taking an agent out of service and back, and a CSV import with its per-row report
+(docs/users.md, "Agents (seats)")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The floor pages' charts as inline SVG: the history's (volume, service level, answer time, agents) and
-the staffing plan's (agents needed beside agents scheduled)."""
+"""The floor pages' charts as inline SVG.
+
+The history's (volume, service level, answer time, agents) and the staffing plan's (agents needed beside
+agents scheduled)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The supervisor console's floor pages: the live board (and its JSON), the shift lead's moves, the history
-by day or hour, the Erlang C staffing calculator. Shift leads, supervisors and admins only."""
+"""The supervisor console's floor pages, for shift leads, supervisors and admins only.
+
+The live board (and its JSON), the shift lead's moves, the history by day or hour, the Erlang C staffing
+calculator."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""What the wallboard shows: per queue the waiting callers, the longest wait and today's service level, each
-with its level against the supervisors' limits; the gas emergencies of the last hour; the agents by state.
+"""What the wallboard shows: each queue's figures and levels, the last hour's gas emergencies, the agents.
+
+Per queue the waiting callers, the longest wait and today's service level, each with its level against the
+supervisors' limits; the gas emergencies of the last hour; the agents by state.
 
 The figures are the live board's (ivr/queueing/board.py floor_now); only the levels are added here.
 """

@@ -1,5 +1,7 @@
-"""The wallboard's colour rules: each queue's limits (its own, else every queue's, else the built-in ones),
-the level of a figure against them, and what makes a set of limits acceptable. Standard library only."""
+"""The wallboard's colour rules. Standard library only.
+
+Each queue's limits (its own, else every queue's, else the built-in ones), the level of a figure against them,
+and what makes a set of limits acceptable."""
 
 from __future__ import annotations
 

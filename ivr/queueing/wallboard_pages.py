@@ -1,5 +1,7 @@
-"""The wallboard: a full-screen page for a wall screen (1920x1080) with its JSON, refreshed by wallboard.js,
-and the supervisors' form for the limits that colour it. See docs/console-floor.md, "Wallboard"."""
+"""The wallboard: a page for a wall screen, and the supervisors' form for the limits that colour it.
+
+The page is full-screen (1920x1080), with its JSON, refreshed by wallboard.js. See docs/console-floor.md,
+"Wallboard"."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The wallboard's limits as stored (table wallboard_thresholds): read them, and save a supervisor's changes,
-checked for every queue they affect, each change in the change log."""
+"""The wallboard's limits as stored (table wallboard_thresholds): read them and save a supervisor's changes.
+
+Changes are checked for every queue they affect, each change in the change log."""
 
 from __future__ import annotations
 
