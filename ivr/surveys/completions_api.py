@@ -1,4 +1,5 @@
 """The completions API (JSON, bearer tokens): the utility's other systems report completed field work.
+
 Admin and supervisor tokens may post (give the sending system its own supervisor user). docs/callbacks.md."""
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""Call-back jobs as people see and handle them: the filtered, paged list with each job's tries, and the
-two things a supervisor may do to a job, retry (queue a given-up job again now) and cancel (with a reason),
-each a conditional update logged in the change log in the same transaction (docs/callbacks.md, "The jobs
-page"). No Flask: the pages and the CLI call these."""
+"""Call-back jobs as people see and handle them: the filtered list, and a supervisor's retry and cancel.
+
+The filtered, paged list with each job's tries, and the two things a supervisor may do to a job, retry (queue
+a given-up job again now) and cancel (with a reason), each a conditional update logged in the change log in
+the same transaction (docs/callbacks.md, "The jobs page"). No Flask: the pages and the CLI call these."""
 
 from __future__ import annotations
 

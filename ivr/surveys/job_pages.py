@@ -1,6 +1,8 @@
-"""The call-back jobs pages: the list (filter by status, due date, service type; paged) with each job's
-tries, a job's own page, and retry / cancel with a reason. Supervisors and admins act; quality staff, who
-read the satisfaction results, may look. The rules are in ivr/surveys/job_actions.py (docs/callbacks.md)."""
+"""The call-back jobs pages: the list, a job's own page, and retry / cancel with a reason.
+
+The list filters by status, due date and service type, is paged, and shows each job's tries. Supervisors and
+admins act; quality staff, who read the satisfaction results, may look. The rules are in
+ivr/surveys/job_actions.py (docs/callbacks.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Publishing a sampling policy as a person: the next version, only when it changes something and nobody
-published meanwhile, with its change-log entry in the same transaction (docs/callbacks.md)."""
+"""Publishing a sampling policy as a person, with its change-log entry in the same transaction.
+
+The next version is published only when it changes something and nobody published meanwhile
+(docs/callbacks.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The sampling policy as a form: the document shown as fields (shares in percent), and the fields read
-back into a document with a message per field (docs/callbacks.md, "The settings page"). Pure."""
+"""The sampling policy as a form, and the form's fields read back into a document. Pure.
+
+The document is shown as fields (shares in percent); the fields are read back with a message per field
+(docs/callbacks.md, "The settings page")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The satisfaction report's pages: the report (charts, CSV), the customers' comment recordings, and the
-follow-up cases supervisors close."""
+"""The satisfaction report's pages: the report, the customers' comment recordings and the follow-up cases.
+
+The report has its charts and CSV; supervisors close the follow-up cases."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""The satisfaction survey in the database: one response per answered call-back, kept answer by answer,
-the customer marked with the call-back date, a follow-up case for a low score, and the try's outcome.
-The questions and how a key becomes an answer are here too; the webhooks are ivr/surveys/survey_views.py."""
+"""The satisfaction survey in the database: one response per answered call-back, kept answer by answer.
+
+The customer is marked with the call-back date, a follow-up case is made for a low score, and the try's
+outcome is kept. The questions and how a key becomes an answer are here too; the webhooks are
+ivr/surveys/survey_views.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Webhooks of the satisfaction call-back survey: the outbound call's Voice URL, one question per step, the
-comment, and the status callback that settles the try (docs/survey.md).
+"""Webhooks of the satisfaction call-back survey (docs/survey.md).
+
+The outbound call's Voice URL, one question per step, the comment, and the status callback that settles the
+try.
 
 On the `voice` blueprint, so the same signature check applies. The job id and the question travel in the
 signed URLs. Every answer is written as it is given, so a hang-up midway keeps what was said. A failure
