@@ -1,5 +1,6 @@
-"""The work-order API (JSON, bearer tokens) for the utility's other systems: create, read with history,
-move it on, record the field result and the answer, close, a customer's open ones (docs/work-orders.md).
+"""The work-order API (JSON, bearer tokens) for the utility's other systems (docs/work-orders.md).
+
+Create, read with history, move it on, record the field result and the answer, close, a customer's open ones.
 
 Scopes are the token user's role (tokens carry no scopes of their own): reading is for every role that works
 orders (admin, supervisor, shift_lead, agent); changing them for admin, supervisor and shift_lead. Give each

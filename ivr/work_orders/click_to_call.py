@@ -1,5 +1,7 @@
-"""Click-to-call "answer the customer": ring the user's phone first, then (when they answer) the customer,
-and keep the call with the work order: an event with its CallSid, then one per status Twilio reports.
+"""Click-to-call "answer the customer": ring the user's phone, then the customer, and keep the call.
+
+The customer is rung when the user answers. The call is kept with the work order: an event with its CallSid,
+then one per status Twilio reports.
 
 The webhooks that answer the two legs are the calls domain's (ivr/calls/work_order_calls.py); this module
 places the call and records what happened, with the session and the telephony passed in.

@@ -1,5 +1,7 @@
-"""The desks' pages: every desk with its open work orders (/desks), and one desk's queue by due time, coloured
-by how close each deadline is, a page at a time (/desks/<desk>). See docs/work-orders.md, "The desks' pages".
+"""The desks' pages: every desk with its open work orders (/desks), and one desk's queue (/desks/<desk>).
+
+A desk's queue is by due time, coloured by how close each deadline is, a page at a time. See
+docs/work-orders.md, "The desks' pages".
 """
 
 from __future__ import annotations

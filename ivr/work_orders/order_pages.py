@@ -1,6 +1,8 @@
-"""A work order's page (/work-orders/<number>): its fields, customer, calls, due times and history, and the
-forms that move it on through the use cases (accept, hand over, note, field result, answer, close, reopen)
-and click-to-call. A refused change shows its message (4xx) and writes nothing. See docs/work-orders.md.
+"""A work order's page (/work-orders/<number>) and the forms that move the order on.
+
+The page shows its fields, customer, calls, due times and history; the forms move it on through the use cases
+(accept, hand over, note, field result, answer, close, reopen) and click-to-call. A refused change shows its
+message (4xx) and writes nothing. See docs/work-orders.md.
 """
 
 from __future__ import annotations

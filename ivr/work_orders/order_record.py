@@ -1,5 +1,6 @@
-"""Everything the work order's page shows, read in one place: the order, its customer and owner, the calls
-attached to it, its deadlines and its history (ivr/work_orders/order_pages.py renders it)."""
+"""Everything the work order's page shows, read in one place (ivr/work_orders/order_pages.py renders it).
+
+The order, its customer and owner, the calls attached to it, its deadlines and its history."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""How the work orders' pages name classes, stages, history events, answer channels and urgency
-(Chinese first, English after), as ivr/web/labels.py does for the other pages."""
+"""How the work orders' pages name things, as ivr/web/labels.py does for the other pages.
+
+Classes, stages, history events, answer channels and urgency, Chinese first, English after."""
 
 from __future__ import annotations
 

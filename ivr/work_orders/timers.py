@@ -1,5 +1,7 @@
-"""A work order's deadline timers: started when the order enters a deadline's starting stage, met when it
-reaches the stage that fulfils the deadline; the order's due_at, warn_at and escalation kept in step.
+"""A work order's deadline timers, with the order's due_at, warn_at and escalation kept in step.
+
+A timer is started when the order enters a deadline's starting stage and met when it reaches the stage that
+fulfils the deadline.
 
 The timers are rows (work_order_timers), so they outlive the process; the sweep (escalation.py) fires them.
 See docs/work-orders.md, "Timers and escalation".
