@@ -35,7 +35,7 @@ HOTLINE_NUMBER = "+864008888888"  # the number the callers dial (To)
 PERSON_WITHIN = 60.0  # seconds: the gas-leak promise
 MENU_PATIENCE = 60.0  # seconds a general caller stays on outside a queue, on top of their patience in it
 MAX_DOCUMENTS = 40  # documents a call fetches outside a queue before this player gives up (an app loop)
-SHED_HEADER = "x-hotline-shed"  # the app marks an answer it gave instead of the work (ivr/web/overload.py)
+SHED_HEADER = "x-hotline-shed"  # the app marks an answer it gave instead of the work (ivr/calls/overload.py)
 
 
 @dataclass

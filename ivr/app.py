@@ -9,6 +9,7 @@ from sqlalchemy.exc import StatementError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ivr.calls.overload import ShedDocuments, ShedOverload
 from ivr.config import Settings, development_token_problems, load_settings
 from ivr.db.deadline import begin_webhook, end_webhook
 from ivr.hotline import Hotline
@@ -18,7 +19,6 @@ from ivr.web.errors import (
     plain_http_error,
     refuse_json_that_is_not_an_object,
 )
-from ivr.web.overload import ShedDocuments, ShedOverload
 
 
 def create_app(settings: Settings | None = None, hotline: Hotline | None = None) -> Flask:

@@ -21,6 +21,7 @@ from ivr.calls.duty_dial import duty_dial_ended
 from ivr.calls.events import SAFETY_QUEUE, CallRequest
 from ivr.calls.flow import Ask, CallerInput, CallState, Dial, Enqueue, Said, Turn
 from ivr.calls.menu_turns import MenuDesk, NextTurn, leave_message, start_call, take_input
+from ivr.calls.overload import PRESSURE_KEY, SHED_HOLD_FACTOR
 from ivr.calls.queue_exit import (
     CALLBACK_BOOKED,
     DUTY_DIAL,
@@ -37,7 +38,6 @@ from ivr.events import kinds
 from ivr.hotline import Hotline
 from ivr.queueing.waiting import Standing
 from ivr.web.current_hotline import hotline
-from ivr.web.overload import PRESSURE_KEY, SHED_HOLD_FACTOR
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def step() -> Response:
 
 
 def _menu_desk(h: Hotline) -> MenuDesk:
-    shedding = bool(request.environ.get(PRESSURE_KEY))  # set by the overload middleware (ivr/web/overload.py)
+    shedding = bool(request.environ.get(PRESSURE_KEY))  # set by the overload middleware (calls/overload.py)
     settings = h.settings
     return MenuDesk(
         h.sessions, h.spool, h.rules.live, h.clock, settings.safety_queue_max_wait, duty_at_once=shedding

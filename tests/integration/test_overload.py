@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.web.overload import SHED_HEADER
+from ivr.calls.overload import SHED_HEADER
 from tests.helpers import PUBLIC_BASE_URL, new_call_sid
 from tests.server_process import Server, init_demo_without_logins
 

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from ivr.calls.overload import SHED_HEADER
 from ivr.config import Settings
 from ivr.db.models import QueueEntry, WorkOrder
 from ivr.hotline import Hotline
-from ivr.web.overload import SHED_HEADER
 from tests.helpers import PUBLIC_BASE_URL, SignedClient, new_call_sid
 
 DUTY = "+8613900000000"

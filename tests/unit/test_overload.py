@@ -1,4 +1,4 @@
-"""Which requests may be shed, and how old a proxy says a request is (ivr/web/overload.py)."""
+"""Which requests may be shed, and how old a proxy says a request is (ivr/calls/overload.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ivr.calls.twiml import Voice
-from ivr.config import Settings
-from ivr.web.overload import (
+from ivr.calls.overload import (
     BUSY_TRIES,
     SHED_HEADER,
     ShedDocuments,
@@ -21,6 +19,8 @@ from ivr.web.overload import (
     request_age,
     shed_kind,
 )
+from ivr.calls.twiml import Voice
+from ivr.config import Settings
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
-"""Overload shedding: past its capacity a worker answers new calls and queue waits at once with a small safe
-TwiML document instead of queueing them without bound; the gas-leak path is always served.
+"""Overload shedding: past its capacity a worker answers new calls and queue waits with a fixed document.
 
-A WSGI middleware, so a shed request costs no Flask, no signature check and no database: a cached string.
+The answer is a small safe TwiML document given at once, instead of queueing the requests without bound; the
+gas-leak path is always served. A WSGI middleware, so a shed request costs no Flask, no signature check and
+no database: a cached string.
 """
 
 from __future__ import annotations
