@@ -16,6 +16,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.calls import events as call_events
 from ivr.calls import inputs, twiml
+from ivr.calls.announced_greeting import starts_the_menu, with_announcements
 from ivr.calls.connect import callback_offer
 from ivr.calls.duty_dial import duty_dial_ended
 from ivr.calls.events import SAFETY_QUEUE, CallRequest
@@ -82,14 +83,13 @@ def _announced(menu: MenuDocument, turn: Turn, caller: str) -> tuple[Turn, list[
     """The greeting turn with the caller's announcements (docs/console-announcements.md), and their ids.
     Any failure here leaves the greeting as it was: an announcement is never a reason for a call to fail."""
     from ivr.configuration.announcements import cache_of
-    from ivr.queueing import storm
 
-    if not storm.starts_the_menu(menu, turn):
+    if not starts_the_menu(menu, turn):
         return turn, []
     try:
         cache = cache_of(current_app.extensions, hotline().sessions)
         heard = cache.active_for(caller)
-        return storm.with_announcements(menu, turn, heard, cache.snapshot().storm)
+        return with_announcements(menu, turn, heard, cache.snapshot().storm)
     except Exception:
         log.warning("announcements failed; greeting without them", exc_info=True)
         return turn, []

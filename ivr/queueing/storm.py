@@ -1,13 +1,13 @@
-"""Storm mode and the announcements in a call: the switch (logged), where announcements go in the greeting,
-and the offer to waiting callers of a call-back or a voice message instead of a long wait.
+"""Storm mode's state and rules: the switch (logged), and a waiting caller's offer of a call-back or message.
 
-The gas-leak path never comes here: a safety caller (emergency queue) is never offered anything but a
-person, and the first thing any caller hears stays the gas-leak instruction.
+The offer is a call-back or a voice message instead of a long wait. The gas-leak path never comes here: a
+safety caller (emergency queue) is never offered anything but a person. How a call's greeting speaks storm
+mode and the announcements (the gas-leak key first) is the calls' own: ivr/calls/announced_greeting.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,11 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ivr.calls.flow import Ask, Said, Turn
-from ivr.calls.twiml import SaidText
-from ivr.configuration.announcements import STORM_SWITCH, Live
+from ivr.configuration.announcements import STORM_SWITCH
 from ivr.configuration.change_log import log_change
-from ivr.configuration.menus.schema import MenuDocument, MenuNode
 from ivr.db.models import QueueEntry, Switch, utcnow
 from ivr.queueing.queue_entries import book_callback
 
@@ -75,44 +72,6 @@ def _ensure_switch(session: Session) -> None:
 
 def _describe(row: Switch) -> dict[str, Any]:
     return {"on": row.on, "set_by": row.set_by, "set_at": row.set_at.isoformat() if row.set_at else None}
-
-
-# ---------------------------------------------------------------- the greeting
-
-
-def starts_the_menu(menu: MenuDocument, turn: Turn) -> bool:
-    """True for the turn that greets the caller: the call's start, or a change of language, at the root."""
-    return (
-        isinstance(turn.then, Ask)
-        and turn.reason in ("start", "language")
-        and turn.visited == (menu.root,)
-        and turn.then.state.node == menu.root
-    )
-
-
-def with_announcements(
-    menu: MenuDocument, turn: Turn, announcements: list[Live], storm: bool
-) -> tuple[Turn, list[int]]:
-    """The greeting turn with the announcements spoken inside its Gather (the caller can press 2 at once),
-    and the ids of those spoken (those with a text in the call's language).
-
-    Normally: after the greeting (and the offers of other languages), before the menu. In storm mode:
-    first, but after one sentence telling a caller who smells gas which key to press."""
-    language = turn.then.state.language
-    chosen = [a for a in announcements if a.texts.get(language)]
-    if not chosen:
-        return turn, []
-    spoken = tuple(SaidText(f"announcement:{a.id}", language, text=a.texts[language]) for a in chosen)
-    ids = [a.id for a in chosen]
-    root = menu.nodes[menu.root]
-    assert isinstance(root, MenuNode)
-    emergency_key = next((o.key for o in root.options if o.target == menu.emergency.target), None)
-    if storm and emergency_key is not None:
-        gas_first = Said("storm_gas_first", language, (("key", emergency_key),))
-        return replace(turn, said=(gas_first, *spoken, *turn.said)), ids
-    # The intro (with the language offers after its first prompt) comes first, the node's prompts last.
-    at = len(turn.said) - len(root.prompts) if root.intro else 0
-    return replace(turn, said=(*turn.said[:at], *spoken, *turn.said[at:])), ids
 
 
 # ---------------------------------------------------------------- waiting callers
