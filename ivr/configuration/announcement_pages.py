@@ -1,11 +1,11 @@
-"""The announcements page: list, create, edit and end announcements, and the storm-mode switch.
+"""The announcements page: list, create, edit and end announcements, around the storm-mode card.
 
-Supervisors and admins only; times are entered and shown in the hotline's local time zone.
+Supervisors and admins only; times are entered and shown in the hotline's local time zone. The storm card
+and its button are queueing's (ivr/queueing/storm_pages.py, template console/storm_card.html).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,12 +25,8 @@ from ivr.configuration.change_log import recent_changes
 from ivr.db.models import Announcement, utcnow
 from ivr.db.session import unit_of_work
 from ivr.people.auth import person, role_required
-from ivr.queueing.queue_sizing import QueueChange, size_queues
-from ivr.queueing.storm import set_storm, storm_state
-from ivr.queueing.storm_outcomes import storm_outcomes
 from ivr.web.current_hotline import hotline
 
-log = logging.getLogger(__name__)
 bp = Blueprint("announcements", __name__, template_folder="templates", url_prefix="/console/announcements")
 
 EDITORS = ("supervisor", "admin")
@@ -41,16 +37,11 @@ _MAX_FIELD = 60_000  # characters of one form field: a long list of numbers, not
 _YEARS = (2000, 2099)  # the dates an announcement can run between: anything else is a typing slip
 
 
-@bp.context_processor
-def _labels() -> dict[str, Any]:
-    return {"STATUSES": STATUSES}
-
-
 @bp.get("")
 @role_required(*EDITORS)
 def index() -> str:
     """Storm mode, the form for a new announcement, and the active, upcoming and ended ones."""
-    return _page()
+    return page()
 
 
 @bp.post("")
@@ -67,8 +58,8 @@ def create() -> Response | tuple[str, int]:
         except InvalidAnnouncement as invalid:
             problems = invalid.problems
     if problems:
-        return _page(form=request.form, problems=problems), 400
-    _changed()
+        return page(form=request.form, problems=problems), 400
+    announcements_changed()
     flash(f"通知 {created} 已保存 / Announcement {created} saved", "ok")
     return redirect(url_for("announcements.index"))
 
@@ -104,7 +95,7 @@ def edit(announcement_id: int) -> Response | tuple[str, int]:
         if row is None:
             return _missing(announcement_id)
         return _edit(row, request.form, problems), 400
-    _changed()
+    announcements_changed()
     flash(f"通知 {announcement_id} 已修改 / Announcement {announcement_id} changed", "ok")
     return redirect(url_for("announcements.index"))
 
@@ -121,56 +112,19 @@ def end(announcement_id: int) -> Response | tuple[str, int]:
     except AnnouncementClosed:
         flash(f"通知 {announcement_id} 已经结束 / Announcement {announcement_id} had already ended", "error")
         return redirect(url_for("announcements.index"))
-    _changed()
+    announcements_changed()
     flash(f"通知 {announcement_id} 已结束 / Announcement {announcement_id} ended", "ok")
-    return redirect(url_for("announcements.index"))
-
-
-@bp.post("/storm")
-@role_required(*EDITORS)
-def storm() -> Response | tuple[str, int]:
-    """Turn storm mode on or off (the button says which: pressing twice changes nothing)."""
-    wanted = request.form.get("on", "")
-    if wanted not in ("0", "1"):
-        return _page(
-            problems=["请用页面上的按钮切换风暴模式 / Use the page's button to switch storm mode"]
-        ), 400
-    with unit_of_work(hotline().sessions) as session:
-        changed = set_storm(session, wanted == "1", who=person().username)
-    _changed()
-    zh, en = ("开启", "on") if wanted == "1" else ("关闭", "off")
-    if changed:
-        flash(f"风暴模式已{zh} / Storm mode is {en}", "ok")
-    else:
-        flash(f"风暴模式本来就是{zh}状态 / Storm mode was already {en}", "ok")
-    if wanted == "1":
-        _size_queues_for_storm()
     return redirect(url_for("announcements.index"))
 
 
 # ---------------------------------------------------------------- helpers
 
 
-def _size_queues_for_storm() -> None:
-    """Twilio's queues grown to the maximum now, not at the scheduler's next run; a failure is shown."""
-    try:
-        h = hotline()
-        changes = size_queues(True, sessions=h.sessions, telephony=h.telephony, menu=h.menus.live()[1])
-        failed = [change for change in changes if change.action == "failed"]
-    except Exception:  # the switch is set all the same: the scheduler sizes them at its next run
-        log.warning("call queues not sized for storm mode", exc_info=True)
-        failed = [QueueChange("*", "failed", 0)]
-    if failed:
-        names = ", ".join(change.name for change in failed)
-        flash(f"以下 Twilio 队列未能扩容 / These Twilio queues could not be resized: {names}", "error")
-
-
-def _page(form: Any = None, problems: list[str] | None = None) -> str:
+def page(form: Any = None, problems: list[str] | None = None) -> str:
+    """The announcements page, with the storm card (ivr/queueing/storm_pages.py) and the recent changes."""
     now = utcnow()
     with hotline().sessions() as session:
         lists = notices.listing(session, now)
-        switch = storm_state(session)
-        outcomes = storm_outcomes(session, switch.set_at) if switch.on and switch.set_at else None
         changes = sorted(
             recent_changes(session, kind="announcement", limit=10)
             + recent_changes(session, kind="storm", limit=10),
@@ -179,9 +133,8 @@ def _page(form: Any = None, problems: list[str] | None = None) -> str:
         )[:10]
     return render_template(
         "console/announcements.html",
+        STATUSES=STATUSES,  # passed, not a context processor: the storm switch renders this page too
         lists=lists,
-        switch=switch,
-        outcomes=outcomes,
         changes=changes,
         languages=_languages(),
         form=form if form is not None else _blank_form(now),
@@ -194,6 +147,7 @@ def _edit(row: Announcement, form: Any, problems: list[str] | None = None) -> st
     status = notices.status_of(row, utcnow())
     return render_template(
         "console/announcements_edit.html",
+        STATUSES=STATUSES,
         row=row,
         status=status,
         form=form,
@@ -218,7 +172,8 @@ def _languages() -> list[str]:
     return list(menu.languages)
 
 
-def _changed() -> None:
+def announcements_changed() -> None:
+    """Announcements or the storm switch changed: the calls' cache of them is read again."""
     # This process's webhooks see the change at once; other workers within the cache's refresh interval.
     notices.cache_of(current_app.extensions, hotline().sessions).invalidate()
 

@@ -90,7 +90,7 @@ GROUPS = (
     ),
 )
 # Pages of a blueprint with no link of its own, and the link of the bar they belong under.
-PART_OF = {"user_admin": "admin.users"}
+PART_OF = {"user_admin": "admin.users", "storm": "announcements.index"}
 # The agent's seat is "my seat" to an agent, the list of agents to the others who may open it.
 _OWN_SEAT = {("agent", "agent_page.agent"): "我的坐席 / My seat"}
 

@@ -71,8 +71,10 @@ def init_pages(app: Flask) -> None:
     app.register_blueprint(satisfaction_bp)  # satisfaction report, follow-ups (docs/satisfaction-report.md)
     app.register_blueprint(recordings_bp)  # playback of call recordings (docs/recordings.md)
     from ivr.configuration.announcement_pages import bp as announcements_bp  # docs/console-announcements.md
+    from ivr.queueing.storm_pages import bp as storm_bp
 
     app.register_blueprint(announcements_bp)
+    app.register_blueprint(storm_bp)  # the storm card and switch on the announcements page
     from ivr.queueing.floor_pages import (
         bp as floor_bp,  # live board, history, staffing (docs/console-floor.md)
     )
