@@ -1,7 +1,8 @@
 """The supervisor console's editors: the menu, the routing rules and the change log.
 
-The menu and the rules each have draft, validate, test call, publish, versions, diff and rollback. Supervisors
-and admins only, on every page and call."""
+The menu and the rules each have draft, validate, publish, versions, diff and rollback; the menu's draft page
+has the test call, whose view is the calls' (ivr/calls/trial_call_views.py). Supervisors and admins only, on
+every page and call."""
 
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from ivr.configuration.menu_tree import menu_tree
 from ivr.configuration.menus.validation import Problem
 from ivr.configuration.raw_document import read_document, show_document
 from ivr.configuration.rules_view import rules_view
-from ivr.configuration.trial_call import TestCallInput, TestCallRefused, walk_test_call
 from ivr.db.models import ChangeLog
 from ivr.db.session import unit_of_work
 from ivr.people.auth import person, role_required
@@ -45,7 +45,6 @@ ACTION_LABELS = {
 }
 CHANGES_PER_PAGE = 50
 MAX_FIELDS_SHOWN = 60
-_CALLER = re.compile(r"^\+?[0-9]{3,20}$")
 _CONFLICT = "someone else published at the same moment: look at the versions and try again"
 
 
@@ -270,42 +269,6 @@ def _side(session: Any, kind: str, text: str, live: Any) -> tuple[str, Any]:
     return f"v{row.version}", row.document
 
 
-def test_call(kind: str) -> tuple[Response, int]:
-    """JSON: one turn of a test call on the draft menu; writes nothing."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _json_error("send a JSON object: {'state': null, 'language': 'zh-CN'} to start", 400)
-    caller = body.get("caller") or "+8613800000001"
-    state = body.get("state")
-    fields = {name: body.get(name) or "" for name in ("digits", "speech", "language")}
-    if not isinstance(caller, str) or not _CALLER.match(caller.strip()):
-        return _json_error("caller must be a phone number such as +8613800000001", 400)
-    if not all(isinstance(value, str) for value in fields.values()):
-        return _json_error("digits, speech and language must be text", 400)
-    if state is not None and not isinstance(state, dict):
-        return _json_error("state must be the object the last answer gave, or null to start", 400)
-    h = hotline()
-    with h.sessions() as session:
-        document = drafts.current_draft(session, kind).document
-    try:
-        rules = h.rules.live()
-    except Exception:  # rules unknown: the test call says nothing about opening hours
-        rules = None
-    given = TestCallInput(
-        state=state,
-        digits=fields["digits"],
-        speech=fields["speech"],
-        language=fields["language"] or None,
-        caller=caller.strip(),
-    )
-    try:
-        answer = walk_test_call(h.sessions, document, given, rules, h.settings.local_timezone)
-    except TestCallRefused as refused:
-        problems = [{"where": p.where, "message": p.message} for p in refused.problems]
-        return jsonify(error=refused.message, problems=problems), 400
-    return jsonify(answer), 200
-
-
 def diagram(kind: str) -> tuple[Response, int]:
     """JSON: the menu's flow diagram (?of=draft, live or a version number), drawn by menu_diagram.js."""
     of = request.args.get("of", "draft").strip()
@@ -419,13 +382,6 @@ def _register() -> None:
             )
     bp.add_url_rule(
         "/menu/diagram", "menu_diagram", role_required(*EDITORS)(diagram), defaults={"kind": "menu"}
-    )
-    bp.add_url_rule(
-        "/menu/draft/test-call",
-        "menu_test_call",
-        role_required(*EDITORS)(test_call),
-        methods=["POST"],
-        defaults={"kind": "menu"},
     )
 
 

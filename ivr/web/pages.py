@@ -88,6 +88,9 @@ def init_pages(app: Flask) -> None:
     )
 
     app.register_blueprint(editor_bp)
+    from ivr.calls.trial_call_views import bp as trial_call_bp  # the menu draft's test call
+
+    app.register_blueprint(trial_call_bp)
     from ivr.surveys.settings_pages import bp as callback_settings_bp  # docs/callbacks.md
 
     app.register_blueprint(callback_settings_bp)

@@ -12,8 +12,8 @@ from sqlalchemy import select, text
 from ivr.calls.events import CallRequest
 from ivr.calls.flow import CallerInput, CallState, Enqueue
 from ivr.calls.menu_turns import MenuDesk, take_input
+from ivr.calls.trial_call import TestCallInput, walk_test_call
 from ivr.configuration.menus.validation import load_menu_file
-from ivr.configuration.trial_call import TestCallInput, walk_test_call
 from ivr.db.models import CallEvent, QueueEntry, WorkOrder, utcnow
 from ivr.events import append, kinds
 from tests.helpers import action_of, count, new_call_sid, twiml

@@ -133,10 +133,10 @@ def _draft(hotline, kind: str = "menu") -> ConfigDraft | None:
 
 
 def _editor_urls(app) -> list[tuple[str, str]]:
-    """Every (method, URL) of the editor blueprint, version arguments filled with 1."""
+    """Every (method, URL) of the editors and the draft's test call, version arguments filled with 1."""
     found = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("editor."):
+        if rule.endpoint.startswith(("editor.", "trial_call.")):  # the test call's view is the calls' own
             url = re.sub(r"<int:version>", "1", rule.rule)
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 found.append((method, url))

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 
 from ivr.app import create_app
+from ivr.calls.trial_call import TEST_CALL_SID, TestCallInput, walk_test_call
 from ivr.configuration.menus.validation import load_menu_file
-from ivr.configuration.trial_call import TEST_CALL_SID, TestCallInput, walk_test_call
 from ivr.db.models import Call, Customer, WorkOrder, WorkOrderTimer
 from ivr.events import kinds
 from ivr.work_orders.deadline_rules import load_deadlines_file, validate_deadlines

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from ivr.app import create_app
+from ivr.calls.trial_call import TestCallInput, walk_test_call
 from ivr.configuration.menus.validation import load_menu_file
-from ivr.configuration.trial_call import TestCallInput, walk_test_call
 from ivr.db.models import Call, CallEvent, Customer
 from ivr.events.store import call_inputs
 from run import cli
