@@ -1,7 +1,7 @@
 """A caller about to be queued while their group is closed: what its filter does, and when the group reopens.
 
 The one rule for live calls (ivr/calls/menu_turns.py) and the editor's trial call
-(ivr/configuration/trial_call.py), so that a trial call says what a live call does.
+(ivr/calls/trial_call.py), so that a trial call says what a live call does.
 """
 
 from __future__ import annotations
