@@ -29,6 +29,9 @@ def test_the_contracts_cover_the_layering() -> None:
     assert {"forbidden", "layers", "acyclic_siblings"} <= kinds
     forbidden = [set(contract["source_modules"]) for contract in contracts if contract["type"] == "forbidden"]
     assert any({"routing", "prompts"} <= sources for sources in forbidden), "routing and prompts: stdlib only"
+    protected = {tuple(c["allowed_importers"]) for c in contracts if c["type"] == "protected"}
+    domains = ("calls", "queueing", "quality", "surveys", "configuration", "work_orders", "customers")
+    assert {(f"ivr.{domain}",) for domain in (*domains, "events")} <= protected, "each keeps its own modules"
 
 
 def test_a_broken_contract_fails_the_check(tmp_path: Path) -> None:
@@ -43,3 +46,17 @@ def test_a_broken_contract_fails_the_check(tmp_path: Path) -> None:
     result = lint_imports(config)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "telephony without settings BROKEN" in result.stdout
+
+
+def test_reaching_into_another_package_s_own_module_is_reported(tmp_path: Path) -> None:
+    # The event store's compiled statements are its own: a contract saying only calls may import them breaks.
+    config = tmp_path / "reaching.toml"
+    config.write_text(
+        '[tool.importlinter]\nroot_packages = ["ivr"]\n\n'
+        "[[tool.importlinter.contracts]]\n"
+        'name = "statements for calls only"\ntype = "protected"\n'
+        'protected_modules = ["ivr.events.statements"]\nallowed_importers = ["ivr.calls"]\n'
+    )
+    result = lint_imports(config)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "statements for calls only BROKEN" in result.stdout
