@@ -24,7 +24,7 @@ def callbacks_import(path: str) -> None:
     """Import field completions from a CSV file; rejected rows go to FILE.rejected.csv (exit 1 if any)."""
     from ivr.db.models import utcnow
     from ivr.surveys.completions import BadCsv, import_rows, read_csv, write_rejected
-    from ivr.surveys.draws import live_policy
+    from ivr.surveys.policy_store import live_policy
 
     source = Path(path)
     try:
@@ -239,7 +239,7 @@ def callbacks_policy_publish(path: str, author: str) -> None:
 @callbacks_policy.command("show")
 def callbacks_policy_show() -> None:
     """The live policy (the shipped default while none is published)."""
-    from ivr.surveys.draws import live_policy
+    from ivr.surveys.policy_store import live_policy
 
     with command_hotline().sessions() as session:
         policy = live_policy(session)

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from ivr.db.models import utcnow
 from ivr.people.auth import role_required
 from ivr.surveys.completions import InvalidCompletion, NewCompletion, parse_completion, store_completions
-from ivr.surveys.draws import live_policy
+from ivr.surveys.policy_store import live_policy
 from ivr.web.current_hotline import hotline
 
 bp = Blueprint("completions_api", __name__, url_prefix="/api")

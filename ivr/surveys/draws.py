@@ -1,8 +1,9 @@
-"""The call-back sampling policy in the database, and the daily draw that applies it.
+"""The daily call-back draw: decide the completions not yet decided, on each month's figures so far.
 
-The draw takes every completion not yet decided from before today, decides it on its month's figures so far
-and stores it as CallbackCandidate rows under a CallbackDraw. The rules themselves are pure:
-ivr/surveys/selection.py; docs/callbacks.md."""
+The draw takes every completion not yet decided from before today, decides it under the live policy
+(ivr/surveys/policy_store.py) on its month's figures so far and stores it as CallbackCandidate rows under a
+CallbackDraw; its local-month helpers map a completion to the month it counts in. The rules themselves are
+pure: ivr/surveys/selection.py; docs/callbacks.md."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import secrets
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
@@ -24,7 +24,6 @@ from ivr.db.models import (
     CallbackDraw,
     CallbackJob,
     DoNotCall,
-    SamplingPolicyVersion,
     ServiceCompletion,
     SurveyResponse,
     utcnow,
@@ -33,33 +32,13 @@ from ivr.db.session import unit_of_work
 from ivr.quality.report_month import Month
 from ivr.surveys.completions import record_hotline_completions
 from ivr.surveys.jobs import calling_rules, create_jobs
-from ivr.surveys.policy import DEFAULT_POLICY_FILE, Policy, load_policy_file, validate_policy
+from ivr.surveys.policy_store import live_policy
 from ivr.surveys.selection import NOT_SAMPLED, Case, SoFar, decide
 from ivr.telephony.phones import normalise_phone
 
 log = logging.getLogger(__name__)
 
 OPEN_JOB_STATUSES = ("queued", "dialling")  # a call-back still to be made: the customer is "pending"
-
-
-def publish_policy(session: Session, document: dict[str, Any], *, created_by: str = "system") -> int:
-    """Validate a policy document (InvalidPolicy naming every problem) and store it as the next version."""
-    validate_policy(document)
-    latest = session.scalar(select(func.max(SamplingPolicyVersion.version))) or 0
-    row = SamplingPolicyVersion(version=latest + 1, document=document, created_by=created_by)
-    session.add(row)
-    session.flush()
-    return row.version
-
-
-def live_policy(session: Session) -> Policy:
-    """The newest published policy; the shipped default (version 0) while none is published."""
-    row = session.scalar(
-        select(SamplingPolicyVersion).order_by(SamplingPolicyVersion.version.desc()).limit(1)
-    )
-    if row is None:
-        return validate_policy(load_policy_file(DEFAULT_POLICY_FILE), version=0)
-    return validate_policy(row.document, version=row.version)
 
 
 def month_bounds(month: Month, timezone: str) -> tuple[datetime, datetime]:

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from ivr.configuration.change_log import log_change
 from ivr.db.models import SamplingPolicyVersion
-from ivr.surveys.draws import publish_policy
 from ivr.surveys.policy import DEFAULT_POLICY_FILE, load_policy_file, validate_policy
+from ivr.surveys.policy_store import publish_policy
 
 CHANGE_KIND = "callback_policy"
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ivr.db.models import CallbackJob, FollowUpCase, ServiceCompletion, SurveyResponse, utcnow
 from ivr.quality.report_month import Month
-from ivr.surveys.draws import live_policy
+from ivr.surveys.policy_store import live_policy
 
 PENDING_STATUSES = ("queued", "dialling")  # not over yet: shown, never in the response rate
 FINAL_STATUSES = ("completed", "partial", "refused", "unreachable", "expired")

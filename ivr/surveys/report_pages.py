@@ -26,8 +26,8 @@ from ivr.db.session import unit_of_work
 from ivr.people.auth import person, role_required
 from ivr.quality.recordings import RecordingUnavailable, local_audio
 from ivr.quality.report_month import Month, month_asked
-from ivr.surveys.draws import live_policy
 from ivr.surveys.follow_ups import NOTE_MAX, FollowUpRefused, close_follow_up, follow_ups
+from ivr.surveys.policy_store import live_policy
 from ivr.surveys.report import SatisfactionReport, build_satisfaction_report, comment_recording_sid
 from ivr.surveys.report_context import page_context
 from ivr.surveys.report_csv import report_csv

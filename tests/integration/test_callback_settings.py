@@ -13,9 +13,9 @@ from sqlalchemy import select
 from ivr.db.models import ChangeLog, DoNotCall, SamplingPolicyVersion
 from ivr.db.session import unit_of_work
 from ivr.people.users import create_user
-from ivr.surveys.draws import live_policy, publish_policy
 from ivr.surveys.policy import load_policy_file
 from ivr.surveys.policy_form import form_of
+from ivr.surveys.policy_store import live_policy, publish_policy
 
 PASSWORD = "settings-page-1"
 
