@@ -19,8 +19,9 @@ from ivr.db.models import Agent, ScorecardVersion
 from ivr.db.session import unit_of_work
 from ivr.events.store import call_inputs
 from ivr.people.auth import person, role_required
-from ivr.quality import reviews, scorecards
-from ivr.quality.scorecards import NA, InvalidScorecard, ScorecardConflict
+from ivr.quality import reviews, scorecard_versions, scorecards
+from ivr.quality.scorecard_versions import ScorecardConflict
+from ivr.quality.scorecards import NA, InvalidScorecard
 from ivr.web.current_hotline import hotline
 
 bp = Blueprint("quality", __name__, template_folder="templates", url_prefix="/quality")
@@ -169,7 +170,7 @@ def _item_page(
     error: tuple[str, str, list[Problem]] | None = None,
     entered: dict[str, Any] | None = None,
 ) -> str:
-    scorecards.ensure_scorecard(hotline().sessions)
+    scorecard_versions.ensure_scorecard(hotline().sessions)
     with hotline().sessions() as session:
         found = reviews.sampled_call(session, item_id)
         if found is None:
@@ -183,7 +184,7 @@ def _item_page(
         inputs=inputs,
         done=done,
         version=version,
-        card=scorecards.scorecard_of(version),
+        card=scorecard_versions.scorecard_of(version),
         error=error,
         entered=entered or {},
     )
@@ -193,7 +194,7 @@ def _form_version(session: Any, entered: dict[str, Any] | None) -> ScorecardVers
     """The scorecard the form shows: the one it was filled in on (after a refusal), else the latest."""
     asked = str((entered or {}).get("version", ""))
     row = session.get(ScorecardVersion, int(asked)) if asked.isdigit() else None
-    latest = row or scorecards.latest_version(session)
+    latest = row or scorecard_versions.latest_version(session)
     assert latest is not None  # ensure_scorecard stored one
     return latest
 
@@ -224,7 +225,7 @@ def publish() -> Response | tuple[str, int]:
     try:
         document = scorecards.read_document(text)
         with unit_of_work(hotline().sessions) as session:
-            row = scorecards.publish_scorecard(
+            row = scorecard_versions.publish_scorecard(
                 session,
                 document,
                 created_by=person().username,
@@ -243,9 +244,9 @@ def publish() -> Response | tuple[str, int]:
 def _scorecard_page(
     version: int | None, *, text: str | None = None, error: tuple[str, list[Problem]] | None = None
 ) -> str:
-    scorecards.ensure_scorecard(hotline().sessions)
+    scorecard_versions.ensure_scorecard(hotline().sessions)
     with hotline().sessions() as session:
-        latest = scorecards.latest_version(session)
+        latest = scorecard_versions.latest_version(session)
         assert latest is not None
         shown = latest if version is None else session.get(ScorecardVersion, version)
         if shown is None:
@@ -255,7 +256,7 @@ def _scorecard_page(
     return render_template(
         "quality/scorecard.html",
         shown=shown,
-        card=scorecards.scorecard_of(shown),
+        card=scorecard_versions.scorecard_of(shown),
         latest=latest,
         versions=versions,
         can_edit=person().role in EDITORS,

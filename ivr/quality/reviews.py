@@ -28,6 +28,7 @@ from ivr.db.models import (
     ScorecardVersion,
     User,
 )
+from ivr.quality.scorecard_versions import scorecard_of
 from ivr.quality.scorecards import (
     NA,
     PASS,
@@ -35,7 +36,6 @@ from ivr.quality.scorecards import (
     Scorecard,
     check_answers,
     compute_score,
-    scorecard_of,
 )
 
 STATUSES = ("pending", "done")

@@ -14,7 +14,7 @@ from ivr.db.models import Agent, AuditItem, AuditSample, Call, CallEvent, Playba
 from ivr.db.session import unit_of_work
 from ivr.people.users import create_user
 from ivr.quality.reviews import submit_review
-from ivr.quality.scorecards import ensure_scorecard
+from ivr.quality.scorecard_versions import ensure_scorecard
 from tests.browser.conftest import Site, screenshot, write_wav
 from tests.helpers import new_call_sid
 
