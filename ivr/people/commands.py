@@ -13,19 +13,17 @@ from sqlalchemy.orm import Session
 from ivr.cli.context import command_hotline
 from ivr.db.models import Agent, User
 from ivr.db.session import unit_of_work
-from ivr.people.users import (
+from ivr.people.user_admin import (
     LINK_HOURS,
-    UserRefused,
     check_new_user,
     create_user,
     deactivate_user,
-    issue_api_token,
     issue_password_link,
     link_agent,
     reactivate_user,
-    revoke_api_token,
     set_role,
 )
+from ivr.people.users import UserRefused, issue_api_token, revoke_api_token
 
 
 @click.command("create-user")

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
 from ivr.db.models import Agent, User
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 
 DEMO_PASSWORD = "demo-hotline"
 # username, role, the demo agent (by name) an agent user works as

@@ -19,14 +19,10 @@ from werkzeug.wrappers import Response
 from ivr.db.models import Agent, ChangeLog, User
 from ivr.db.session import unit_of_work
 from ivr.people.auth import person, role_required
-from ivr.people.users import (
+from ivr.people.user_admin import (
     LINK_HOURS,
-    MIN_PASSWORD_LENGTH,
-    ROLES,
-    UserRefused,
     add_user,
     deactivate_user,
-    issue_api_token,
     issue_password_link,
     link_agent,
     reactivate_user,
@@ -35,6 +31,7 @@ from ivr.people.users import (
     token_issued,
     user_of_link,
 )
+from ivr.people.users import MIN_PASSWORD_LENGTH, ROLES, UserRefused, issue_api_token
 from ivr.web.current_hotline import hotline
 
 bp = Blueprint("user_admin", __name__, template_folder="templates")

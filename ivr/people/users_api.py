@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session
 from ivr.db.models import User
 from ivr.db.session import unit_of_work
 from ivr.people.auth import person, role_required
-from ivr.people.users import (
+from ivr.people.user_admin import (
     LINK_HOURS,
-    UserRefused,
     add_user,
     deactivate_user,
     issue_password_link,
@@ -25,8 +24,8 @@ from ivr.people.users import (
     reactivate_user,
     set_role,
     snapshot,
-    user_named,
 )
+from ivr.people.users import UserRefused, user_named
 from ivr.web.current_hotline import hotline
 
 bp = Blueprint("users_api", __name__, url_prefix="/api/users")

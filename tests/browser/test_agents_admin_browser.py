@@ -13,7 +13,7 @@ from ivr.config import DEV_AUTH_TOKEN
 from ivr.db.models import Agent, QueueEntry
 from ivr.db.session import unit_of_work
 from ivr.jobs.tasks import dispatch
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.queueing.agent_states import request_state
 from ivr.telephony.callers import ScriptedCaller
 from ivr.telephony.sim_telephony import SimulatorTelephony

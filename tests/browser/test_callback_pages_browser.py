@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from ivr.db.models import CallbackJob
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.surveys.policy_store import live_policy
 from tests.browser.conftest import Site, screenshot
 from tests.callback_jobs import DUE, add_job

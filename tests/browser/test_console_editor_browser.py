@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ivr.db.models import ChangeLog, MenuVersion
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.telephony.callers import ScriptedCaller
 from ivr.telephony.simulator import Simulator
 from ivr.telephony.transport import HttpTransport

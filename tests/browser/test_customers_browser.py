@@ -23,7 +23,7 @@ from ivr.db.models import (
     utcnow,
 )
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from tests.browser.conftest import Site, screenshot
 from tests.helpers import SignedClient, new_call_sid
 

@@ -18,7 +18,7 @@ from ivr.configuration.rules.store import publish_rules
 from ivr.configuration.rules.validation import DEFAULT_RULES_FILE, load_rules_file
 from ivr.db.models import utcnow
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from tests.browser.conftest import Site, screenshot
 from tests.integration.test_console_floor import Floor
 

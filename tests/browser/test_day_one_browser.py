@@ -19,7 +19,7 @@ from ivr.config import Settings
 from ivr.db.models import AuditSample, PlaybackLog
 from ivr.db.session import unit_of_work
 from ivr.hotline import Hotline
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from tests.browser.conftest import screenshot
 from tests.server_process import ROOT, Server
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ivr.db.models import Agent, Customer, utcnow
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.work_orders import cases
 from ivr.work_orders.orders import find_work_order
 from tests.browser.conftest import Site, screenshot

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from ivr.db.models import Agent, AuditItem, AuditSample, Call, QueueEntry, Recording, utcnow
 from ivr.db.session import unit_of_work
-from ivr.people.users import ROLES, create_user
+from ivr.people.user_admin import create_user
+from ivr.people.users import ROLES
 from ivr.queueing.storm import set_storm
 from tests.browser.conftest import Site, screenshot
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ivr.db.models import Agent, AuditItem, AuditSample, Call, CallEvent, PlaybackLog, Recording, Review
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.quality.reviews import submit_review
 from ivr.quality.scorecard_versions import ensure_scorecard
 from tests.browser.conftest import Site, screenshot, write_wav

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from tests.browser.conftest import Site
 
 pytestmark = pytest.mark.browser

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ivr.db.models import Agent, ChangeLog
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from tests.browser.conftest import Site, screenshot
 
 pytestmark = pytest.mark.browser

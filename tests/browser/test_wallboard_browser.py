@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from ivr.config import DEV_AUTH_TOKEN
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.telephony.callers import ScriptedCaller
 from ivr.telephony.simulator import Simulator
 from ivr.telephony.transport import HttpTransport

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from tests.browser.conftest import Site, screenshot
 from tests.integration.test_work_order_reports import answer_and_close, local, take
 

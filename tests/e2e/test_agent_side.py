@@ -13,7 +13,7 @@ from ivr.db.models import Agent, CallbackJob, ServiceCompletion, WorkOrder, Work
 from ivr.db.session import unit_of_work
 from ivr.jobs import scheduler
 from ivr.jobs.tasks import dispatch, end_wrap_ups
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.telephony.callers import ScriptedCaller
 from ivr.telephony.sim_telephony import SimulatorTelephony
 from tests.e2e.conftest import HOTLINE_NUMBER, Phone

@@ -22,7 +22,7 @@ from ivr.config import Settings
 from ivr.db.models import AuditItem, AuditSample, CallbackJob, PlaybackLog, Recording, SurveyResponse
 from ivr.db.session import unit_of_work
 from ivr.hotline import Hotline
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from tests.server_process import ROOT, Server
 
 PASSWORD = "correct horse battery"

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from ivr.db.models import Agent, Call, PlaybackLog, Recording, utcnow
 from ivr.db.session import unit_of_work
 from ivr.jobs.tasks import dispatch, note_absent_recordings
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.quality.recordings import ABSENT_AFTER
 from ivr.telephony import dial_flow
 from ivr.telephony.callers import ScriptedCaller

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ivr.db.models import Agent, AgentStateChange, Customer, User
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.queueing.agent_states import claim_agent, set_state
 from tests.helpers import action_of, new_call_sid, twiml
 

@@ -29,7 +29,7 @@ from ivr.db.models import (
 from ivr.db.session import unit_of_work
 from ivr.jobs.tasks import end_wrap_ups as end_wrap_ups_of
 from ivr.jobs.tasks import remove_expired
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.queueing.agent_states import set_state
 from ivr.queueing.dispatch import end_wrap_ups
 from ivr.queueing.dispositions import disposition_missing

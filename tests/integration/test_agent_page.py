@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ivr.db.models import Agent, AgentStateChange, Customer, WorkOrder
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.queueing.agent_states import set_state
 from ivr.work_orders.orders import open_work_order
 from tests.helpers import action_of, count, new_call_sid, twiml

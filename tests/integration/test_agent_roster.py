@@ -13,7 +13,7 @@ from ivr.calls.agent_calls import wrap_up_seconds
 from ivr.db.models import Agent, ChangeLog, QueueEntry, utcnow
 from ivr.db.session import unit_of_work
 from ivr.jobs.tasks import end_wrap_ups
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.queueing.agent_csv import RosterFileRefused, import_roster
 from ivr.queueing.agent_roster import (
     InvalidAgent,

@@ -24,7 +24,7 @@ from ivr.configuration.announcements import (
 )
 from ivr.db.models import Agent, Announcement, Call, CallEvent, ChangeLog, QueueEntry, Switch, utcnow
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.queueing.storm import set_storm, storm_state
 from tests.helpers import action_of, count, new_call_sid, spoken, twiml
 

@@ -19,7 +19,7 @@ from ivr.db.models import (
     DoNotCall,
 )
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.quality.report_month import Month
 from ivr.surveys.due import CallingRules, parse_window
 from ivr.surveys.job_actions import JobFilter, JobRefused, cancel_job, list_jobs, retry_job

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ivr.db.models import ChangeLog, DoNotCall, SamplingPolicyVersion
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.surveys.policy import load_policy_file
 from ivr.surveys.policy_form import form_of
 from ivr.surveys.policy_store import live_policy, publish_policy

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from ivr.db.models import Agent, Call, CallbackCandidate, DoNotCall, QueueEntry, ServiceCompletion
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.surveys.completions import record_hotline_completions
 from ivr.surveys.draws import select_callbacks
 from run import cli

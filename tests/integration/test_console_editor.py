@@ -18,7 +18,7 @@ from ivr.configuration.menus.store import publish as publish_menu
 from ivr.configuration.menus.validation import DEFAULT_MENU_FILE, load_menu_file
 from ivr.db.models import Agent, Call, CallEvent, ChangeLog, ConfigDraft, MenuVersion, RulesVersion, WorkOrder
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from tests.e2e.conftest import Phone
 from tests.helpers import action_of, count, new_call_sid, spoken, twiml
 

@@ -20,7 +20,7 @@ from ivr.db.models import Agent, AgentStateChange, Call, ChangeLog, QueueEntry, 
 from ivr.db.session import unit_of_work
 from ivr.events.recorder import record_events
 from ivr.events.store import new_event
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.quality.report import build_quality_report
 from ivr.quality.report_month import Month
 from ivr.queueing.board import live_board

@@ -31,7 +31,7 @@ from ivr.db.models import (
     utcnow,
 )
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.work_orders.orders import open_work_order
 from ivr.work_orders.search import search
 from tests.helpers import action_of, new_call_sid, spoken, twiml

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from ivr.cli.main import cli
 from ivr.db.models import Agent, ChangeLog, DeadlineRulesVersion
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.work_orders import deadline_versions
 from ivr.work_orders.deadline_rules import DEFAULT_DEADLINES_FILE, InvalidDeadlines
 from ivr.work_orders.deadline_versions import DeadlinesRefused, live_deadlines

@@ -8,7 +8,8 @@ from ivr.cli.running import demo_password_problems
 from ivr.db.models import Agent, User
 from ivr.db.session import unit_of_work
 from ivr.people.demo_users import DEMO_PASSWORD, DEMO_USERS, load_demo_users
-from ivr.people.users import authenticate, issue_password_link, set_password_by_link
+from ivr.people.user_admin import issue_password_link, set_password_by_link
+from ivr.people.users import authenticate
 
 
 def test_one_demo_login_per_role_and_agents_linked_to_their_seats(hotline) -> None:  # type: ignore[no-untyped-def]

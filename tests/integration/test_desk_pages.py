@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ivr.db.models import Agent, Customer, User, WorkOrder, WorkOrderEvent
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.work_orders import cases
 from ivr.work_orders.desk_queue import NO_DESK, After, desk_counts, desk_queue, urgency
 from tests.helpers import count

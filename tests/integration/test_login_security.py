@@ -15,7 +15,8 @@ from sqlalchemy import select
 from ivr.db.models import Agent, User, utcnow
 from ivr.db.session import unit_of_work
 from ivr.people.pages import safe_next
-from ivr.people.users import create_user, hash_token
+from ivr.people.user_admin import create_user
+from ivr.people.users import hash_token
 from ivr.web.security_headers import CONTENT_SECURITY_POLICY
 from run import cli
 from tests.helpers import new_call_sid, twiml

@@ -27,7 +27,8 @@ from ivr.db.models import (
 )
 from ivr.db.session import unit_of_work
 from ivr.home.figures import agent_items, centre_figures, floor_at_a_glance, review_queue
-from ivr.people.users import ROLES, create_user
+from ivr.people.user_admin import create_user
+from ivr.people.users import ROLES
 from ivr.queueing.storm import set_storm
 from ivr.queueing.wallboard_thresholds import save_limits
 from ivr.web.navigation import GROUPS, links_for, may_open

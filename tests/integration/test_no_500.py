@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ivr.db.models import Announcement
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 
 PASSWORD = "correct horse battery"
 ROOT = Path(__file__).resolve().parents[2]

@@ -28,7 +28,7 @@ from ivr.db.models import (
     utcnow,
 )
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.quality.report import build_quality_report
 from ivr.quality.report_findings import finding_phrases, is_failed_answer
 from ivr.quality.report_month import Month, MonthError

@@ -26,7 +26,7 @@ from ivr.db.models import (
     User,
 )
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.quality.scorecards import (
     NA,
     InvalidAnswers,

@@ -27,7 +27,7 @@ from ivr.db.session import unit_of_work
 from ivr.events.store import new_event
 from ivr.jobs.scheduler import build_scheduler
 from ivr.jobs.tasks import note_absent_recordings, remove_expired
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.quality.recordings import (
     ABSENT_AFTER,
     AppendOnlyError,

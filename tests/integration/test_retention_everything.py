@@ -29,7 +29,7 @@ from ivr.db.models import (
 )
 from ivr.db.session import make_engine, unit_of_work
 from ivr.jobs.tasks import local_audio, release_provider_copies, remove_expired
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.quality.recordings import audio_path
 from ivr.telephony.rest_server import create_rest_app, serve_in_thread
 from ivr.telephony.sim_telephony import SimulatorTelephony

@@ -12,7 +12,8 @@ from werkzeug.routing.converters import NumberConverter
 
 from ivr.db.models import Agent
 from ivr.db.session import unit_of_work
-from ivr.people.users import ROLES, create_user
+from ivr.people.user_admin import create_user
+from ivr.people.users import ROLES
 from tests.helpers import SignedClient
 
 PASSWORD = "walk-the-routes-1"

@@ -29,7 +29,7 @@ from ivr.db.models import (
     utcnow,
 )
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.quality.recordings import audio_path
 from ivr.quality.report_month import Month
 from ivr.surveys.follow_ups import close_follow_up

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from ivr.db.models import Agent, ChangeLog, PasswordLink, User, utcnow
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from run import cli
 
 PASSWORD = "administer-users-1"

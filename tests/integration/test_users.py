@@ -13,7 +13,8 @@ from ivr.app import create_app
 from ivr.db.models import Agent, User
 from ivr.db.session import unit_of_work
 from ivr.people.secret import stored_secret_key
-from ivr.people.users import authenticate, create_user
+from ivr.people.user_admin import create_user
+from ivr.people.users import authenticate
 from run import cli
 from tests.helpers import count, twiml
 

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from ivr.db.models import Agent, ChangeLog, WallboardThreshold
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.queueing.board import live_board
 from ivr.queueing.wallboard import wallboard
 from ivr.queueing.wallboard_levels import ALL_QUEUES, BUILT_IN, LIMIT_FIELDS

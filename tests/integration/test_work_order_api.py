@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from ivr.db.models import Agent, Customer, WorkOrder, WorkOrderEvent, WorkOrderOutbox
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.work_orders import cases
 from ivr.work_orders.lifecycle import TransitionRefused
 from ivr.work_orders.orders import open_work_order

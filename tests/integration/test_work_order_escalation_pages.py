@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ivr.db.models import Agent, User, utcnow
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.queueing.board import late_work_orders
 from ivr.work_orders import cases, escalation
 

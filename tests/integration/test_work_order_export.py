@@ -17,7 +17,7 @@ from sqlalchemy import insert, select
 
 from ivr.db.models import Agent, Call, Customer, User, WorkOrder
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.work_orders.export import BATCH, ExportRangeError, day_range, safe_cell
 from run import cli
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from ivr.db.models import CallbackJob, Customer, FollowUpCase, ServiceCompletion, WorkOrder, WorkOrderEvent
 from ivr.db.session import unit_of_work
 from ivr.jobs import scheduler
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.surveys import responses
 from ivr.surveys.follow_up_orders import source_key
 from ivr.work_orders import cases

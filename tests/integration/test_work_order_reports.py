@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from ivr.db.models import User
 from ivr.db.session import unit_of_work
-from ivr.people.users import create_user
+from ivr.people.user_admin import create_user
 from ivr.quality.report import build_quality_report
 from ivr.quality.report_month import Month
 from ivr.quality.work_order_report import live_work_orders, work_order_figures

@@ -9,7 +9,8 @@ from sqlalchemy import select, text
 
 from ivr.db.models import Agent, Customer, WorkOrder
 from ivr.db.session import unit_of_work
-from ivr.people.users import ROLES, create_user
+from ivr.people.user_admin import create_user
+from ivr.people.users import ROLES
 from ivr.work_orders.cases import Actor, close, record_answer, record_field_result
 from ivr.work_orders.orders import open_work_order
 from ivr.work_orders.search import phone_forms, search
