@@ -34,29 +34,31 @@ def test_the_contracts_cover_the_layering() -> None:
     assert {(f"ivr.{domain}",) for domain in (*domains, "events")} <= protected, "each keeps its own modules"
 
 
+def lint_one_contract(tmp_path: Path, contract: str) -> subprocess.CompletedProcess[str]:
+    """`lint-imports` on a config holding only the given contract (TOML lines) over `ivr`."""
+    config = tmp_path / "one_contract.toml"
+    header = '[tool.importlinter]\nroot_packages = ["ivr"]\n\n[[tool.importlinter.contracts]]\n'
+    config.write_text(header + contract)
+    return lint_imports(config)
+
+
 def test_a_broken_contract_fails_the_check(tmp_path: Path) -> None:
     # The simulator's factory reads the settings: a contract forbidding that must be reported broken.
-    config = tmp_path / "broken.toml"
-    config.write_text(
-        '[tool.importlinter]\nroot_packages = ["ivr"]\n\n'
-        "[[tool.importlinter.contracts]]\n"
+    result = lint_one_contract(
+        tmp_path,
         'name = "telephony without settings"\ntype = "forbidden"\n'
-        'source_modules = ["ivr.telephony.factory"]\nforbidden_modules = ["ivr.config"]\n'
+        'source_modules = ["ivr.telephony.factory"]\nforbidden_modules = ["ivr.config"]\n',
     )
-    result = lint_imports(config)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "telephony without settings BROKEN" in result.stdout
 
 
 def test_reaching_into_another_package_s_own_module_is_reported(tmp_path: Path) -> None:
     # The event store's compiled statements are its own: a contract saying only calls may import them breaks.
-    config = tmp_path / "reaching.toml"
-    config.write_text(
-        '[tool.importlinter]\nroot_packages = ["ivr"]\n\n'
-        "[[tool.importlinter.contracts]]\n"
+    result = lint_one_contract(
+        tmp_path,
         'name = "statements for calls only"\ntype = "protected"\n'
-        'protected_modules = ["ivr.events.statements"]\nallowed_importers = ["ivr.calls"]\n'
+        'protected_modules = ["ivr.events.statements"]\nallowed_importers = ["ivr.calls"]\n',
     )
-    result = lint_imports(config)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "statements for calls only BROKEN" in result.stdout
