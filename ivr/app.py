@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, hotline: Hotline | None = None)
     app.register_blueprint(voice_blueprint(survey_views.WEBHOOKS, duty_notice_views.WEBHOOKS))
     app.register_blueprint(health_bp)
 
-    from ivr.web.pages import init_pages
+    from ivr.page_registration import init_pages
 
     init_pages(app)
 
